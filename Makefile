@@ -1,0 +1,70 @@
+# gemgate — build, run, test.  `make run` and `make test` install what is missing first.
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+SAN     ?=
+ifeq ($(SAN),1)
+BUILD   := build-san
+CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+DEFS    := -D_GNU_SOURCE -pthread -Isrc
+PKGS    := libevent libevent_pthreads libcurl jansson openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+SRC      := $(wildcard src/*.c)
+OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+LIBOBJ   := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+FAKE_SRC := $(wildcard tests/fake/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/%)
+
+.PHONY: all deps run test unit integration clean bench check-clang
+all: $(BUILD)/gemgate $(BUILD)/fakegemini
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/gemgate: $(OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BUILD)/fakegemini: $(FAKE_SRC) $(wildcard tests/fake/*.h)
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) $(FAKE_SRC) -o $@ $(PKG_LIBS)
+
+$(BUILD)/test_%: tests/unit/test_%.c $(LIBOBJ)
+	$(CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) -lcmocka
+
+deps:
+	@scripts/deps.sh
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: $(BUILD)/gemgate $(BUILD)/fakegemini
+	GEMGATE_BIN=$(abspath $(BUILD)/gemgate) FAKE_BIN=$(abspath $(BUILD)/fakegemini) \
+	  node --test --test-concurrency=1 tests/integration/
+
+# The README's test command: install what is missing, build with gcc and clang, run every test,
+# then the whole suite again under ASan+UBSan.
+test: deps
+	$(MAKE) clean-build CC=clang BUILD=build-clang
+	$(MAKE) all unit CC=clang BUILD=build-clang
+	$(MAKE) all unit integration CC=gcc
+	$(MAKE) all unit integration SAN=1 CC=gcc
+
+clean-build:
+	rm -rf $(BUILD)
+
+run: deps all
+	$(BUILD)/gemgate
+
+bench: deps all
+	bench/run.sh
+
+clean:
+	rm -rf build build-san build-clang

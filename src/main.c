@@ -1,0 +1,30 @@
+/* gemgate — a Gemini API gateway.  main: configuration, the key pool, then the server. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "keypool.h"
+#include "log.h"
+#include "server.h"
+
+int main(int argc, char **argv)
+{
+  static gateway gw;
+  int rc = config_load(&gw.cfg, argc, argv);
+  if(rc) return rc > 0 ? 0 : 2;
+  log_threshold = (log_level)gw.cfg.log_level;
+  srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+  gw.pool = kp_new(&gw.cfg.pool);
+  if(!gw.pool) { log_error("out of memory"); return 1; }
+  kp_set_keys(gw.pool, (const char *const *)gw.cfg.keys.v, gw.cfg.keys.n);
+  if(!gw.cfg.keys.n) log_warn("no upstream keys: set GEMGATE_KEYS or GEMGATE_KEYS_FILE");
+  if(!gw.cfg.access_keys.n) log_warn("no access keys: every client call will get 401 (set GEMGATE_ACCESS_KEYS)");
+  if(!gw.cfg.admin_token) log_warn("no admin token: admin routes are disabled (set GEMGATE_ADMIN_TOKEN)");
+  gw.started_ms = now_ms();
+  rc = server_run(&gw);
+  kp_free(gw.pool);
+  config_free(&gw.cfg);
+  return rc;
+}

@@ -1,0 +1,56 @@
+/* server — worker threads, listening sockets, signals.
+ *
+ * Each worker thread runs its own libevent loop with its own SO_REUSEPORT listener (the kernel
+ * spreads connections), its own connections and its own upstream client; workers share only the
+ * gateway (configuration, key pool, counters).  SIGTERM/SIGINT: stop accepting, let in-flight
+ * requests finish for up to drain_timeout, then exit.  SIGHUP: re-read the upstream key list. */
+#ifndef GEMGATE_SERVER_H
+#define GEMGATE_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "http.h"
+#include "keypool.h"
+
+struct event_base;
+struct evconnlistener;
+struct upstream;
+struct conn;
+
+/* What all workers share. */
+typedef struct gateway {
+  config cfg;
+  keypool *pool;
+  int64_t started_ms;
+  atomic_llong requests, upstream_attempts, upstream_errors, retries;
+  atomic_llong tokens_in, tokens_out;
+  pthread_mutex_t reload_lock;
+} gateway;
+
+typedef struct worker {
+  int id;
+  gateway *gw;
+  const config *cfg;
+  struct event_base *base;
+  struct evconnlistener *listener;
+  struct upstream *up;
+  http_handler handler;
+  struct conn *conns;
+  size_t nconns;
+  bool draining;
+  long long requests_done;
+  struct event *drain_timer, *tick;
+  pthread_t thread;
+} worker;
+
+/* Runs the gateway until a stop signal; returns the process exit code. */
+int server_run(gateway *gw);
+
+/* Re-read the key list (SIGHUP, admin changes): config_read_keys then kp_set_keys. */
+int server_reload_keys(gateway *gw);
+
+#endif

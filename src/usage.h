@@ -1,0 +1,31 @@
+/* usage — token counts of a Gemini response, taken from its last "usageMetadata" object while
+ * the bytes stream past, without buffering the response.  Works on plain JSON, on alt=sse event
+ * streams and on the JSON-array stream form alike: it looks only for the key "usageMetadata"
+ * outside strings (a quote inside a JSON string is escaped, so the quoted key cannot match
+ * there) and captures the object that follows, up to USAGE_CAP bytes. */
+#ifndef GEMGATE_USAGE_H
+#define GEMGATE_USAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define USAGE_CAP 2048
+
+typedef struct usage {
+  int64_t prompt, candidates, thoughts, cached, total;
+  bool seen;
+} usage;
+
+typedef struct usage_scan {
+  usage u;                 /* counts from the last complete usageMetadata object */
+  int state, matched, depth;
+  bool in_str, esc;
+  size_t len;
+  char buf[USAGE_CAP];
+} usage_scan;
+
+void usage_init(usage_scan *s);
+void usage_feed(usage_scan *s, const char *p, size_t n);
+
+#endif

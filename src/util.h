@@ -1,0 +1,38 @@
+/* util — small helpers shared by every module: length+pointer strings, clocks, parsing. */
+#ifndef GEMGATE_UTIL_H
+#define GEMGATE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* A borrowed byte range; never owns its memory, not NUL-terminated. */
+typedef struct str { const char *p; size_t n; } str;
+
+#define STR(lit) ((str){ (lit), sizeof(lit) - 1 })
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline str str_c(const char *s) { return (str){ s, s ? strlen(s) : 0 }; }
+static inline bool str_eq(str a, str b) { return a.n == b.n && memcmp(a.p, b.p, a.n) == 0; }
+bool str_ieq(str a, str b);                  /* ASCII case-insensitive equality */
+bool str_starts(str s, str prefix);
+char *str_dup(str s);                        /* malloc'ed NUL-terminated copy; caller frees */
+
+int64_t now_ms(void);                        /* wall clock, ms since the epoch */
+int64_t mono_us(void);                       /* monotonic clock, µs */
+
+/* Parse a duration: "10" (seconds), "1.5s", "500ms", "2m", "1h".  -1 on bad input. */
+int64_t parse_duration_ms(const char *s);
+/* Parse a size: "1048576", "64k", "20m" (KiB/MiB).  -1 on bad input. */
+int64_t parse_size(const char *s);
+/* Parse a non-negative integer; -1 on bad input. */
+int64_t parse_int(const char *s);
+
+/* Constant-time comparison of two secrets (length leaks, content does not). */
+bool secret_eq(const char *a, size_t an, const char *b, size_t bn);
+
+/* 64-bit FNV-1a, for stable hashing (proxy pinning). */
+uint64_t hash64(const char *p, size_t n);
+
+#endif
