@@ -1,0 +1,116 @@
+// Test harness: starts the fake Gemini upstream and gemgate as child processes on loopback,
+// finds their ports from what they print, and stops them by PID when a test file ends.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const GEMGATE_BIN = process.env.GEMGATE_BIN || path.join(root, 'build/gemgate');
+export const FAKE_BIN = process.env.FAKE_BIN || path.join(root, 'build/fakegemini');
+
+export const ACCESS = 'test-access-key-1';
+export const ADMIN = 'test-admin-token';
+
+const children = new Set();
+process.on('exit', () => { for (const c of children) try { process.kill(c.pid, 'SIGKILL'); } catch {} });
+
+/** Spawns cmd and resolves once a line of its output matches re (its first group: the port). */
+function spawnAndWait(cmd, args, env, stream, re) {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const proc = { child, pid: child.pid, log: '', exited: null };
+  child.stdout.on('data', (d) => { proc.log += d; });
+  child.stderr.on('data', (d) => { proc.log += d; });
+  const done = new Promise((resolve) => child.on('exit', (code, sig) => {
+    children.delete(child); proc.exited = { code, sig }; resolve(proc.exited);
+  }));
+  proc.waitExit = () => done;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${cmd} did not start:\n${proc.log}`)), 10000);
+    const check = () => {
+      const m = proc.log.match(re);
+      if (m) { clearTimeout(timer); proc.port = Number(m[1]); resolve(proc); }
+    };
+    child[stream].on('data', check);
+    child.on('exit', () => { clearTimeout(timer); reject(new Error(`${cmd} exited early:\n${proc.log}`)); });
+  });
+}
+
+/** The fake Gemini upstream.  args: extra CLI flags. */
+export async function startFake(args = []) {
+  const p = await spawnAndWait(FAKE_BIN, ['--listen', '127.0.0.1:0', ...args], {}, 'stdout', /listening 127\.0\.0\.1:(\d+)/);
+  p.url = `http://127.0.0.1:${p.port}`;
+  p.stop = () => stop(p);
+  p.stats = async () => (await fetch(`${p.url}/_fake/stats`)).json();
+  p.last = async () => (await fetch(`${p.url}/_fake/last`)).json();
+  p.reset = async () => fetch(`${p.url}/_fake/reset`, { method: 'POST' });
+  p.mode = async (key, mode) => fetch(`${p.url}/_fake/mode`, { method: 'POST', body: JSON.stringify({ key, mode }) });
+  return p;
+}
+
+/** gemgate with the given GEMGATE_* settings (defaults suit tests: 1 worker, quiet backoff). */
+export async function startGateway(env = {}, args = []) {
+  const p = await spawnAndWait(GEMGATE_BIN, args, {
+    GEMGATE_LISTEN: '127.0.0.1:0', GEMGATE_WORKERS: '1', GEMGATE_ACCESS_KEYS: ACCESS,
+    GEMGATE_ADMIN_TOKEN: ADMIN, GEMGATE_RETRY_BACKOFF: '10ms', GEMGATE_LOG_LEVEL: 'info', ...env,
+  }, 'stderr', /listening on 127\.0\.0\.1:(\d+)/);
+  p.url = `http://127.0.0.1:${p.port}`;
+  p.stop = () => stop(p);
+  p.fetch = (pathname, opts = {}) => fetch(p.url + pathname, opts);
+  p.call = (pathname, body, headers = {}) => fetch(p.url + pathname, {
+    method: 'POST', headers: { 'x-goog-api-key': ACCESS, 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body ?? { contents: [{ parts: [{ text: 'hi' }] }] }),
+  });
+  p.admin = async (pathname, opts = {}) => {
+    const r = await fetch(p.url + pathname, { ...opts, headers: { authorization: `Bearer ${ADMIN}`, ...(opts.headers || {}) } });
+    return { status: r.status, body: await r.json() };
+  };
+  p.keys = async () => (await p.admin('/api/status/keys')).body.keys;
+  p.rss = () => rssKiB(p.pid);
+  return p;
+}
+
+/** SIGTERM, then SIGKILL after a while; resolves with the exit status. */
+export async function stop(p, sig = 'SIGTERM') {
+  if (p.exited) return p.exited;
+  try { process.kill(p.pid, sig); } catch { return p.exited; }
+  const t = setTimeout(() => { try { process.kill(p.pid, 'SIGKILL'); } catch {} }, 10000);
+  const r = await p.waitExit();
+  clearTimeout(t);
+  return r;
+}
+
+export function rssKiB(pid) {
+  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(s.match(/VmRSS:\s+(\d+)/)[1]);
+}
+
+/** Sends raw bytes on a fresh connection; resolves with everything read until the server
+ * closes or `ms` passes. */
+export function raw(port, bytes, ms = 2000) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let out = '';
+    const t = setTimeout(() => { s.destroy(); resolve(out); }, ms);
+    s.on('data', (d) => { out += d.toString('latin1'); });
+    s.on('close', () => { clearTimeout(t); resolve(out); });
+    s.on('error', () => {});
+    s.write(bytes);
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls fn until it returns truthy or ms passes; returns the last value. */
+export async function until(fn, ms = 5000, step = 50) {
+  const end = Date.now() + ms;
+  let v;
+  while (!(v = await fn()) && Date.now() < end) await sleep(step);
+  return v;
+}
+
+export const GEN = '/v1beta/models/gemini-2.5-flash:generateContent';
+export const SSE = '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse';
+export const ARR = '/v1beta/models/gemini-2.5-flash:streamGenerateContent';
