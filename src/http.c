@@ -515,7 +515,7 @@ void http_reply_json(http_req *r, int status, json_t *j, const char *extra)
   free(s);
 }
 
-static const char *grpc_status(int status)
+const char *http_grpc_status(int status)
 {
   switch(status) {
   case 400: return "INVALID_ARGUMENT";
@@ -536,7 +536,7 @@ static const char *grpc_status(int status)
 void http_error(http_req *r, int status, const char *gstatus, const char *message, const char *extra)
 {
   json_t *j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", status, "message", message,
-                        "status", gstatus ? gstatus : grpc_status(status));
+                        "status", gstatus ? gstatus : http_grpc_status(status));
   http_reply_json(r, status, j, extra);
 }
 

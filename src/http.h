@@ -90,4 +90,7 @@ void http_abort(http_req *r);
 
 const char *http_reason(int status);
 
+/* Google's status name for an HTTP status ("RESOURCE_EXHAUSTED" for 429, ...). */
+const char *http_grpc_status(int status);
+
 #endif

@@ -19,23 +19,19 @@ typedef struct call {
   http_req *r;
   worker *w;
   gateway *gw;
-  principal who;
-  char model[64];
-  bool stream, sse;
-  char *url;
-  char **hdrs;                 /* client headers worth forwarding, then the key header */
-  size_t nhdrs;
+  proxy_spec s;
   kp_key *key;
   kp_key *tried[MAX_TRIES];
   size_t ntried;
   up_call *up;
   struct event *backoff;
   int64_t attempt_t0;
+  int64_t ttfb_us;             /* first byte to the client, or 0 */
   int status;                  /* upstream status of the current attempt */
   bool passing;                /* this attempt's answer goes to the client as it comes */
   char *errbody;               /* a non-2xx answer, kept to classify it */
   size_t errlen;
-  char errhead[2048];          /* its forwardable headers */
+  char head[2048];             /* the upstream's forwardable response headers */
   usage_scan usage;
   char last_error[256];
 } call;
@@ -71,6 +67,7 @@ int64_t proxy_retry_delay(const char *body, size_t len)
   char num[32];
   size_t n = 0;
   for(p++; p < end && *p != '"' && n < sizeof num - 1; p++) num[n++] = *p;
+  if(p >= end) return -1;
   num[n] = '\0';
   if(n < 2 || num[n - 1] != 's') return -1;
   num[n - 1] = '\0';
@@ -85,6 +82,16 @@ bool proxy_key_invalid(const char *body, size_t len)
   return memmem(body, len, "API_KEY_INVALID", 15) != NULL;
 }
 
+char *proxy_error_body(int status, const char *message, size_t *len)
+{
+  json_t *j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", status, "message", message,
+                        "status", http_grpc_status(status));
+  char *s = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  *len = s ? strlen(s) : 0;
+  return s;
+}
+
 /* ---------- request preparation ---------- */
 
 static bool hop_by_hop(str name)
@@ -94,38 +101,14 @@ static bool hop_by_hop(str name)
     STR("Proxy-Authorization"), STR("TE"), STR("Trailer"), STR("Transfer-Encoding"),
     STR("Upgrade"), STR("Content-Length"), STR("Expect"), STR("x-goog-api-key"),
     STR("Authorization"), STR("Accept-Encoding"), STR("Cookie"), STR("X-Generation-Type"),
+    STR("X-Forwarded-For"),
   };
   for(size_t i = 0; i < ARRAY_LEN(drop); i++)
     if(str_ieq(name, drop[i])) return true;
   return false;
 }
 
-/* The upstream URL: base + path + the query without the client's key=. */
-static char *build_url(const char *base, const http_req *r)
-{
-  size_t cap = strlen(base) + r->target.n + 2;
-  char *url = malloc(cap);
-  if(!url) return NULL;
-  size_t n = (size_t)snprintf(url, cap, "%s%.*s", base, (int)r->path.n, r->path.p);
-  char sep = '?';
-  const char *p = r->query.p, *end = p + r->query.n;
-  while(p && p < end) {
-    const char *amp = memchr(p, '&', (size_t)(end - p));
-    if(!amp) amp = end;
-    bool is_key = (amp - p >= 4 && !memcmp(p, "key=", 4)) || (amp - p == 3 && !memcmp(p, "key", 3));
-    if(!is_key && amp > p) {
-      url[n++] = sep;
-      memcpy(url + n, p, (size_t)(amp - p));
-      n += (size_t)(amp - p);
-      sep = '&';
-    }
-    p = amp + 1;
-  }
-  url[n] = '\0';
-  return url;
-}
-
-static char **build_headers(const http_req *r, size_t *count)
+char **proxy_client_headers(const http_req *r, size_t *count)
 {
   char **h = calloc(r->nhdr + 1, sizeof *h);
   size_t n = 0;
@@ -134,12 +117,22 @@ static char **build_headers(const http_req *r, size_t *count)
     if(hop_by_hop(r->hdr[i].name)) continue;
     size_t len = r->hdr[i].name.n + r->hdr[i].value.n + 3;
     h[n] = malloc(len);
+    if(!h[n]) break;
     snprintf(h[n], len, "%.*s: %.*s", (int)r->hdr[i].name.n, r->hdr[i].name.p,
              (int)r->hdr[i].value.n, r->hdr[i].value.p);
     n++;
   }
-  *count = n;   /* slot n is the key header, filled per attempt */
+  *count = n;
   return h;
+}
+
+static void spec_free(proxy_spec *s)
+{
+  for(size_t i = 0; s->hdrs && i <= s->nhdrs; i++) free(s->hdrs[i]);
+  free(s->hdrs);
+  free(s->url);
+  free(s->body_owned);
+  if(s->codec && s->codec->free) s->codec->free(s->codec_state);
 }
 
 /* ---------- lifetime ---------- */
@@ -149,9 +142,7 @@ static void call_free(call *c)
   if(c->up) up_cancel(c->up);
   if(c->backoff) event_free(c->backoff);
   if(c->key) kp_release(c->gw->pool, c->key);
-  for(size_t i = 0; i <= c->nhdrs && c->hdrs; i++) free(c->hdrs[i]);
-  free(c->hdrs);
-  free(c->url);
+  spec_free(&c->s);
   free(c->errbody);
   free(c);
 }
@@ -164,7 +155,7 @@ static void record(call *c, int status, const char *outcome)
   atomic_fetch_add(&gw->tokens_in, c->usage.u.prompt);
   atomic_fetch_add(&gw->tokens_out, c->usage.u.candidates + c->usage.u.thoughts);
   log_info("call %s %s %.*s model=%s status=%d outcome=%s attempts=%zu tokens=%lld/%lld ms=%lld",
-           c->who.label, r->ip, (int)r->path.n, r->path.p, c->model[0] ? c->model : "-", status,
+           c->s.who.label, r->ip, (int)r->path.n, r->path.p, c->s.model[0] ? c->s.model : "-", status,
            outcome, c->ntried, (long long)c->usage.u.prompt,
            (long long)(c->usage.u.candidates + c->usage.u.thoughts),
            (long long)((mono_us() - r->t0_us) / 1000));
@@ -178,7 +169,7 @@ static void report(call *c, kp_outcome o, int64_t retry_delay_ms)
   bool failed = o != KP_OK && o != KP_CLIENT_ERROR && o != KP_ABORTED;
   kp_result res = { o, retry_delay_ms, now - c->attempt_t0, c->usage.u.total,
                     failed && c->last_error[0] ? c->last_error : NULL };
-  kp_report(c->gw->pool, c->key, c->model, now, &res);
+  kp_report(c->gw->pool, c->key, c->s.model, now, &res);
   c->key = NULL;
 }
 
@@ -193,7 +184,6 @@ static void on_abort(http_req *r)
 /* ---------- answering ---------- */
 
 static void try_next(call *c);
-
 static const up_callbacks callbacks;
 
 /* Forwardable response headers as preformatted lines (drops hop-by-hop and our own). */
@@ -229,10 +219,11 @@ static void on_head(void *ctx, int status, const http_header *h, size_t n)
   call *c = ctx;
   c->status = status;
   int64_t cl;
-  format_headers(c->errhead, sizeof c->errhead, h, n, &cl);
+  format_headers(c->head, sizeof c->head, h, n, &cl);
   if(status >= 200 && status < 300) {
     c->passing = true;
-    http_start(c->r, status, c->errhead, cl);
+    c->ttfb_us = mono_us();
+    c->s.codec->start(c->s.codec_state, c->r, status, c->head, cl);
   }
 }
 
@@ -261,7 +252,7 @@ static int on_data(void *ctx, const char *p, size_t n)
     return UP_PAUSE;
   }
   usage_feed(&c->usage, p, n);
-  http_send(c->r, p, n);
+  c->s.codec->data(c->s.codec_state, c->r, p, n);
   return UP_CONTINUE;
 }
 
@@ -279,16 +270,28 @@ static void schedule_retry(call *c)
   evtimer_add(c->backoff, &tv);
 }
 
-/* Sends the kept upstream error answer to the client as it came. */
+/* The kept upstream error answer goes to the client (through the codec), as it came. */
 static void forward_error(call *c, const char *extra)
 {
-  char head[sizeof c->errhead + 64];
-  snprintf(head, sizeof head, "%s%s", c->errhead, extra ? extra : "");
-  http_start(c->r, c->status, head, (int64_t)c->errlen);
-  http_send(c->r, c->errbody, c->errlen);
   record(c, c->status, "upstream_error");
-  http_finish(c->r);
+  c->s.codec->error(c->s.codec_state, c->r, c->status, c->head, c->errbody ? c->errbody : "", c->errlen, extra);
   call_free(c);
+}
+
+/* The gateway's own error through the codec; frees the call. */
+static void fail(call *c, int status, const char *outcome, const char *message, const char *extra)
+{
+  record(c, status, outcome);
+  proxy_fail(c->r, c->s.codec, c->s.codec_state, status, message, extra);
+  call_free(c);
+}
+
+void proxy_fail(http_req *r, const proxy_codec *codec, void *st, int status, const char *message, const char *extra)
+{
+  size_t len;
+  char *body = proxy_error_body(status, message, &len);
+  codec->error(st, r, status, NULL, body ? body : "", len, extra);
+  free(body);
 }
 
 /* No upstream answer to pass on: a gateway error naming the last failure. */
@@ -296,63 +299,61 @@ static void fail_unreachable(call *c, int status)
 {
   char m[sizeof c->last_error + 64];
   snprintf(m, sizeof m, "upstream request failed after %zu attempts: %s", c->ntried, c->last_error);
-  record(c, status, "upstream_unreachable");
-  http_error(c->r, status, NULL, m, NULL);
-  call_free(c);
+  fail(c, status, "upstream_unreachable", m, NULL);
+}
+
+/* How a finished non-2xx attempt counts for its key. */
+static kp_outcome classify(call *c, up_error err, const char *msg, int64_t *delay)
+{
+  const char *b = c->errbody ? c->errbody : "";
+  *delay = -1;
+  if(err != UP_OK) {
+    snprintf(c->last_error, sizeof c->last_error, "%s", msg);
+    return KP_NETWORK_ERROR;
+  }
+  if(c->status == 429) {
+    *delay = proxy_retry_delay(b, c->errlen);
+    snprintf(c->last_error, sizeof c->last_error, "429 rate limited");
+    return KP_RATE_LIMITED;
+  }
+  if(c->status == 401 || c->status == 403 || (c->status == 400 && proxy_key_invalid(b, c->errlen))) {
+    snprintf(c->last_error, sizeof c->last_error, "%d key rejected", c->status);
+    return KP_INVALID;
+  }
+  if(c->status >= 500) {
+    snprintf(c->last_error, sizeof c->last_error, "%d upstream error", c->status);
+    return KP_SERVER_ERROR;
+  }
+  return KP_CLIENT_ERROR;
 }
 
 static void on_done(void *ctx, up_error err, const char *msg)
 {
   call *c = ctx;
   c->up = NULL;
-  http_req *r = c->r;
   if(c->passing) {
     if(err == UP_OK) {
       report(c, KP_OK, -1);
       record(c, c->status, "success");
-      http_finish(r);
+      c->s.codec->end(c->s.codec_state, c->r);
     } else {
       snprintf(c->last_error, sizeof c->last_error, "stream cut: %s", msg);
-      report(c, err == UP_ERR_TIMEOUT || err == UP_ERR_RECV ? KP_NETWORK_ERROR : KP_SERVER_ERROR, -1);
+      report(c, KP_NETWORK_ERROR, -1);
       record(c, 502, "stream_cut");
-      if(c->sse) {
-        static const char ev[] = "data: {\"error\":{\"code\":502,\"message\":\"upstream stream was cut\","
-                                 "\"status\":\"UNAVAILABLE\"}}\r\n\r\n";
-        http_send(r, ev, sizeof ev - 1);
-      }
-      http_abort(r);
+      c->s.codec->cut(c->s.codec_state, c->r, c->last_error);
     }
     call_free(c);
     return;
   }
-
-  kp_outcome o;
-  int64_t delay = -1;
-  if(err != UP_OK) {
-    o = KP_NETWORK_ERROR;
-    snprintf(c->last_error, sizeof c->last_error, "%s", msg);
-  } else if(c->status == 429) {
-    o = KP_RATE_LIMITED;
-    delay = proxy_retry_delay(c->errbody ? c->errbody : "", c->errlen);
-    snprintf(c->last_error, sizeof c->last_error, "429 rate limited");
-  } else if(c->status == 401 || c->status == 403 ||
-            (c->status == 400 && proxy_key_invalid(c->errbody ? c->errbody : "", c->errlen))) {
-    o = KP_INVALID;
-    snprintf(c->last_error, sizeof c->last_error, "%d key rejected", c->status);
-  } else if(c->status >= 500) {
-    o = KP_SERVER_ERROR;
-    snprintf(c->last_error, sizeof c->last_error, "%d upstream error", c->status);
-  } else {
-    o = KP_CLIENT_ERROR;                 /* the request's fault: back to the client at once */
-  }
+  int64_t delay;
+  kp_outcome o = classify(c, err, msg, &delay);
   report(c, o, delay);
-  if(o == KP_CLIENT_ERROR) { forward_error(c, NULL); return; }
+  if(o == KP_CLIENT_ERROR) { forward_error(c, NULL); return; }   /* the request's fault */
   atomic_fetch_add(&c->gw->upstream_errors, 1);
   if(c->ntried <= (size_t)c->gw->cfg.max_retries) { schedule_retry(c); return; }
-
   /* Out of retries: the client gets the last upstream answer, or a gateway error. */
-  if(err == UP_OK) { forward_error(c, NULL); return; }
-  fail_unreachable(c, err == UP_ERR_TIMEOUT ? 504 : 502);
+  if(err == UP_OK) forward_error(c, NULL);
+  else fail_unreachable(c, err == UP_ERR_TIMEOUT ? 504 : 502);
 }
 
 static const up_callbacks callbacks = { on_head, on_data, on_done };
@@ -363,17 +364,13 @@ static void try_next(call *c)
   gateway *gw = c->gw;
   int64_t now = now_ms();
   int64_t retry_after = -1;
-  kp_rotation_check(gw->pool, now);
-  kp_key *k = c->ntried < MAX_TRIES ? kp_acquire(gw->pool, c->model, now, c->tried, c->ntried, &retry_after) : NULL;
+  kp_key *k = c->ntried < MAX_TRIES ? kp_acquire(gw->pool, c->s.model, now, c->tried, c->ntried, &retry_after) : NULL;
   if(!k) {
     if(c->ntried && c->status) { forward_error(c, NULL); return; }   /* every key tried */
     if(c->ntried) { fail_unreachable(c, 502); return; }
-    char extra[64] = "";
-    int64_t secs = retry_after > 0 ? (retry_after + 999) / 1000 : 60;
-    snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)secs);
-    record(c, 503, "no_key");
-    http_error(c->r, 503, NULL, "no usable upstream key: all are cooling down, disabled or invalid", extra);
-    call_free(c);
+    char extra[64];
+    snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)(retry_after > 0 ? (retry_after + 999) / 1000 : 60));
+    fail(c, 503, "no_key", "no usable upstream key: all are cooling down, disabled or invalid", extra);
     return;
   }
   c->key = k;
@@ -384,42 +381,42 @@ static void try_next(call *c)
   usage_init(&c->usage);
   const char *secret = kp_key_secret(k);
   size_t hl = strlen(secret) + 17;
-  free(c->hdrs[c->nhdrs]);
-  c->hdrs[c->nhdrs] = malloc(hl);
-  snprintf(c->hdrs[c->nhdrs], hl, "x-goog-api-key: %s", secret);
+  char **slot = &c->s.hdrs[c->s.nhdrs];
+  free(*slot);
+  *slot = malloc(hl);
+  if(!*slot) { fail_unreachable(c, 502); return; }
+  snprintf(*slot, hl, "x-goog-api-key: %s", secret);
   const config *cfg = &gw->cfg;
   const char *proxy = cfg->proxies.n ? cfg->proxies.v[hash64(secret, strlen(secret)) % cfg->proxies.n] : NULL;
   char method[16];
   snprintf(method, sizeof method, "%.*s", (int)c->r->method.n, c->r->method.p);
   up_request req = {
-    .method = method, .url = c->url, .headers = (const char *const *)c->hdrs, .n_headers = c->nhdrs + 1,
-    .body = c->r->body, .body_len = c->r->body_len, .proxy = proxy,
-    .timeout_ms = cfg->timeout_ms, .idle_ms = cfg->stream_idle_ms, .stream = c->stream,
+    .method = c->s.body_owned ? "POST" : method, .url = c->s.url,
+    .headers = (const char *const *)c->s.hdrs, .n_headers = c->s.nhdrs + 1,
+    .body = c->s.body, .body_len = c->s.body_len, .proxy = proxy,
+    .timeout_ms = cfg->timeout_ms, .idle_ms = cfg->stream_idle_ms, .stream = c->s.stream,
   };
   atomic_fetch_add(&gw->upstream_attempts, 1);
   c->up = up_start(c->w->up, &req, &callbacks, c);
   if(!c->up) on_done(c, UP_ERR_OTHER, "could not start the upstream request");
 }
 
-void proxy_native(http_req *r, const principal *who)
+void proxy_start(http_req *r, proxy_spec *spec)
 {
   worker *w = r->w;
   call *c = calloc(1, sizeof *c);
-  if(!c) { http_error(r, 500, NULL, "out of memory", NULL); return; }
+  if(!c) {
+    proxy_fail(r, spec->codec, spec->codec_state, 500, "out of memory", NULL);
+    spec_free(spec);
+    return;
+  }
   c->r = r;
   c->w = w;
   c->gw = w->gw;
-  c->who = *who;
-  str action;
-  proxy_parse_model(r->path, c->model, sizeof c->model, &action);
-  c->stream = str_starts(action, STR("streamGenerateContent"));
-  str alt = http_query_get(r, STR("alt"));
-  c->sse = c->stream && str_eq(alt, STR("sse"));
-  c->url = build_url(w->cfg->upstream, r);
-  c->hdrs = build_headers(r, &c->nhdrs);
-  if(!c->url || !c->hdrs) { http_error(r, 500, NULL, "out of memory", NULL); call_free(c); return; }
+  c->s = *spec;
   r->ctx = c;
   r->on_abort = on_abort;
   atomic_fetch_add(&c->gw->requests, 1);
+  kp_rotation_check(c->gw->pool, now_ms());
   try_next(c);
 }

@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "auth.h"
-#include "proxy.h"
+#include "native.h"
 #include "server.h"
 #include "status.h"
 
@@ -40,7 +40,7 @@ static void client_route(http_req *r)
   case AUTH_OK:
     break;
   }
-  proxy_native(r, &who);
+  native_forward(r, &who);
 }
 
 void route_request(http_req *r)
