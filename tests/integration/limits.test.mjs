@@ -1,0 +1,67 @@
+// Server limits (idle, slow requests, connections) and outbound proxies pinned per key.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { startFake, startGateway, raw, sleep, GEN } from './harness.mjs';
+
+let fake;
+before(async () => { fake = await startFake(); });
+after(async () => { await fake.stop(); });
+
+test('a request head that stalls gets 408; an idle keep-alive connection is closed; both free their slot', async () => {
+  const gw = await startGateway({ GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: 'AIzaFake-ok-lim1', GEMGATE_IDLE_TIMEOUT: '300ms' });
+  try {
+    const slow = await raw(gw.port, 'GET /health HTTP/1.1\r\nHost: x\r\n', 3000);
+    assert.match(slow, /^HTTP\/1\.1 408 /);
+    const t0 = Date.now();
+    const idle = await raw(gw.port, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n', 3000);
+    assert.match(idle, /^HTTP\/1\.1 200 /);
+    assert.ok(Date.now() - t0 < 2000, 'the idle connection was closed by the gateway');
+  } finally { await gw.stop(); }
+});
+
+test('past GEMGATE_MAX_CONNS a new connection gets 503, and serving resumes when others leave', async () => {
+  const gw = await startGateway({ GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: 'AIzaFake-ok-lim2', GEMGATE_MAX_CONNS: '3' });
+  const socks = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const s = net.connect(gw.port, '127.0.0.1');
+      await new Promise((r) => s.on('connect', r));
+      socks.push(s);
+    }
+    await sleep(100);
+    const over = await raw(gw.port, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.match(over, /^HTTP\/1\.1 503 /);
+    for (const s of socks) s.destroy();
+    await sleep(100);
+    assert.equal((await gw.fetch('/health')).status, 200);
+  } finally { await gw.stop(); }
+});
+
+/** A minimal forward proxy for http:// URLs, counting which upstream key came through it. */
+function forwardProxy() {
+  const seen = {};
+  const server = http.createServer((req, res) => {
+    const key = req.headers['x-goog-api-key'];
+    seen[key] = (seen[key] || 0) + 1;
+    const u = new URL(req.url);
+    const up = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: req.method, headers: req.headers },
+      (ur) => { res.writeHead(ur.statusCode, ur.headers); ur.pipe(res); });
+    req.pipe(up);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, seen, url: `http://127.0.0.1:${server.address().port}` })));
+}
+
+test('GEMGATE_PROXY: calls go out through the proxies, each key always through the same one', async () => {
+  const p1 = await forwardProxy(), p2 = await forwardProxy();
+  const keys = Array.from({ length: 6 }, (_, i) => `AIzaFake-ok-px${i}`);
+  const gw = await startGateway({ GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: keys.join(','), GEMGATE_PROXY: `${p1.url},${p2.url}` });
+  try {
+    for (let i = 0; i < 24; i++) assert.equal((await gw.call(GEN)).status, 200);
+    const total = (o) => Object.values(o).reduce((a, b) => a + b, 0);
+    assert.equal(total(p1.seen) + total(p2.seen), 24, 'every call went through a proxy');
+    for (const k of keys) assert.ok(!(p1.seen[k] && p2.seen[k]), `${k} used one proxy only`);
+    assert.ok(total(p1.seen) > 0 && total(p2.seen) > 0, 'both proxies used');
+  } finally { await gw.stop(); p1.server.close(); p2.server.close(); }
+});
