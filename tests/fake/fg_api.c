@@ -1,0 +1,730 @@
+/* fg_api — routes, per-key behaviour, and the bodies Google's API would send. */
+#include "fg_api.h"
+
+#include "fg_behav.h"
+#include "fg_state.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+fg_config fg_conf = {3, 0};
+
+#define MAX_MODEL_NAME 256
+#define MAX_CHUNKS 10000000
+#define MAX_CHUNK_BYTES (64L * 1024 * 1024)
+
+static const char CT_JSON[] = "application/json; charset=UTF-8";
+static const char CT_SSE[] = "text/event-stream";
+
+/* Which API call a path names. */
+enum route_kind {
+    RT_NONE,      /* not under /v1beta/ or /v1/ */
+    RT_UNKNOWN,   /* under the API prefix but no such method */
+    RT_LIST,      /* GET models */
+    RT_GET,       /* GET models/{model} */
+    RT_GENERATE,
+    RT_STREAM,
+    RT_COUNT,
+    RT_EMBED,
+    RT_BATCH_EMBED,
+    RT_PREDICT,
+};
+
+typedef struct route {
+    enum route_kind kind;
+    fg_str version; /* "v1beta" or "v1" */
+    fg_str model;   /* "gemini-2.5-flash" (n == 0 when the path names none) */
+} route;
+
+/* The models GET models lists; anything else answers 404 to GET models/{model}. */
+static const char *const MODEL_JSON[] = {
+    "{\"name\":\"models/gemini-2.5-flash\",\"version\":\"001\",\"displayName\":\"Gemini 2.5 "
+    "Flash\",\"description\":\"Fake Gemini 2.5 Flash\",\"inputTokenLimit\":1048576,"
+    "\"outputTokenLimit\":65536,\"supportedGenerationMethods\":[\"generateContent\","
+    "\"countTokens\",\"createCachedContent\",\"batchGenerateContent\"],\"temperature\":1,"
+    "\"topP\":0.95,\"topK\":64,\"maxTemperature\":2,\"thinking\":true}",
+    "{\"name\":\"models/gemini-2.5-pro\",\"version\":\"2.5\",\"displayName\":\"Gemini 2.5 Pro\","
+    "\"description\":\"Fake Gemini 2.5 Pro\",\"inputTokenLimit\":1048576,"
+    "\"outputTokenLimit\":65536,\"supportedGenerationMethods\":[\"generateContent\","
+    "\"countTokens\",\"createCachedContent\",\"batchGenerateContent\"],\"temperature\":1,"
+    "\"topP\":0.95,\"topK\":64,\"maxTemperature\":2,\"thinking\":true}",
+    "{\"name\":\"models/gemini-2.0-flash\",\"version\":\"2.0\",\"displayName\":\"Gemini 2.0 "
+    "Flash\",\"description\":\"Fake Gemini 2.0 Flash\",\"inputTokenLimit\":1048576,"
+    "\"outputTokenLimit\":8192,\"supportedGenerationMethods\":[\"generateContent\","
+    "\"countTokens\",\"createCachedContent\",\"batchGenerateContent\"],\"temperature\":1,"
+    "\"topP\":0.95,\"topK\":40,\"maxTemperature\":2}",
+    "{\"name\":\"models/text-embedding-004\",\"version\":\"004\",\"displayName\":\"Text "
+    "Embedding 004\",\"description\":\"Fake text embedding model\",\"inputTokenLimit\":2048,"
+    "\"outputTokenLimit\":1,\"supportedGenerationMethods\":[\"embedContent\"]}",
+};
+#define NMODELS (sizeof MODEL_JSON / sizeof MODEL_JSON[0])
+
+static const char EMBED_VALUES[] =
+    "[0.0125,-0.025,0.0375,-0.05,0.0625,-0.075,0.0875,-0.1]";
+static const char PREDICT_BODY[] =
+    "{\"predictions\":[{\"bytesBase64Encoded\":\"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ"
+    "AAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==\",\"mimeType\":\"image/png\"}]}";
+
+static fg_buf list_body;  /* {"models":[…]} */
+static fg_buf embed_body; /* {"embedding":{"values":[…]}} */
+
+void fg_api_init(void)
+{
+    BUF_LIT(&list_body, "{\"models\":[");
+    for (size_t i = 0; i < NMODELS; i++) {
+        if (i)
+            buf_addc(&list_body, ',');
+        buf_adds(&list_body, MODEL_JSON[i]);
+    }
+    BUF_LIT(&list_body, "]}");
+    BUF_LIT(&embed_body, "{\"embedding\":{\"values\":");
+    buf_adds(&embed_body, EMBED_VALUES);
+    BUF_LIT(&embed_body, "}}");
+}
+
+void fg_api_free(void)
+{
+    buf_free(&list_body);
+    buf_free(&embed_body);
+}
+
+void fg_reply_free(fg_reply *r)
+{
+    buf_free(&r->head);
+    buf_free(&r->body);
+    buf_free(&r->model);
+    buf_free(&r->piece);
+    buf_free(&r->tmp);
+}
+
+/* Clears the per-request fields of r, keeping buffer capacity. */
+static void reply_reset(fg_reply *r)
+{
+    r->hang = r->reset_now = r->close_after = r->http10_keep = r->slow_ms = 0;
+    r->head.len = r->body.len = r->model.len = r->piece.len = r->tmp.len = 0;
+    r->sbody = NULL;
+    r->sbody_len = 0;
+    r->stream = FG_STREAM_NONE;
+    r->chunked = r->chunks = r->pieces = r->interval_ms = r->thoughts = 0;
+    r->chunk_bytes = 0;
+    r->reset_after = -1;
+    r->prompt_tokens = 0;
+    r->resp_id[0] = '\0';
+}
+
+/* ---- request helpers ---------------------------------------------------------------- */
+
+/* Value of query parameter name (raw, not decoded); found reports presence. */
+static fg_str query_param(fg_str q, const char *name, int *found)
+{
+    size_t nl = strlen(name);
+    const char *p = q.p, *end = q.p + q.n;
+    *found = 0;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *pe = amp ? amp : end;
+        if ((size_t)(pe - p) >= nl && memcmp(p, name, nl) == 0 &&
+            (p + nl == pe || p[nl] == '=')) {
+            *found = 1;
+            const char *v = p + nl == pe ? pe : p + nl + 1;
+            return (fg_str){v, (size_t)(pe - v)};
+        }
+        p = pe + 1;
+    }
+    return (fg_str){q.p, 0};
+}
+
+/* Value of a hex digit, or -1. */
+static int hexval(char c)
+{
+    return (c >= '0' && c <= '9')   ? c - '0'
+           : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+           : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                    : -1;
+}
+
+/* Percent-decodes s into out (replacing its contents); '+' stays '+' as Google treats it. */
+static void pct_decode(fg_str s, fg_buf *out)
+{
+    out->len = 0;
+    buf_reserve(out, s.n);
+    for (size_t i = 0; i < s.n; i++) {
+        int h, l;
+        if (s.p[i] == '%' && i + 2 < s.n && (h = hexval(s.p[i + 1])) >= 0 &&
+            (l = hexval(s.p[i + 2])) >= 0) {
+            buf_addc(out, (char)(h * 16 + l));
+            i += 2;
+        } else {
+            buf_addc(out, s.p[i]);
+        }
+    }
+}
+
+/* The API key: x-goog-api-key header first, else ?key=. */
+static fg_str request_key(fg_worker *w, const fg_req *req)
+{
+    if (req->api_key.n)
+        return req->api_key;
+    int found;
+    fg_str k = query_param(req->query, "key", &found);
+    if (!k.n)
+        return k;
+    pct_decode(k, &w->key);
+    return (fg_str){w->key.p, w->key.len};
+}
+
+/* Classifies req's path into *rt. */
+static void parse_route(const fg_req *req, route *rt)
+{
+    fg_str p = req->path;
+    *rt = (route){RT_NONE, {p.p, 0}, {p.p, 0}};
+    size_t pre;
+    if (p.n >= 8 && memcmp(p.p, "/v1beta/", 8) == 0)
+        pre = 8;
+    else if (p.n >= 4 && memcmp(p.p, "/v1/", 4) == 0)
+        pre = 4;
+    else
+        return;
+    rt->version = (fg_str){p.p + 1, pre - 2};
+    rt->kind = RT_UNKNOWN;
+    fg_str rest = {p.p + pre, p.n - pre};
+    int get = str_eq(req->method, "GET"), post = str_eq(req->method, "POST");
+    if (str_eq(rest, "models")) {
+        if (get)
+            rt->kind = RT_LIST;
+        return;
+    }
+    if (rest.n <= 7 || memcmp(rest.p, "models/", 7) != 0)
+        return;
+    fg_str name = {rest.p + 7, rest.n - 7};
+    const char *colon = memchr(name.p, ':', name.n);
+    fg_str model = {name.p, colon ? (size_t)(colon - name.p) : name.n};
+    if (model.n == 0 || model.n > MAX_MODEL_NAME || memchr(model.p, '/', model.n))
+        return;
+    rt->model = model;
+    if (!colon) {
+        if (get)
+            rt->kind = RT_GET;
+        return;
+    }
+    if (!post)
+        return;
+    fg_str verb = {colon + 1, (size_t)(name.p + name.n - colon - 1)};
+    if (str_eq(verb, "generateContent"))
+        rt->kind = RT_GENERATE;
+    else if (str_eq(verb, "streamGenerateContent"))
+        rt->kind = RT_STREAM;
+    else if (str_eq(verb, "countTokens"))
+        rt->kind = RT_COUNT;
+    else if (str_eq(verb, "embedContent"))
+        rt->kind = RT_EMBED;
+    else if (str_eq(verb, "batchEmbedContents"))
+        rt->kind = RT_BATCH_EMBED;
+    else if (str_eq(verb, "predict"))
+        rt->kind = RT_PREDICT;
+}
+
+/* ---- reply builders ------------------------------------------------------------------ */
+
+/* Completes a non-stream reply: status line, headers with Content-Length, blank line. */
+static void finish(fg_reply *r, int code, const char *ctype)
+{
+    fg_http_head_start(&r->head, code, ctype);
+    BUF_LIT(&r->head, "Content-Length: ");
+    buf_addu(&r->head, fg_reply_entity(r).n);
+    if (r->close_after)
+        BUF_LIT(&r->head, "\r\nConnection: close");
+    else if (r->http10_keep)
+        BUF_LIT(&r->head, "\r\nConnection: keep-alive");
+    BUF_LIT(&r->head, "\r\n\r\n");
+}
+
+/* Answers 200 with a static JSON entity. */
+static void reply_static(fg_reply *r, const char *body, size_t n)
+{
+    r->sbody = body;
+    r->sbody_len = n;
+    finish(r, 200, CT_JSON);
+}
+
+/* Answers code with a malloc'ed JSON entity (taken over and freed). */
+static void reply_owned(fg_reply *r, int code, char *body)
+{
+    r->body.len = 0;
+    buf_adds(&r->body, body);
+    free(body);
+    finish(r, code, CT_JSON);
+}
+
+/* google.rpc.Code name for an HTTP status, as Google's API front end maps them. */
+static const char *rpc_status(int code)
+{
+    switch (code) {
+    case 400: return "INVALID_ARGUMENT";
+    case 401: return "UNAUTHENTICATED";
+    case 403: return "PERMISSION_DENIED";
+    case 404: return "NOT_FOUND";
+    case 409: return "ABORTED";
+    case 413: return "INVALID_ARGUMENT";
+    case 429: return "RESOURCE_EXHAUSTED";
+    case 431: return "INVALID_ARGUMENT";
+    case 499: return "CANCELLED";
+    case 500: return "INTERNAL";
+    case 501: return "UNIMPLEMENTED";
+    case 502: return "UNAVAILABLE";
+    case 503: return "UNAVAILABLE";
+    case 504: return "DEADLINE_EXCEEDED";
+    default: return code < 500 ? "FAILED_PRECONDITION" : "UNKNOWN";
+    }
+}
+
+/* Answers {"error":{"code","message","status","details":[details]}}; msg is raw text,
+ * details is ready-made JSON (the array's contents, may be ""). */
+static void reply_error(fg_reply *r, int code, const char *msg, size_t msglen,
+                        const char *details, size_t dlen)
+{
+    fg_buf *b = &r->body;
+    b->len = 0;
+    BUF_LIT(b, "{\"error\":{\"code\":");
+    buf_addu(b, (uint64_t)code);
+    BUF_LIT(b, ",\"message\":\"");
+    buf_addjson(b, msg, msglen);
+    BUF_LIT(b, "\",\"status\":\"");
+    buf_adds(b, rpc_status(code));
+    BUF_LIT(b, "\",\"details\":[");
+    buf_add(b, details, dlen);
+    BUF_LIT(b, "]}}");
+    finish(r, code, CT_JSON);
+}
+
+/* reply_error for a C-string message and no details. */
+static void reply_error_plain(fg_reply *r, int code, const char *msg)
+{
+    reply_error(r, code, msg, strlen(msg), "", 0);
+}
+
+/* The message Google uses for a bare status (x-fake-status, e<code>, flaky). */
+static const char *status_message(int code)
+{
+    switch (code) {
+    case 400: return "Request contains an invalid argument.";
+    case 401: return "Request had invalid authentication credentials.";
+    case 403: return "The caller does not have permission";
+    case 404: return "Requested entity was not found.";
+    case 429: return "Resource has been exhausted (e.g. check quota).";
+    case 500:
+        return "An internal error has occurred. Please retry or report in "
+               "https://developers.generativeai.google/guide/troubleshooting";
+    case 503: return "The model is overloaded. Please try again later.";
+    case 504: return "Deadline expired before operation could complete.";
+    default: return fg_http_reason(code);
+    }
+}
+
+/* 429 RESOURCE_EXHAUSTED with QuotaFailure, Help and (when delay is not "") RetryInfo. */
+static void reply_rate_limited(fg_reply *r, const route *rt, const char *delay)
+{
+    fg_buf *d = &r->tmp;
+    d->len = 0;
+    BUF_LIT(d, "{\"@type\":\"type.googleapis.com/google.rpc.QuotaFailure\",\"violations\":[{"
+               "\"quotaMetric\":\"generativelanguage.googleapis.com/"
+               "generate_content_free_tier_requests\",\"quotaId\":"
+               "\"GenerateRequestsPerMinutePerProjectPerModel-FreeTier\",\"quotaDimensions\":{"
+               "\"location\":\"global\",\"model\":\"");
+    if (rt->model.n)
+        buf_addjson(d, rt->model.p, rt->model.n);
+    else
+        BUF_LIT(d, "gemini-2.5-flash");
+    BUF_LIT(d, "\"},\"quotaValue\":\"250\"}]},{\"@type\":\"type.googleapis.com/google.rpc.Help\","
+               "\"links\":[{\"description\":\"Learn more about Gemini API quotas\",\"url\":"
+               "\"https://ai.google.dev/gemini-api/docs/rate-limits\"}]}");
+    if (delay[0]) {
+        BUF_LIT(d, ",{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\",\"retryDelay\":\"");
+        buf_adds(d, delay);
+        BUF_LIT(d, "\"}");
+    }
+    static const char msg[] =
+        "You exceeded your current quota, please check your plan and billing details. For more "
+        "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.";
+    reply_error(r, 429, msg, sizeof msg - 1, d->p, d->len);
+}
+
+/* 400 INVALID_ARGUMENT with ErrorInfo reason API_KEY_INVALID. */
+static void reply_key_invalid(fg_reply *r)
+{
+    static const char msg[] = "API key not valid. Please pass a valid API key.";
+    static const char det[] =
+        "{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\",\"reason\":\"API_KEY_INVALID\","
+        "\"domain\":\"googleapis.com\",\"metadata\":{\"service\":"
+        "\"generativelanguage.googleapis.com\"}}";
+    reply_error(r, 400, msg, sizeof msg - 1, det, sizeof det - 1);
+}
+
+/* 403 PERMISSION_DENIED for a key whose project is suspended. */
+static void reply_forbidden(fg_reply *r)
+{
+    static const char msg[] = "Permission denied: Consumer has been suspended.";
+    static const char det[] =
+        "{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\",\"reason\":"
+        "\"CONSUMER_SUSPENDED\",\"domain\":\"googleapis.com\",\"metadata\":{\"service\":"
+        "\"generativelanguage.googleapis.com\"}}";
+    reply_error(r, 403, msg, sizeof msg - 1, det, sizeof det - 1);
+}
+
+/* 404 NOT_FOUND for an unknown model. */
+static void reply_no_model(fg_reply *r, const route *rt, const char *verb)
+{
+    fg_buf *m = &r->tmp;
+    m->len = 0;
+    BUF_LIT(m, "models/");
+    buf_add(m, rt->model.p, rt->model.n);
+    BUF_LIT(m, " is not found for API version ");
+    buf_add(m, rt->version.p, rt->version.n);
+    BUF_LIT(m, ", or is not supported for ");
+    buf_adds(m, verb);
+    BUF_LIT(m, ". Call ListModels to see the list of available models and their supported "
+               "methods.");
+    reply_error(r, 404, m->p, m->len, "", 0);
+}
+
+/* splitmix64's finaliser: a bijection on 64 bits that makes counters look random. */
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* Fills r->resp_id with a 22-character Google-looking id, unique within this process: the
+ * first 11 characters (66 bits) encode a bijection of (worker id, sequence). */
+static void make_response_id(fg_worker *w, fg_reply *r)
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint64_t x = mix64(++w->seq ^ ((uint64_t)w->id << 48));
+    uint64_t y = mix64(x);
+    int i = 0;
+    for (; i < 11; i++, x >>= 6)
+        r->resp_id[i] = b64[x & 63];
+    for (; i < 22; i++, y >>= 6)
+        r->resp_id[i] = b64[y & 63];
+    r->resp_id[i] = '\0';
+}
+
+/* Fields shared by generateContent and streams: model, token counts, responseId. */
+static void set_generation(fg_worker *w, const fg_req *req, const route *rt, fg_reply *r)
+{
+    buf_addjson(&r->model, rt->model.p, rt->model.n);
+    r->prompt_tokens = (long)((req->body.n + 3) / 4);
+    r->thoughts = req->body.n >= 16 &&
+                  memmem(req->body.p, req->body.n, "\"thinkingConfig\"", 16) != NULL;
+    make_response_id(w, r);
+}
+
+/* Appends `,"modelVersion":"…","responseId":"…"}` — the tail of every generation object. */
+static void add_version_tail(fg_buf *b, const fg_reply *r)
+{
+    BUF_LIT(b, ",\"modelVersion\":\"");
+    buf_add(b, r->model.p, r->model.len);
+    BUF_LIT(b, "\",\"responseId\":\"");
+    buf_adds(b, r->resp_id);
+    BUF_LIT(b, "\"}");
+}
+
+/* Appends a usageMetadata object (without promptTokensDetails unless details). */
+static void add_usage(fg_buf *b, const fg_reply *r, long cand, int details)
+{
+    long thoughts = r->thoughts ? 3 : 0;
+    BUF_LIT(b, "\"usageMetadata\":{\"promptTokenCount\":");
+    buf_addu(b, (uint64_t)r->prompt_tokens);
+    BUF_LIT(b, ",\"candidatesTokenCount\":");
+    buf_addu(b, (uint64_t)cand);
+    BUF_LIT(b, ",\"totalTokenCount\":");
+    buf_addu(b, (uint64_t)(r->prompt_tokens + cand + thoughts));
+    if (thoughts) {
+        BUF_LIT(b, ",\"thoughtsTokenCount\":");
+        buf_addu(b, (uint64_t)thoughts);
+    }
+    if (details) {
+        BUF_LIT(b, ",\"promptTokensDetails\":[{\"modality\":\"TEXT\",\"tokenCount\":");
+        buf_addu(b, (uint64_t)r->prompt_tokens);
+        BUF_LIT(b, "}]");
+    }
+    buf_addc(b, '}');
+}
+
+/* generateContent: one candidate "Hello from fake {model}". */
+static void reply_generate(fg_worker *w, const fg_req *req, const route *rt, fg_reply *r)
+{
+    set_generation(w, req, rt, r);
+    fg_buf *b = &r->body;
+    b->len = 0;
+    buf_reserve(b, 512 + 2 * r->model.len);
+    BUF_LIT(b, "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hello from fake ");
+    buf_add(b, r->model.p, r->model.len);
+    BUF_LIT(b, "\"}],\"role\":\"model\"},\"finishReason\":\"STOP\",\"index\":0}],");
+    add_usage(b, r, 7, 1);
+    add_version_tail(b, r);
+    finish(r, 200, CT_JSON);
+}
+
+/* Picks the first value that is >= 0. */
+static long first_set(long a, long b, long c)
+{
+    return a >= 0 ? a : b >= 0 ? b : c;
+}
+
+/* streamGenerateContent: plans the stream; pieces are built later by fg_api_piece. */
+static void reply_stream(fg_worker *w, const fg_req *req, const route *rt, const fg_behav *b,
+                         fg_reply *r)
+{
+    int found;
+    fg_str alt = query_param(req->query, "alt", &found);
+    r->stream = str_eq(alt, "sse") ? FG_STREAM_SSE : FG_STREAM_ARRAY;
+    long chunks = first_set(req->x_chunks, b->chunks, fg_conf.chunks);
+    r->chunks = (int)(chunks > MAX_CHUNKS ? MAX_CHUNKS : chunks);
+    r->pieces = r->chunks ? r->chunks : 1;
+    r->interval_ms = (int)first_set(req->x_interval_ms, b->gap_ms, fg_conf.interval_ms);
+    r->chunk_bytes = req->x_chunk_bytes > MAX_CHUNK_BYTES ? MAX_CHUNK_BYTES : req->x_chunk_bytes;
+    r->reset_after = b->reset_after < r->pieces ? b->reset_after : -1;
+    /* HTTP/1.0 has no chunked framing: the end of the stream is the end of the connection. */
+    r->chunked = req->minor >= 1;
+    if (!r->chunked)
+        r->close_after = 1;
+    set_generation(w, req, rt, r);
+    fg_http_head_start(&r->head, 200, r->stream == FG_STREAM_SSE ? CT_SSE : CT_JSON);
+    if (r->chunked)
+        BUF_LIT(&r->head, "Transfer-Encoding: chunked\r\n");
+    if (r->close_after)
+        BUF_LIT(&r->head, "Connection: close\r\n");
+    BUF_LIT(&r->head, "\r\n");
+}
+
+/* Appends stream object i: text "chunk i " padded toward chunk_bytes, running usage, and
+ * finishReason STOP on the last one. */
+static void add_stream_object(fg_buf *b, const fg_reply *r, int i)
+{
+    size_t start = b->len;
+    BUF_LIT(b, "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"chunk ");
+    buf_addu(b, (uint64_t)i);
+    buf_addc(b, ' ');
+    size_t text_end = b->len;
+    BUF_LIT(b, "\"}],\"role\":\"model\"}");
+    if (i == r->chunks - 1)
+        BUF_LIT(b, ",\"finishReason\":\"STOP\"");
+    BUF_LIT(b, ",\"index\":0}],");
+    add_usage(b, r, i + 1, 0);
+    add_version_tail(b, r);
+    size_t have = b->len - start;
+    if (r->chunk_bytes > 0 && (size_t)r->chunk_bytes > have) {
+        /* Pad inside the text so the object stays valid JSON of about chunk_bytes. */
+        size_t pad = (size_t)r->chunk_bytes - have, tail = b->len - text_end;
+        buf_reserve(b, pad);
+        memmove(b->p + text_end + pad, b->p + text_end, tail);
+        memset(b->p + text_end, 'x', pad);
+        b->len += pad;
+    }
+}
+
+void fg_api_piece(fg_reply *r, int i)
+{
+    fg_buf *d = &r->tmp, *out = &r->piece;
+    int last = i == r->pieces - 1;
+    d->len = out->len = 0;
+    if (r->chunks == 0) {
+        if (r->stream == FG_STREAM_ARRAY)
+            BUF_LIT(d, "[]");
+    } else if (r->stream == FG_STREAM_SSE) {
+        BUF_LIT(d, "data: ");
+        add_stream_object(d, r, i);
+        BUF_LIT(d, "\r\n\r\n");
+    } else {
+        if (i == 0)
+            buf_addc(d, '[');
+        else
+            BUF_LIT(d, "\n,\r\n");
+        add_stream_object(d, r, i);
+        if (last)
+            BUF_LIT(d, "\n]");
+    }
+    if (!r->chunked) {
+        buf_add(out, d->p, d->len);
+        return;
+    }
+    buf_reserve(out, d->len + 24);
+    if (d->len) {
+        buf_addhex(out, d->len);
+        BUF_LIT(out, "\r\n");
+        buf_add(out, d->p, d->len);
+        BUF_LIT(out, "\r\n");
+    }
+    if (last)
+        BUF_LIT(out, "0\r\n\r\n");
+}
+
+/* countTokens: ceil(body_len / 4). */
+static void reply_count(const fg_req *req, fg_reply *r)
+{
+    r->body.len = 0;
+    BUF_LIT(&r->body, "{\"totalTokens\":");
+    buf_addu(&r->body, (req->body.n + 3) / 4);
+    buf_addc(&r->body, '}');
+    finish(r, 200, CT_JSON);
+}
+
+/* batchEmbedContents: one embedding per element of "requests" (jansson: not a fast path). */
+static void reply_batch_embed(const fg_req *req, fg_reply *r)
+{
+    json_t *in = json_loadb(req->body.p, req->body.n, 0, NULL);
+    json_t *reqs = in ? json_object_get(in, "requests") : NULL;
+    if (!json_is_array(reqs)) {
+        json_decref(in);
+        reply_error_plain(r, 400, "Invalid JSON payload received. Expected \"requests\".");
+        return;
+    }
+    size_t n = json_array_size(reqs);
+    json_decref(in);
+    fg_buf *b = &r->body;
+    b->len = 0;
+    BUF_LIT(b, "{\"embeddings\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            buf_addc(b, ',');
+        BUF_LIT(b, "{\"values\":");
+        BUF_LIT(b, EMBED_VALUES);
+        buf_addc(b, '}');
+    }
+    BUF_LIT(b, "]}");
+    finish(r, 200, CT_JSON);
+}
+
+/* GET models/{model}: the model's entry, or 404. */
+static void reply_get_model(const route *rt, fg_reply *r)
+{
+    for (size_t i = 0; i < NMODELS; i++) {
+        const char *name = MODEL_JSON[i] + sizeof "{\"name\":\"models/" - 1;
+        if (strncmp(name, rt->model.p, rt->model.n) == 0 && name[rt->model.n] == '"') {
+            reply_static(r, MODEL_JSON[i], strlen(MODEL_JSON[i]));
+            return;
+        }
+    }
+    reply_no_model(r, rt, "get");
+}
+
+/* /_fake/... control routes. */
+static void reply_control(const fg_req *req, fg_reply *r)
+{
+    fg_str p = req->path;
+    int status = 200;
+    if (str_eq(p, "/_fake/stats"))
+        reply_owned(r, 200, fg_state_stats_json());
+    else if (str_eq(p, "/_fake/last"))
+        reply_owned(r, 200, fg_state_last_json());
+    else if (str_eq(p, "/_fake/reset"))
+        reply_owned(r, 200, fg_state_reset());
+    else if (str_eq(p, "/_fake/mode") && str_eq(req->method, "POST")) {
+        char *body = fg_state_mode(req->body, &status);
+        reply_owned(r, status, body);
+    } else
+        reply_error_plain(r, 404, "Method not found.");
+}
+
+/* Answers a route that passed the key checks. */
+static void reply_route(fg_worker *w, const fg_req *req, const route *rt, const fg_behav *b,
+                        fg_reply *r)
+{
+    switch (rt->kind) {
+    case RT_GENERATE: reply_generate(w, req, rt, r); break;
+    case RT_STREAM: reply_stream(w, req, rt, b, r); break;
+    case RT_COUNT: reply_count(req, r); break;
+    case RT_EMBED: reply_static(r, embed_body.p, embed_body.len); break;
+    case RT_BATCH_EMBED: reply_batch_embed(req, r); break;
+    case RT_PREDICT: reply_static(r, PREDICT_BODY, sizeof PREDICT_BODY - 1); break;
+    case RT_LIST: reply_static(r, list_body.p, list_body.len); break;
+    case RT_GET: reply_get_model(rt, r); break;
+    case RT_NONE:
+    case RT_UNKNOWN: reply_error_plain(r, 404, "Method not found."); break;
+    }
+}
+
+/* Applies the key's outcome; returns 1 when it produced the reply. */
+static int reply_outcome(const fg_behav *b, long key_count, const route *rt, fg_reply *r)
+{
+    if (b->flaky && (key_count - 1) % b->flaky == 0) {
+        reply_error_plain(r, 503, status_message(503));
+        return 1;
+    }
+    switch (b->outcome) {
+    case FG_OUT_OK: return 0;
+    case FG_OUT_HANG: r->hang = 1; return 1;
+    case FG_OUT_RL: reply_rate_limited(r, rt, b->retry_delay); return 1;
+    case FG_OUT_INVALID: reply_key_invalid(r); return 1;
+    case FG_OUT_FORBID: reply_forbidden(r); return 1;
+    case FG_OUT_ECODE: reply_error_plain(r, b->ecode, status_message(b->ecode)); return 1;
+    }
+    return 0;
+}
+
+/* Checks that come before the key's own behaviour: x-fake-status wins over everything, then
+ * a missing key is refused.  Returns 1 when it produced the reply. */
+static int reply_gate(const fg_req *req, fg_str key, const route *rt, fg_reply *r)
+{
+    if (req->x_status >= 400 && req->x_status <= 599) {
+        if (req->x_status == 429)
+            reply_rate_limited(r, rt, ""); /* the bare "rl" shape: no RetryInfo */
+        else
+            reply_error_plain(r, (int)req->x_status, status_message((int)req->x_status));
+        return 1;
+    }
+    if (!key.n) {
+        reply_error_plain(r, 403, "Method doesn't allow unregistered callers (callers without "
+                                  "established identity). Please use API Key or other form of "
+                                  "API consumer identity to call this API.");
+        return 1;
+    }
+    return 0;
+}
+
+void fg_api_handle(fg_worker *w, const fg_req *req, fg_reply *r)
+{
+    reply_reset(r);
+    r->close_after = !req->keep_alive;
+    r->http10_keep = req->keep_alive && req->minor == 0;
+    if (req->path.n >= 7 && memcmp(req->path.p, "/_fake/", 7) == 0) {
+        reply_control(req, r);
+        return;
+    }
+    fg_str key = request_key(w, req);
+    fg_behav b;
+    fg_behav_parse("", 0, &b);
+    long key_count = 0;
+    fg_state_record(req, key, &b, &key_count);
+
+    route rt;
+    parse_route(req, &rt);
+    if (rt.kind == RT_NONE) {
+        reply_error_plain(r, 404, "Method not found.");
+        return;
+    }
+    r->slow_ms = b.slow_ms;
+    if (reply_gate(req, key, &rt, r) || reply_outcome(&b, key_count, &rt, r))
+        return;
+    if (b.reset_after >= 0 && rt.kind != RT_STREAM && rt.kind != RT_UNKNOWN) {
+        r->reset_now = 1;
+        return;
+    }
+    reply_route(w, req, &rt, &b, r);
+}
+
+void fg_api_parse_error(int parse_result, fg_reply *r)
+{
+    reply_reset(r);
+    r->close_after = 1;
+    if (parse_result == FG_PARSE_TOOBIG)
+        reply_error_plain(r, 413, "Request body is larger than fakegemini accepts.");
+    else if (parse_result == FG_PARSE_HEAD_TOOBIG)
+        reply_error_plain(r, 431, "Request headers are larger than fakegemini accepts.");
+    else
+        reply_error_plain(r, 400, "Malformed HTTP request.");
+}
