@@ -112,6 +112,7 @@ static void conn_free(struct conn *c)
   if(c->prev) c->prev->next = c->next; else w->conns = c->next;
   if(c->next) c->next->prev = c->prev;
   w->nconns--;
+  atomic_fetch_sub(&w->gw->connections, 1);
   bufferevent_free(c->bev);
   free(c->head);
   free(c->req.body);
@@ -403,6 +404,7 @@ void http_accept(struct worker *w, int fd, const char *ip)
   if(w->conns) w->conns->prev = c;
   w->conns = c;
   w->nconns++;
+  atomic_fetch_add(&w->gw->connections, 1);
   bufferevent_setcb(bev, on_read, on_write, on_event, c);
   bufferevent_setwatermark(bev, EV_WRITE, HTTP_LOW_WATER, 0);
   conn_next(c);

@@ -24,6 +24,8 @@ static const route routes[] = {
   { "POST", "/admin/pool/reset",        ADMIN,  status_pool_reset },
   { "POST", "/admin/keys/stats/reset",  ADMIN,  status_stats_reset },
   { "POST", "/admin/keys/reload",       ADMIN,  status_reload },
+  { "GET",  "/status",                  ADMIN,  status_process },
+  { "GET",  "/metrics",                 ADMIN,  status_metrics },
 };
 
 static void client_route(http_req *r)

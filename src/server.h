@@ -28,6 +28,7 @@ typedef struct gateway {
   int64_t started_ms;
   atomic_llong requests, upstream_attempts, upstream_errors, retries;
   atomic_llong tokens_in, tokens_out;
+  atomic_llong connections;        /* open client connections, all workers */
   pthread_mutex_t reload_lock;
 } gateway;
 

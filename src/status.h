@@ -12,5 +12,7 @@ void status_key_stats(http_req *r);   /* GET /admin/keys/stats */
 void status_pool_reset(http_req *r);  /* POST /admin/pool/reset {"model"?} */
 void status_stats_reset(http_req *r); /* POST /admin/keys/stats/reset */
 void status_reload(http_req *r);      /* POST /admin/keys/reload */
+void status_process(http_req *r);     /* GET /status: memory_usage_mb, uptime_seconds, ... */
+void status_metrics(http_req *r);     /* GET /metrics: Prometheus text format */
 
 #endif

@@ -142,3 +142,19 @@ test('no key secret appears in any status route or in the log', async () => {
   await gw.call(SSE);
   for (const k of [KEY1, KEY2, ACCESS]) assert.ok(!gw.log.includes(k), 'log leaks a secret');
 });
+
+test('/status and /metrics (admin) report the process and the pool, with no secret', async () => {
+  assert.equal((await gw.fetch('/metrics')).status, 401);
+  const st = await gw.admin('/status');
+  assert.equal(st.status, 200);
+  assert.ok(st.body.memory_usage_mb > 0 && st.body.memory_usage_mb < 200);
+  assert.ok(st.body.uptime_seconds >= 0);
+  const r = await gw.fetch('/metrics', { headers: { authorization: `Bearer ${ADMIN}` } });
+  assert.match(r.headers.get('content-type'), /^text\/plain/);
+  const text = await r.text();
+  const requests = Number(text.match(/^gemgate_requests_total (\d+)$/m)[1]);
+  assert.ok(requests > 5);
+  assert.match(text, /^gemgate_key_requests_total\{key="1"\} \d+$/m);
+  assert.match(text, /^gemgate_key_available\{key="2",state="active"\} 1$/m);
+  for (const k of [KEY1, KEY2]) assert.ok(!text.includes(k.slice(4, -4)));
+});
