@@ -1,0 +1,178 @@
+#include "settings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A new snapshot owning a copy of content.  refs = 1 (the gateway's). */
+static settings_snap *snap_new(const oai_settings *o)
+{
+  size_t n = o->inject_content ? strlen(o->inject_content) : 0;
+  settings_snap *s = calloc(1, sizeof *s + n + 1);
+  if(!s) return NULL;
+  s->oai = *o;
+  char *content = (char *)(s + 1);
+  if(n) memcpy(content, o->inject_content, n);
+  content[n] = '\0';
+  s->oai.inject_content = content;
+  s->refs = 1;
+  return s;
+}
+
+static const oai_settings defaults = { .thinking_enabled = false, .thinking_budget = -1,
+                                       .include_thoughts = false, .inject_enabled = false,
+                                       .inject_content = "", .inject_position = OAI_INJECT_SYSTEM };
+
+settings_snap *settings_acquire(gateway *gw)
+{
+  pthread_mutex_lock(&init_lock);
+  if(!gw->settings) { pthread_mutex_init(&gw->settings_lock, NULL); gw->settings = snap_new(&defaults); }
+  pthread_mutex_unlock(&init_lock);
+  pthread_mutex_lock(&gw->settings_lock);
+  settings_snap *s = gw->settings;
+  if(s) s->refs++;
+  pthread_mutex_unlock(&gw->settings_lock);
+  return s;
+}
+
+/* Drops a reference; the lock orders it with settings_acquire's increment. */
+static void snap_unref(gateway *gw, settings_snap *s)
+{
+  pthread_mutex_lock(&gw->settings_lock);
+  int left = --s->refs;
+  pthread_mutex_unlock(&gw->settings_lock);
+  if(!left) free(s);
+}
+
+void settings_release(gateway *gw, settings_snap *s)
+{
+  if(s) snap_unref(gw, s);
+}
+
+/* Installs a new snapshot built from o. */
+static int install(gateway *gw, const oai_settings *o)
+{
+  settings_snap *old = settings_acquire(gw), *s = snap_new(o);
+  if(!s) { settings_release(gw, old); return -1; }
+  pthread_mutex_lock(&gw->settings_lock);
+  settings_snap *prev = gw->settings;
+  gw->settings = s;
+  pthread_mutex_unlock(&gw->settings_lock);
+  snap_unref(gw, prev);
+  snap_unref(gw, old);
+  return 0;
+}
+
+static const char *const positions[] = { "system", "user_prefix", "user_suffix" };
+
+static json_t *thinking_json(const oai_settings *o)
+{
+  return json_pack("{s:b,s:i,s:b}", "enabled", o->thinking_enabled, "budget", o->thinking_budget,
+                   "include_thoughts", o->include_thoughts);
+}
+
+static json_t *inject_json(const oai_settings *o)
+{
+  return json_pack("{s:b,s:s,s:s}", "enabled", o->inject_enabled, "content", o->inject_content,
+                   "position", positions[o->inject_position]);
+}
+
+/* Applies the fields present in j (a thinking object) to o.  NULL, or what is wrong. */
+static const char *apply_thinking(oai_settings *o, json_t *j)
+{
+  json_t *v;
+  if((v = json_object_get(j, "enabled"))) { if(!json_is_boolean(v)) return "\"enabled\" must be a boolean"; o->thinking_enabled = json_is_true(v); }
+  if((v = json_object_get(j, "include_thoughts"))) { if(!json_is_boolean(v)) return "\"include_thoughts\" must be a boolean"; o->include_thoughts = json_is_true(v); }
+  if((v = json_object_get(j, "budget"))) {
+    if(!json_is_integer(v)) return "\"budget\" must be an integer: -1 (auto), 0 (off) or 1..32768";
+    json_int_t b = json_integer_value(v);
+    if(b < -1 || b > 32768) return "\"budget\" must be -1 (auto), 0 (off) or 1..32768";
+    o->thinking_budget = (int)b;
+  }
+  return NULL;
+}
+
+/* Applies an inject object's fields to o; *content gets the new content (borrowed from j). */
+static const char *apply_inject(oai_settings *o, json_t *j)
+{
+  json_t *v;
+  if((v = json_object_get(j, "enabled"))) { if(!json_is_boolean(v)) return "\"enabled\" must be a boolean"; o->inject_enabled = json_is_true(v); }
+  if((v = json_object_get(j, "content"))) {
+    if(!json_is_string(v)) return "\"content\" must be a string";
+    if(json_string_length(v) > 65536) return "\"content\" is longer than 65536 bytes";
+    o->inject_content = json_string_value(v);
+  }
+  if((v = json_object_get(j, "position"))) {
+    const char *p = json_string_value(v);
+    size_t i = 0;
+    while(p && i < 3 && strcmp(p, positions[i])) i++;
+    if(!p || i == 3) return "\"position\" must be \"system\", \"user_prefix\" or \"user_suffix\"";
+    o->inject_position = (oai_inject_pos)i;
+  }
+  return NULL;
+}
+
+int settings_load_json(gateway *gw, const char *text)
+{
+  json_error_t err;
+  json_t *j = json_loads(text, 0, &err);
+  settings_snap *cur = settings_acquire(gw);
+  oai_settings o = cur->oai;
+  json_t *t = json_object_get(j, "thinking"), *in = json_object_get(j, "inject");
+  int rc = json_is_object(j) && (!t || !apply_thinking(&o, t)) && (!in || !apply_inject(&o, in)) ? install(gw, &o) : -1;
+  settings_release(gw, cur);
+  json_decref(j);
+  return rc;
+}
+
+char *settings_dump(gateway *gw)
+{
+  settings_snap *s = settings_acquire(gw);
+  json_t *j = json_pack("{s:o,s:o}", "thinking", thinking_json(&s->oai), "inject", inject_json(&s->oai));
+  settings_release(gw, s);
+  char *out = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  return out;
+}
+
+void settings_free_all(gateway *gw)
+{
+  if(gw->settings) snap_unref(gw, gw->settings);
+  gw->settings = NULL;
+}
+
+/* The shared shape of both routes: GET shows, POST changes the fields given. */
+static void settings_route(http_req *r, bool thinking)
+{
+  gateway *gw = r->w->gw;
+  settings_snap *cur = settings_acquire(gw);
+  oai_settings o = cur->oai;
+  json_t *body = NULL;
+  if(str_eq(r->method, STR("POST"))) {
+    json_error_t err;
+    body = json_loadb(r->body, r->body_len, 0, &err);
+    if(!json_is_object(body)) {
+      json_decref(body);
+      settings_release(gw, cur);
+      http_error(r, 400, NULL, "body must be a JSON object", NULL);
+      return;
+    }
+    const char *bad = thinking ? apply_thinking(&o, body) : apply_inject(&o, body);
+    if(bad || install(gw, &o)) {
+      json_decref(body);
+      settings_release(gw, cur);
+      http_error(r, bad ? 400 : 500, NULL, bad ? bad : "out of memory", NULL);
+      return;
+    }
+    if(gw->settings_saved) gw->settings_saved(gw);
+  }
+  http_reply_json(r, 200, thinking ? thinking_json(&o) : inject_json(&o), NULL);
+  json_decref(body);
+  settings_release(gw, cur);
+}
+
+void settings_thinking(http_req *r) { settings_route(r, true); }
+void settings_inject(http_req *r) { settings_route(r, false); }
