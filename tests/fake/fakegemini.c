@@ -1,6 +1,7 @@
 /* fakegemini — a fake Gemini (Generative Language API) upstream for gemgate's tests and
  * benchmarks.  Contract: docs/fake-upstream.md.  This file: options, listeners, threads,
- * signals.  See fg_api.c for behaviour, fg_loop.c / fg_tls.c for the transports. */
+ * signals.  See fg_api.c for behaviour (fg_gen.c for generation bodies), fg_loop.c / fg_tls.c
+ * for the transports. */
 #include "fg_api.h"
 #include "fg_loop.h"
 #include "fg_state.h"

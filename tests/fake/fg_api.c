@@ -2,9 +2,11 @@
 #include "fg_api.h"
 
 #include "fg_behav.h"
+#include "fg_gen.h"
 #include "fg_state.h"
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 
 fg_config fg_conf = {3, 0};
@@ -12,6 +14,9 @@ fg_config fg_conf = {3, 0};
 #define MAX_MODEL_NAME 256
 #define MAX_CHUNKS 10000000
 #define MAX_CHUNK_BYTES (64L * 1024 * 1024)
+#define RAW_PIECE 65536                          /* bytes per write of /_fake/big.bin */
+#define RAW_DEFAULT (25LL * 1024 * 1024)         /* /_fake/big.bin's default size */
+#define RAW_MAX (64LL * 1024 * 1024 * 1024)      /* ?bytes= cap */
 
 static const char CT_JSON[] = "application/json; charset=UTF-8";
 static const char CT_SSE[] = "text/event-stream";
@@ -62,11 +67,13 @@ static const char *const MODEL_JSON[] = {
 static const char EMBED_VALUES[] =
     "[0.0125,-0.025,0.0375,-0.05,0.0625,-0.075,0.0875,-0.1]";
 static const char PREDICT_BODY[] =
-    "{\"predictions\":[{\"bytesBase64Encoded\":\"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ"
-    "AAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==\",\"mimeType\":\"image/png\"}]}";
+    "{\"predictions\":[{\"bytesBase64Encoded\":\"" FG_PNG_B64 "\",\"mimeType\":\"image/png\"}]}";
 
 static fg_buf list_body;  /* {"models":[…]} */
 static fg_buf embed_body; /* {"embedding":{"values":[…]}} */
+static unsigned char png[128]; /* FG_PNG_B64 decoded, for /_fake/image.png */
+static size_t png_len;
+static const char zeros[RAW_PIECE]; /* /_fake/big.bin's content */
 
 void fg_api_init(void)
 {
@@ -80,6 +87,15 @@ void fg_api_init(void)
     BUF_LIT(&embed_body, "{\"embedding\":{\"values\":");
     buf_adds(&embed_body, EMBED_VALUES);
     BUF_LIT(&embed_body, "}}");
+    static const char b64[] = FG_PNG_B64;
+    _Static_assert(sizeof b64 / 4 * 3 <= sizeof png, "png buffer too small");
+    int n = EVP_DecodeBlock(png, (const unsigned char *)b64, (int)sizeof b64 - 1);
+    if (n < 0)
+        abort();
+    /* EVP_DecodeBlock counts the bytes '=' padding stands for: drop them. */
+    for (const char *e = b64 + sizeof b64 - 2; *e == '='; e--)
+        n--;
+    png_len = (size_t)n;
 }
 
 void fg_api_free(void)
@@ -95,19 +111,26 @@ void fg_reply_free(fg_reply *r)
     buf_free(&r->model);
     buf_free(&r->piece);
     buf_free(&r->tmp);
+    buf_free(&r->text);
 }
 
 /* Clears the per-request fields of r, keeping buffer capacity. */
 static void reply_reset(fg_reply *r)
 {
     r->hang = r->reset_now = r->close_after = r->http10_keep = r->slow_ms = 0;
-    r->head.len = r->body.len = r->model.len = r->piece.len = r->tmp.len = 0;
+    r->head.len = r->body.len = r->model.len = r->piece.len = r->tmp.len = r->text.len = 0;
     r->sbody = NULL;
     r->sbody_len = 0;
     r->stream = FG_STREAM_NONE;
-    r->chunked = r->chunks = r->pieces = r->interval_ms = r->thoughts = 0;
+    r->chunked = r->chunks = r->objects = r->pieces = r->interval_ms = r->thoughts = 0;
     r->chunk_bytes = 0;
     r->reset_after = -1;
+    r->ncand = 1;
+    r->thought_part = r->content_objects = 0;
+    r->content = FG_CONTENT_TEXT;
+    r->error_at = -1;
+    memcpy(r->finish, "STOP", sizeof "STOP");
+    r->raw_bytes = 0;
     r->prompt_tokens = 0;
     r->resp_id[0] = '\0';
 }
@@ -412,60 +435,26 @@ static void make_response_id(fg_worker *w, fg_reply *r)
     r->resp_id[i] = '\0';
 }
 
-/* Fields shared by generateContent and streams: model, token counts, responseId. */
-static void set_generation(fg_worker *w, const fg_req *req, const route *rt, fg_reply *r)
+/* Fields shared by generateContent and streams: model, token counts, responseId, and the
+ * features the body asks for (fg_gen_plan).  Returns NULL or the message of a 400. */
+static const char *set_generation(fg_worker *w, const fg_req *req, const route *rt, int stream,
+                                  fg_reply *r)
 {
     buf_addjson(&r->model, rt->model.p, rt->model.n);
     r->prompt_tokens = (long)((req->body.n + 3) / 4);
-    r->thoughts = req->body.n >= 16 &&
-                  memmem(req->body.p, req->body.n, "\"thinkingConfig\"", 16) != NULL;
     make_response_id(w, r);
+    return fg_gen_plan(req, rt->model, stream, r);
 }
 
-/* Appends `,"modelVersion":"…","responseId":"…"}` — the tail of every generation object. */
-static void add_version_tail(fg_buf *b, const fg_reply *r)
-{
-    BUF_LIT(b, ",\"modelVersion\":\"");
-    buf_add(b, r->model.p, r->model.len);
-    BUF_LIT(b, "\",\"responseId\":\"");
-    buf_adds(b, r->resp_id);
-    BUF_LIT(b, "\"}");
-}
-
-/* Appends a usageMetadata object (without promptTokensDetails unless details). */
-static void add_usage(fg_buf *b, const fg_reply *r, long cand, int details)
-{
-    long thoughts = r->thoughts ? 3 : 0;
-    BUF_LIT(b, "\"usageMetadata\":{\"promptTokenCount\":");
-    buf_addu(b, (uint64_t)r->prompt_tokens);
-    BUF_LIT(b, ",\"candidatesTokenCount\":");
-    buf_addu(b, (uint64_t)cand);
-    BUF_LIT(b, ",\"totalTokenCount\":");
-    buf_addu(b, (uint64_t)(r->prompt_tokens + cand + thoughts));
-    if (thoughts) {
-        BUF_LIT(b, ",\"thoughtsTokenCount\":");
-        buf_addu(b, (uint64_t)thoughts);
-    }
-    if (details) {
-        BUF_LIT(b, ",\"promptTokensDetails\":[{\"modality\":\"TEXT\",\"tokenCount\":");
-        buf_addu(b, (uint64_t)r->prompt_tokens);
-        BUF_LIT(b, "}]");
-    }
-    buf_addc(b, '}');
-}
-
-/* generateContent: one candidate "Hello from fake {model}". */
+/* generateContent: candidates "Hello from fake {model}" (or what the features ask for). */
 static void reply_generate(fg_worker *w, const fg_req *req, const route *rt, fg_reply *r)
 {
-    set_generation(w, req, rt, r);
-    fg_buf *b = &r->body;
-    b->len = 0;
-    buf_reserve(b, 512 + 2 * r->model.len);
-    BUF_LIT(b, "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hello from fake ");
-    buf_add(b, r->model.p, r->model.len);
-    BUF_LIT(b, "\"}],\"role\":\"model\"},\"finishReason\":\"STOP\",\"index\":0}],");
-    add_usage(b, r, 7, 1);
-    add_version_tail(b, r);
+    const char *err = set_generation(w, req, rt, 0, r);
+    if (err) {
+        reply_error_plain(r, 400, err);
+        return;
+    }
+    fg_gen_body(r);
     finish(r, 200, CT_JSON);
 }
 
@@ -479,12 +468,16 @@ static long first_set(long a, long b, long c)
 static void reply_stream(fg_worker *w, const fg_req *req, const route *rt, const fg_behav *b,
                          fg_reply *r)
 {
+    long chunks = first_set(req->x_chunks, b->chunks, fg_conf.chunks);
+    r->chunks = (int)(chunks > MAX_CHUNKS ? MAX_CHUNKS : chunks);
+    const char *err = set_generation(w, req, rt, 1, r); /* sets objects and pieces */
+    if (err) {
+        reply_error_plain(r, 400, err);
+        return;
+    }
     int found;
     fg_str alt = query_param(req->query, "alt", &found);
     r->stream = str_eq(alt, "sse") ? FG_STREAM_SSE : FG_STREAM_ARRAY;
-    long chunks = first_set(req->x_chunks, b->chunks, fg_conf.chunks);
-    r->chunks = (int)(chunks > MAX_CHUNKS ? MAX_CHUNKS : chunks);
-    r->pieces = r->chunks ? r->chunks : 1;
     r->interval_ms = (int)first_set(req->x_interval_ms, b->gap_ms, fg_conf.interval_ms);
     r->chunk_bytes = req->x_chunk_bytes > MAX_CHUNK_BYTES ? MAX_CHUNK_BYTES : req->x_chunk_bytes;
     r->reset_after = b->reset_after < r->pieces ? b->reset_after : -1;
@@ -492,7 +485,6 @@ static void reply_stream(fg_worker *w, const fg_req *req, const route *rt, const
     r->chunked = req->minor >= 1;
     if (!r->chunked)
         r->close_after = 1;
-    set_generation(w, req, rt, r);
     fg_http_head_start(&r->head, 200, r->stream == FG_STREAM_SSE ? CT_SSE : CT_JSON);
     if (r->chunked)
         BUF_LIT(&r->head, "Transfer-Encoding: chunked\r\n");
@@ -501,50 +493,27 @@ static void reply_stream(fg_worker *w, const fg_req *req, const route *rt, const
     BUF_LIT(&r->head, "\r\n");
 }
 
-/* Appends stream object i: text "chunk i " padded toward chunk_bytes, running usage, and
- * finishReason STOP on the last one. */
-static void add_stream_object(fg_buf *b, const fg_reply *r, int i)
-{
-    size_t start = b->len;
-    BUF_LIT(b, "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"chunk ");
-    buf_addu(b, (uint64_t)i);
-    buf_addc(b, ' ');
-    size_t text_end = b->len;
-    BUF_LIT(b, "\"}],\"role\":\"model\"}");
-    if (i == r->chunks - 1)
-        BUF_LIT(b, ",\"finishReason\":\"STOP\"");
-    BUF_LIT(b, ",\"index\":0}],");
-    add_usage(b, r, i + 1, 0);
-    add_version_tail(b, r);
-    size_t have = b->len - start;
-    if (r->chunk_bytes > 0 && (size_t)r->chunk_bytes > have) {
-        /* Pad inside the text so the object stays valid JSON of about chunk_bytes. */
-        size_t pad = (size_t)r->chunk_bytes - have, tail = b->len - text_end;
-        buf_reserve(b, pad);
-        memmove(b->p + text_end + pad, b->p + text_end, tail);
-        memset(b->p + text_end, 'x', pad);
-        b->len += pad;
-    }
-}
-
 void fg_api_piece(fg_reply *r, int i)
 {
     fg_buf *d = &r->tmp, *out = &r->piece;
     int last = i == r->pieces - 1;
     d->len = out->len = 0;
-    if (r->chunks == 0) {
+    if (r->stream == FG_STREAM_RAW) {
+        long long left = r->raw_bytes - (long long)i * RAW_PIECE;
+        buf_add(d, zeros, left < RAW_PIECE ? (size_t)left : RAW_PIECE);
+    } else if (r->objects == 0) {
         if (r->stream == FG_STREAM_ARRAY)
             BUF_LIT(d, "[]");
     } else if (r->stream == FG_STREAM_SSE) {
         BUF_LIT(d, "data: ");
-        add_stream_object(d, r, i);
+        fg_gen_object(d, r, i);
         BUF_LIT(d, "\r\n\r\n");
     } else {
         if (i == 0)
             buf_addc(d, '[');
         else
             BUF_LIT(d, "\n,\r\n");
-        add_stream_object(d, r, i);
+        fg_gen_object(d, r, i);
         if (last)
             BUF_LIT(d, "\n]");
     }
@@ -612,12 +581,52 @@ static void reply_get_model(const route *rt, fg_reply *r)
     reply_no_model(r, rt, "get");
 }
 
+/* GET /_fake/big.bin[?bytes=N][&chunked=1]: N (default 25 MiB) zero bytes, written
+ * RAW_PIECE at a time, with Content-Length or (chunked=1) chunked framing. */
+static void reply_big(const fg_req *req, fg_reply *r)
+{
+    int found;
+    fg_str v = query_param(req->query, "bytes", &found);
+    long long n = found ? fg_parse_u(v.p, v.n) : RAW_DEFAULT;
+    if (n < 0 || n > RAW_MAX) {
+        reply_error_plain(r, 400, "bytes must be a number from 0 to 64 GiB.");
+        return;
+    }
+    v = query_param(req->query, "chunked", &found);
+    int chunked = found && str_eq(v, "1");
+    r->stream = FG_STREAM_RAW;
+    r->raw_bytes = n;
+    r->pieces = n ? (int)((n + RAW_PIECE - 1) / RAW_PIECE) : 1;
+    r->chunked = chunked && req->minor >= 1;
+    if (chunked && !r->chunked)
+        r->close_after = 1; /* HTTP/1.0: the end of the body is the end of the connection */
+    fg_http_head_start(&r->head, 200, "application/octet-stream");
+    if (r->chunked) {
+        BUF_LIT(&r->head, "Transfer-Encoding: chunked\r\n");
+    } else if (!chunked) {
+        BUF_LIT(&r->head, "Content-Length: ");
+        buf_addu(&r->head, (uint64_t)n);
+        BUF_LIT(&r->head, "\r\n");
+    }
+    if (r->close_after)
+        BUF_LIT(&r->head, "Connection: close\r\n");
+    else if (r->http10_keep)
+        BUF_LIT(&r->head, "Connection: keep-alive\r\n");
+    BUF_LIT(&r->head, "\r\n");
+}
+
 /* /_fake/... control routes. */
 static void reply_control(const fg_req *req, fg_reply *r)
 {
     fg_str p = req->path;
     int status = 200;
-    if (str_eq(p, "/_fake/stats"))
+    if (str_eq(p, "/_fake/image.png")) {
+        r->sbody = (const char *)png;
+        r->sbody_len = png_len;
+        finish(r, 200, "image/png");
+    } else if (str_eq(p, "/_fake/big.bin"))
+        reply_big(req, r);
+    else if (str_eq(p, "/_fake/stats"))
         reply_owned(r, 200, fg_state_stats_json());
     else if (str_eq(p, "/_fake/last"))
         reply_owned(r, 200, fg_state_last_json());

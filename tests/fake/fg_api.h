@@ -20,7 +20,16 @@ typedef struct fg_worker {
     fg_buf key;   /* percent-decoded ?key= value */
 } fg_worker;
 
-enum fg_stream { FG_STREAM_NONE, FG_STREAM_SSE, FG_STREAM_ARRAY };
+/* FG_STREAM_RAW: /_fake/big.bin, raw_bytes zero bytes sent piece by piece. */
+enum fg_stream { FG_STREAM_NONE, FG_STREAM_SSE, FG_STREAM_ARRAY, FG_STREAM_RAW };
+
+/* What each candidate answers (planned by fg_gen_plan). */
+enum fg_content {
+    FG_CONTENT_TEXT,  /* "Hello from fake {model}" (streams: "chunk i ") */
+    FG_CONTENT_WHOLE, /* the text in `text` (JSON mode, tool result), split over a stream */
+    FG_CONTENT_CALL,  /* one functionCall part naming the function in `text` */
+    FG_CONTENT_IMAGE, /* a text part and an inlineData PNG part */
+};
 
 /* A reply plan.  Reused across requests on one connection (buffers keep their capacity).
  * Order of events: wait slow_ms; then hang, or reset_now, or send head + entity, or for
@@ -38,13 +47,23 @@ typedef struct fg_reply {
     size_t sbody_len;
     enum fg_stream stream;
     int chunked;       /* stream pieces carry chunked framing (HTTP/1.1 clients) */
-    int chunks;        /* JSON objects in the stream */
-    int pieces;        /* writes in the stream: max(chunks, 1) */
+    int chunks;        /* content objects asked for (x-fake-chunks, chunks<N>, --chunks) */
+    int objects;       /* JSON objects in the stream (thought, content, error) */
+    int pieces;        /* writes in the stream: max(objects, 1) */
     int interval_ms;
     long chunk_bytes;  /* pad each object to about this size (0: no padding) */
     int reset_after;   /* -1: never */
     long prompt_tokens;
     int thoughts;      /* the request asked for thinking: count 3 thought tokens */
+    /* Generation features (fg_gen_plan). */
+    int ncand;         /* candidates per answer (candidateCount) */
+    int thought_part;  /* includeThoughts: a thought part first (streams: object 0) */
+    enum fg_content content;
+    int content_objects; /* stream objects carrying content (after the thought object) */
+    int error_at;      /* stream object that is the mid-stream error, -1 for none */
+    char finish[48];   /* finishReason of the last content object */
+    fg_buf text;       /* FG_CONTENT_WHOLE: the answer (raw); FG_CONTENT_CALL: function name */
+    long long raw_bytes; /* FG_STREAM_RAW: zero bytes to send */
     fg_buf model;      /* model name, JSON-escaped */
     char resp_id[24];
     fg_buf piece;      /* the current stream piece, framed, ready to send */

@@ -71,6 +71,8 @@ static int note_header(fg_req *req, fg_str name, fg_str value)
             req->x_chunks = fake_num(value);
         else if (NAME_IS(name, "x-fake-status"))
             req->x_status = fake_num(value);
+        else if (NAME_IS(name, "x-fake-finish"))
+            req->x_finish = value;
         break;
     case 14:
         if (NAME_IS(name, "content-length")) {
@@ -91,6 +93,8 @@ static int note_header(fg_req *req, fg_str name, fg_str value)
             req->x_interval_ms = fake_num(value);
         else if (NAME_IS(name, "x-fake-chunk-bytes"))
             req->x_chunk_bytes = fake_num(value);
+        else if (NAME_IS(name, "x-fake-error-after"))
+            req->x_error_after = fake_num(value);
         break;
     }
     return 0;
@@ -142,6 +146,8 @@ int fg_http_parse_head(const char *buf, size_t head_len, fg_req *req)
     req->content_length = -1;
     req->api_key = (fg_str){buf, 0};
     req->x_chunks = req->x_interval_ms = req->x_chunk_bytes = req->x_status = -1;
+    req->x_error_after = -1;
+    req->x_finish = (fg_str){buf, 0};
     req->head = (fg_str){buf, head_len};
     req->body = (fg_str){buf + head_len, 0};
 

@@ -26,6 +26,8 @@ typedef struct fg_req {
     int nhdrs;
     fg_str api_key;                     /* x-goog-api-key header (n == 0 when absent) */
     long x_chunks, x_interval_ms, x_chunk_bytes, x_status; /* x-fake-* (-1 when absent) */
+    long x_error_after;                 /* x-fake-error-after (-1 when absent) */
+    fg_str x_finish;                    /* x-fake-finish (n == 0 when absent) */
     fg_str head;                        /* raw request line + headers incl. final CRLFCRLF */
     fg_str body;                        /* decoded body */
 } fg_req;

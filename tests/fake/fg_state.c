@@ -23,6 +23,8 @@ typedef struct map {
     size_t cap, used;
 } map;
 
+#define LAST_BODY_MAX (64u * 1024u) /* /_fake/last shows bodies shorter than this */
+
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static long total;
 static map keys, paths;
@@ -190,6 +192,15 @@ static json_t *headers_json(const fg_req *req)
     return h;
 }
 
+/* The body as a JSON string when it is under LAST_BODY_MAX bytes of valid UTF-8, else null. */
+static json_t *body_json(const char *p, size_t n)
+{
+    json_t *s = NULL;
+    if (n < LAST_BODY_MAX)
+        s = n ? json_stringn(p, n) : json_string("");
+    return s ? s : json_null();
+}
+
 /* Lower-case hex SHA-256 of p[0..n) into out (65 bytes). */
 static void sha256_hex(const void *p, size_t n, char out[65])
 {
@@ -219,6 +230,7 @@ char *fg_state_last_json(void)
         json_object_set_new(o, "headers", headers_json(req));
         json_object_set_new(o, "body_sha256", json_string(hex));
         json_object_set_new(o, "body_len", json_integer((json_int_t)last_body.len));
+        json_object_set_new(o, "body", body_json(last_body.p, last_body.len));
     }
     pthread_mutex_unlock(&mu);
     free(req);
