@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "users.h"
+
 static int hexval(char c)
 {
   if(c >= '0' && c <= '9') return c - '0';
@@ -52,10 +54,24 @@ auth_result auth_client(gateway *gw, const http_req *r, principal *out)
   int found = 0;
   for(size_t i = 0; i < keys->n; i++)   /* no early exit: the time does not tell which matched */
     if(secret_eq(cred, (size_t)n, keys->v[i], strlen(keys->v[i])) && !found) found = (int)i + 1;
-  if(!found) return AUTH_BAD;
-  out->static_key = found;
-  snprintf(out->label, sizeof out->label, "static#%d", found);
-  return AUTH_OK;
+  if(found) {
+    out->static_key = found;
+    out->user_id = 0;
+    out->access_key_id = 0;
+    snprintf(out->name, sizeof out->name, "static");
+    snprintf(out->label, sizeof out->label, "static#%d", found);
+    return AUTH_OK;
+  }
+  return gw->users && users_auth(gw->users, cred, (size_t)n, out) ? AUTH_OK : AUTH_BAD;
+}
+
+bool auth_require(gateway *gw, http_req *r, principal *out)
+{
+  auth_result a = auth_client(gw, r, out);
+  if(a == AUTH_OK) return true;
+  http_error(r, 401, "UNAUTHENTICATED", a == AUTH_MISSING ? "missing access key: send it as x-goog-api-key, ?key= or "
+             "Authorization: Bearer" : "access key not valid", NULL);
+  return false;
 }
 
 bool auth_admin(gateway *gw, const http_req *r)

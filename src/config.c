@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clientip.h"
 #include "log.h"
 #include "util.h"
 
@@ -21,6 +22,9 @@ static const setting settings[] = {
   { "ADMIN_TOKEN",     "",      "Bearer token for /admin and /api/status routes" },
   { "ACCESS_KEYS",     "",      "static client access keys, comma separated" },
   { "DB",              "gemgate.db", "SQLite file (or postgres://...)" },
+  { "ENCRYPTION_KEY",  "",      "encrypts upstream keys stored in the database (64 hex digits or a passphrase)" },
+  { "LOG_PROMPTS",     "1",     "1: keep the first 500 characters of each prompt in the ledger; 0: never" },
+  { "TRUSTED_PROXIES", "",      "proxies (addresses or CIDRs) whose X-Forwarded-For is believed" },
   { "REDIS",           "",      "redis://host:port for shared state" },
   { "STRATEGY",        "round_robin", "round_robin | least_used | health" },
   { "MAX_RETRIES",     "3",     "retries on another key after 429/5xx/network errors" },
@@ -38,6 +42,7 @@ static const setting settings[] = {
   { "WORKERS",         "0",     "worker threads (0: one per core)" },
   { "PROXY",           "",      "outbound proxies (http://, socks5://), comma separated" },
   { "CA_FILE",         "",      "CA bundle to verify the upstream with" },
+  { "FETCH_PRIVATE",   "0",     "1: image URLs in OpenAI requests may name private/loopback hosts" },
   { "MAX_BODY",        "20m",   "largest request body" },
   { "MAX_HEADER",      "64k",   "largest request head" },
   { "IDLE_TIMEOUT",    "60s",   "client idle / stalled timeout" },
@@ -252,6 +257,17 @@ int config_load(config *cfg, int argc, char **argv)
   cfg->redis = OPT("REDIS");
   cfg->log_dir = OPT("LOG_DIR");
   cfg->ca_file = OPT("CA_FILE");
+  cfg->encryption_key = OPT("ENCRYPTION_KEY");
+  strlist_split(&cfg->trusted_proxies, RAW("TRUSTED_PROXIES"));
+  char bad[64];
+  if(clientip_set((const char *const *)cfg->trusted_proxies.v, cfg->trusted_proxies.n, bad, sizeof bad) < 0) {
+    fprintf(stderr, "gemgate: GEMGATE_TRUSTED_PROXIES: \"%s\" is not an address or CIDR block\n", bad);
+    goto fail;
+  }
+  const char *lp = RAW("LOG_PROMPTS");
+  if(!strcmp(lp, "1") || !strcmp(lp, "on") || !strcmp(lp, "true")) cfg->log_prompts = 1;
+  else if(!strcmp(lp, "0") || !strcmp(lp, "off") || !strcmp(lp, "false")) cfg->log_prompts = 0;
+  else BAD("LOG_PROMPTS", "expected 1 or 0");
   strlist_split(&cfg->proxies, RAW("PROXY"));
 
   const char *s = RAW("STRATEGY");
@@ -284,6 +300,8 @@ int config_load(config *cfg, int argc, char **argv)
   int64_t v;
   if((v = parse_int(RAW("MAX_RETRIES"))) < 0 || v > 20) BAD("MAX_RETRIES", "expected 0..20");
   cfg->max_retries = (int)v;
+  if((v = parse_int(RAW("FETCH_PRIVATE"))) < 0 || v > 1) BAD("FETCH_PRIVATE", "expected 0 or 1");
+  cfg->fetch_private = (int)v;
   if((v = parse_int(RAW("MAX_FAILURES"))) < 1 || v > 1000000) BAD("MAX_FAILURES", "expected a positive integer");
   cfg->pool.max_failures = (int)v;
   if((v = parse_int(RAW("WORKERS"))) < 0 || v > 256) BAD("WORKERS", "expected 0..256");
@@ -308,6 +326,7 @@ void config_free(config *cfg)
 {
   free(cfg->listen); free(cfg->upstream); free(cfg->keys_file); free(cfg->admin_token);
   free(cfg->db); free(cfg->redis); free(cfg->log_dir); free(cfg->ca_file); free(cfg->limits);
+  free(cfg->encryption_key); strlist_free(&cfg->trusted_proxies);
   strlist_free(&cfg->keys); strlist_free(&cfg->access_keys); strlist_free(&cfg->proxies);
   free(keys_raw);
   keys_raw = NULL;

@@ -19,10 +19,14 @@ typedef struct config {
   char *admin_token;       /* NULL: admin routes refuse every caller */
   strlist access_keys;     /* static client keys */
   char *db, *redis, *log_dir, *ca_file;
+  char *encryption_key;    /* GEMGATE_ENCRYPTION_KEY: upstream keys at rest; NULL = stored plain */
+  strlist trusted_proxies; /* X-Forwarded-For is believed only from these */
+  int log_prompts;         /* 1: the ledger keeps the first 500 characters of prompts */
   strlist proxies;         /* outbound proxies; each key pinned to one by hash */
   int workers;
   int log_level;             /* log_level */
   int max_retries;
+  int fetch_private;           /* image URLs may name private/loopback hosts (tests, intranets) */
   int64_t timeout_ms;          /* connect + whole non-stream call; time to first byte of a stream */
   int64_t stream_idle_ms;      /* a stream with no byte for this long is cut */
   int64_t idle_timeout_ms;     /* client keep-alive / slow request / stalled reader */

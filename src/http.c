@@ -29,6 +29,7 @@ struct conn {
   size_t head_cap;
   size_t body_cap, chunk_left;
   int64_t content_length;
+  char ip[64];                   /* the peer, copied into each request */
   http_req req;
 };
 
@@ -135,6 +136,7 @@ static void conn_next(struct conn *c)
   c->req.conn = c;
   c->req.w = c->w;
   c->req.minor = 1;
+  memcpy(c->req.ip, c->ip, sizeof c->ip);
   c->scanned = 0;
   c->body_cap = 0;
   c->state = C_HEAD;
@@ -407,8 +409,8 @@ void http_accept(struct worker *w, int fd, const char *ip)
   atomic_fetch_add(&w->gw->connections, 1);
   bufferevent_setcb(bev, on_read, on_write, on_event, c);
   bufferevent_setwatermark(bev, EV_WRITE, HTTP_LOW_WATER, 0);
+  snprintf(c->ip, sizeof c->ip, "%s", ip);
   conn_next(c);
-  snprintf(c->req.ip, sizeof c->req.ip, "%s", ip);
   bufferevent_enable(bev, EV_READ | EV_WRITE);
   if(w->nconns > (size_t)w->cfg->max_conns || w->draining) {
     conn_fail(c, 503, w->draining ? "server is shutting down" : "too many connections");

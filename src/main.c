@@ -7,6 +7,7 @@
 #include "config.h"
 #include "keypool.h"
 #include "log.h"
+#include "persist.h"
 #include "server.h"
 
 int main(int argc, char **argv)
@@ -19,11 +20,13 @@ int main(int argc, char **argv)
   gw.pool = kp_new(&gw.cfg.pool);
   if(!gw.pool) { log_error("out of memory"); return 1; }
   kp_set_keys(gw.pool, (const char *const *)gw.cfg.keys.v, gw.cfg.keys.n);
+  if(persist_open(&gw)) return 1;
   if(!gw.cfg.keys.n) log_warn("no upstream keys: set GEMGATE_KEYS or GEMGATE_KEYS_FILE");
   if(!gw.cfg.access_keys.n) log_warn("no access keys: every client call will get 401 (set GEMGATE_ACCESS_KEYS)");
   if(!gw.cfg.admin_token) log_warn("no admin token: admin routes are disabled (set GEMGATE_ADMIN_TOKEN)");
   gw.started_ms = now_ms();
   rc = server_run(&gw);
+  persist_close(&gw);          /* drains the ledger: a graceful stop loses no row */
   kp_free(gw.pool);
   config_free(&gw.cfg);
   return rc;

@@ -270,7 +270,12 @@ static void send_chat(http_req *r, oa *o)
 
 /* ---------- image fetches before a chat call ---------- */
 
-static void fetch_abort(http_req *r) { oa_free(r->ctx); }
+static void fetch_abort(http_req *r)
+{
+  oa *o = r->ctx;
+  proxy_record(r, &o->who, o->chat.model, 499, false, "client_closed", NULL, NULL, 0, 0);
+  oa_free(o);
+}
 
 static void fetched(void *ctx, int ok, const char *ctype, const char *body, size_t len, const char *err);
 
@@ -293,6 +298,7 @@ static void fetched_one(oa *o, size_t i, int ok, const char *ctype, const char *
   r->on_abort = NULL;
   if(o->ffailed) {
     oai_error e = o->ferr;
+    proxy_record(r, &o->who, o->chat.model, e.status, false, e.message, NULL, NULL, 0, 0);
     oa_free(o);
     reply_error(r, &e, NULL);
     return;
@@ -405,10 +411,15 @@ void openai_handle(http_req *r, const principal *who)
     o->k = K_MODEL;
     snprintf(o->model_id, sizeof o->model_id, "%.*s", (int)(r->path.n - 11), r->path.p + 11);
   }
-  if(models_from_cache(r, o)) { oa_free(o); return; }
+  if(models_from_cache(r, o)) {
+    proxy_record(r, who, "", 200, false, NULL, NULL, NULL, 0, 0);
+    oa_free(o);
+    return;
+  }
   send_upstream(r, o, "", "/v1beta/models?pageSize=1000", NULL, "models");
   return;
 bad:
+  proxy_record(r, who, "", e.status, false, e.message, NULL, NULL, 0, 0);
   oa_free(o);
   reply_error(r, &e, NULL);
 }

@@ -7,10 +7,12 @@
 #include <event2/event.h>
 
 #include "keypool.h"
+#include "ledger.h"
 #include "log.h"
 #include "server.h"
 #include "upstream.h"
 #include "usage.h"
+#include "users.h"
 
 #define MAX_TRIES 21          /* 1 + the largest GEMGATE_MAX_RETRIES */
 #define ERRBODY_CAP (256 * 1024)
@@ -33,6 +35,7 @@ typedef struct call {
   size_t errlen;
   char head[2048];             /* the upstream's forwardable response headers */
   usage_scan usage;
+  char keymask[32];            /* the last key tried, masked, for the ledger */
   char last_error[256];
 } call;
 
@@ -147,11 +150,41 @@ static void call_free(call *c)
   free(c);
 }
 
-/* One line per finished call, for the operator.  The ledger takes over in a later module. */
+void proxy_record(http_req *r, const principal *who, const char *model, int status, bool refused,
+                  const char *error, const usage *u, const char *keymask, int attempts, int64_t ttfb_us)
+{
+  gateway *gw = r->w->gw;
+  if(!gw->ledger) return;
+  ledger_row row;
+  ledger_row_begin(&row, gw, r, who, model);
+  if(keymask) snprintf(row.upstream_key, sizeof row.upstream_key, "%s", keymask);
+  row.is_local = attempts == 0;
+  if(u) {
+    row.in_tokens = u->prompt;
+    row.out_tokens = u->candidates;
+    row.thinking_tokens = u->thoughts;
+    row.cached_tokens = u->cached;
+  }
+  row.success = status >= 200 && status < 300 && !error;
+  row.refused = refused;
+  row.http_status = status;
+  if(error) snprintf(row.error, sizeof row.error, "%s", error);
+  int64_t now = mono_us();
+  row.latency_ms = (now - r->t0_us) / 1000;
+  row.ttfb_ms = ttfb_us ? (ttfb_us - r->t0_us) / 1000 : 0;
+  row.attempts = attempts;
+  ledger_record(gw->ledger, &row);
+}
+
+/* The call's ledger row, and one line for the operator. */
 static void record(call *c, int status, const char *outcome)
 {
   http_req *r = c->r;
   gateway *gw = c->gw;
+  bool ok = !strcmp(outcome, "success");
+  const char *err = ok ? NULL : c->last_error[0] ? c->last_error : outcome;
+  proxy_record(r, &c->s.who, c->s.model, status, false, err, &c->usage.u, c->keymask[0] ? c->keymask : NULL,
+               (int)c->ntried, c->ttfb_us);
   atomic_fetch_add(&gw->tokens_in, c->usage.u.prompt);
   atomic_fetch_add(&gw->tokens_out, c->usage.u.candidates + c->usage.u.thoughts);
   log_info("call %s %s %.*s model=%s status=%d outcome=%s attempts=%zu tokens=%lld/%lld ms=%lld",
@@ -375,6 +408,7 @@ static void try_next(call *c)
   }
   c->key = k;
   c->tried[c->ntried++] = k;
+  kp_mask(kp_key_secret(k), c->keymask, sizeof c->keymask);
   c->status = 0;
   c->errlen = 0;
   c->attempt_t0 = now;
@@ -417,6 +451,16 @@ void proxy_start(http_req *r, proxy_spec *spec)
   r->ctx = c;
   r->on_abort = on_abort;
   atomic_fetch_add(&c->gw->requests, 1);
-  kp_rotation_check(c->gw->pool, now_ms());
+  int64_t now = now_ms();
+  quota_verdict v;
+  if(c->gw->users && users_check(c->gw->users, &c->s.who, c->s.model, now, &v)) {
+    char extra[64] = "";
+    if(v.status == 429) snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)v.retry_after_s);
+    proxy_record(r, &c->s.who, c->s.model, v.status, true, v.message, NULL, NULL, 0, 0);
+    proxy_fail(r, c->s.codec, c->s.codec_state, v.status, v.message, extra[0] ? extra : NULL);
+    call_free(c);
+    return;
+  }
+  kp_rotation_check(c->gw->pool, now);
   try_next(c);
 }

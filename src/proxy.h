@@ -52,6 +52,14 @@ void proxy_start(http_req *r, proxy_spec *spec);
 void proxy_fail(http_req *r, const proxy_codec *codec, void *st, int status, const char *message,
                 const char *extra);
 
+struct usage;
+
+/* The ledger row of a call that ends: who, what, how it ended.  attempts 0 means the gateway
+ * answered by itself (is_local); refused marks a quota refusal.  error NULL on success.  No-op
+ * without a ledger. */
+void proxy_record(http_req *r, const principal *who, const char *model, int status, bool refused,
+                  const char *error, const struct usage *u, const char *keymask, int attempts, int64_t ttfb_us);
+
 /* The client headers worth forwarding upstream ("Name: value" lines, malloc'ed; one spare
  * slot at the end for the key header, so the array has *count + 1 entries). */
 char **proxy_client_headers(const http_req *r, size_t *count);

@@ -1,14 +1,26 @@
 #include "route.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "auth.h"
+#include "keystore.h"
+#include "maint.h"
 #include "native.h"
+#include "openai_route.h"
+#include "settings.h"
 #include "server.h"
+#include "prices.h"
+#include "stats.h"
 #include "status.h"
+#include "usagerows.h"
+#include "useradmin.h"
 
-typedef enum { PUBLIC, ADMIN } access;
+/* CLIENT: an access key (static or per-user); the handler authenticates with auth_require. */
+typedef enum { PUBLIC, ADMIN, CLIENT } access;
 
+/* method "*": any method, the handler sorts them out.  A path ending in '/' is a prefix: ids
+ * follow, and the handler parses them. */
 typedef struct route {
   const char *method, *path;
   access who;
@@ -26,23 +38,46 @@ static const route routes[] = {
   { "POST", "/admin/keys/reload",       ADMIN,  status_reload },
   { "GET",  "/status",                  ADMIN,  status_process },
   { "GET",  "/metrics",                 ADMIN,  status_metrics },
+  { "GET",  "/admin/config/thinking",   ADMIN,  settings_thinking },
+  { "POST", "/admin/config/thinking",   ADMIN,  settings_thinking },
+  { "GET",  "/admin/config/inject-prompt", ADMIN, settings_inject },
+  { "POST", "/admin/config/inject-prompt", ADMIN, settings_inject },
+  { "POST", "/admin/config/user-key",   ADMIN,  useradmin_create },
+  { "GET",  "/admin/users",             ADMIN,  useradmin_list },
+  { "*",    "/admin/users/",            ADMIN,  useradmin_item },
+  { "POST", "/admin/config/gemini-key", ADMIN,  keystore_route_add },
+  { "GET",  "/admin/config/gemini-keys", ADMIN, keystore_route_list },
+  { "*",    "/admin/config/gemini-keys/", ADMIN, keystore_route_item },
+  { "GET",  "/admin/prices",            ADMIN,  prices_route_list },
+  { "PUT",  "/admin/prices/",           ADMIN,  prices_route_set },
+  { "POST", "/admin/prices/",           ADMIN,  prices_route_set },
+  { "GET",  "/admin/stats",             ADMIN,  stats_admin },
+  { "GET",  "/admin/usage",             ADMIN,  usagerows_list },
+  { "GET",  "/admin/usage/export",      ADMIN,  usagerows_export_admin },
+  { "POST", "/admin/maintenance/cleanup", ADMIN, maint_cleanup },
+  { "POST", "/admin/maintenance/backup", ADMIN, maint_backup },
+  { "POST", "/admin/test/ledger",       ADMIN,  maint_test_ledger },
+  { "GET",  "/api/gemini/usage-stats",  CLIENT, stats_usage },
+  { "GET",  "/api/usage/export",        CLIENT, usagerows_export_mine },
 };
 
+/* Client routes: authenticate, then the OpenAI API or native passthrough, each answering in
+ * its own error shape. */
 static void client_route(http_req *r)
 {
   gateway *gw = r->w->gw;
   principal who = { 0 };
-  switch(auth_client(gw, r, &who)) {
-  case AUTH_MISSING:
-    http_error(r, 401, "UNAUTHENTICATED", "missing access key: send it as x-goog-api-key, ?key= or Authorization: Bearer", NULL);
+  bool openai = openai_wants(r);
+  auth_result a = auth_client(gw, r, &who);
+  if(a != AUTH_OK) {
+    const char *msg = a == AUTH_MISSING ? "missing access key: send it as x-goog-api-key, ?key= or Authorization: Bearer"
+                                        : "access key not valid";
+    if(openai) openai_error(r, 401, "invalid_api_key", msg, NULL);
+    else http_error(r, 401, "UNAUTHENTICATED", msg, NULL);
     return;
-  case AUTH_BAD:
-    http_error(r, 401, "UNAUTHENTICATED", "access key not valid", NULL);
-    return;
-  case AUTH_OK:
-    break;
   }
-  native_forward(r, &who);
+  if(openai) openai_handle(r, &who);
+  else native_forward(r, &who);
 }
 
 void route_request(http_req *r)
@@ -54,8 +89,10 @@ void route_request(http_req *r)
   const route *match = NULL;
   char allow[64] = "";
   for(size_t i = 0; i < ARRAY_LEN(routes); i++) {
-    if(!str_eq(r->path, str_c(routes[i].path))) continue;
-    if(str_eq(r->method, str_c(routes[i].method))) { match = &routes[i]; break; }
+    str p = str_c(routes[i].path);
+    bool prefix = p.n && p.p[p.n - 1] == '/';
+    if(prefix ? !(str_starts(r->path, p) && r->path.n > p.n) : !str_eq(r->path, p)) continue;
+    if(!strcmp(routes[i].method, "*") || str_eq(r->method, str_c(routes[i].method))) { match = &routes[i]; break; }
     snprintf(allow, sizeof allow, "Allow: %s\r\n", routes[i].method);
   }
   if(!match) {

@@ -17,6 +17,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 
+#include "keystore.h"
 #include "log.h"
 #include "recheck.h"
 #include "route.h"
@@ -27,9 +28,17 @@ static pthread_mutex_t keys_lock = PTHREAD_MUTEX_INITIALIZER;
 int server_reload_keys(gateway *gw)
 {
   pthread_mutex_lock(&keys_lock);
+  size_t n = 0;
   int rc = config_read_keys(&gw->cfg);
-  if(rc == 0) kp_set_keys(gw->pool, (const char *const *)gw->cfg.keys.v, gw->cfg.keys.n);
-  size_t n = gw->cfg.keys.n;
+  if(rc == 0) {
+    /* The pool's list: GEMGATE_KEYS / GEMGATE_KEYS_FILE ∪ the enabled keys stored through the
+     * admin API (kp_set_keys ignores duplicates). */
+    strlist all = { calloc(gw->cfg.keys.n + 1, sizeof(char *)), 0 };
+    for(size_t i = 0; all.v && i < gw->cfg.keys.n; i++) all.v[all.n++] = strdup(gw->cfg.keys.v[i]);
+    if(gw->keystore) keystore_secrets(gw->keystore, &all);
+    n = kp_set_keys(gw->pool, (const char *const *)all.v, all.n);
+    strlist_free(&all);
+  }
   pthread_mutex_unlock(&keys_lock);
   if(rc) log_error("reload: cannot read %s; keeping the current keys", gw->cfg.keys_file);
   else log_info("reload: %zu upstream keys", n);

@@ -18,6 +18,12 @@
 
 struct event_base;
 struct evconnlistener;
+struct store;
+struct ledger;
+struct users;
+struct prices;
+struct keystore;
+struct meter;
 struct upstream;
 struct conn;
 
@@ -29,7 +35,16 @@ typedef struct gateway {
   atomic_llong requests, upstream_attempts, upstream_errors, retries;
   atomic_llong tokens_in, tokens_out;
   atomic_llong connections;        /* open client connections, all workers */
+  struct settings_snap *settings;  /* seed 004's settings (settings.c), under settings_lock */
+  pthread_mutex_t settings_lock;
+  void (*settings_saved)(struct gateway *gw);   /* persists settings after a change, if set */
   pthread_mutex_t reload_lock;
+  struct store *store;         /* the database (store.h) */
+  struct ledger *ledger;       /* one row per call (ledger.h) */
+  struct users *users;         /* users, access keys, quotas (users.h) */
+  struct prices *prices;       /* the price table (prices.h) */
+  struct keystore *keystore;   /* upstream keys managed through the admin API (keystore.h) */
+  struct meter *meter;         /* per-model minute/hour/day counts (meter.h) */
 } gateway;
 
 typedef struct worker {

@@ -4,9 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "h1client.h"
 #include "log.h"
 #include "server.h"
 
@@ -15,6 +20,7 @@
 
 struct upstream {
   struct worker *w;
+  h1_client *h1;                 /* direct calls (h1client.h) */
   CURLM *multi;
   struct event *timer;
   CURL *spare[POOL_MAX];
@@ -22,6 +28,7 @@ struct upstream {
 };
 
 struct up_call {
+  up_tag tag;                    /* first member, curl = true: see h1client.h */
   upstream *u;
   CURL *easy;
   struct curl_slist *hdrs;
@@ -29,7 +36,7 @@ struct up_call {
   void *ctx;
   struct event *idle;
   int64_t idle_ms;
-  bool head_done, paused;
+  bool head_done, paused, follow;
   int status;
   char *head;                    /* raw header lines of the final response */
   size_t head_len;
@@ -96,6 +103,7 @@ upstream *up_new(struct worker *w)
   upstream *u = calloc(1, sizeof *u);
   if(!u) return NULL;
   u->w = w;
+  u->h1 = h1_new(w->base, w->cfg->ca_file);
   u->multi = curl_multi_init();
   u->timer = evtimer_new(w->base, on_timer, u);
   curl_multi_setopt(u->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
@@ -109,13 +117,14 @@ upstream *up_new(struct worker *w)
 void up_free(upstream *u)
 {
   if(!u) return;
+  h1_free(u->h1);
   for(size_t i = 0; i < u->nspare; i++) curl_easy_cleanup(u->spare[i]);
   curl_multi_cleanup(u->multi);
   event_free(u->timer);
   free(u);
 }
 
-size_t up_active(const upstream *u) { return u->active; }
+size_t up_active(const upstream *u) { return u->active + (u->h1 ? h1_active(u->h1) : 0); }
 
 /* ---------- one call ---------- */
 
@@ -193,7 +202,8 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *arg)
   memcpy(c->head + c->head_len, p, n);
   c->head_len += n;
   if((n == 2 && p[0] == '\r') || (n == 1 && p[0] == '\n')) {
-    if(c->status >= 200) deliver_head(c);
+    bool redirect = c->follow && c->status >= 300 && c->status < 400 && c->status != 304;
+    if(c->status >= 200 && !redirect) deliver_head(c);
   }
   return n;
 }
@@ -203,7 +213,9 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *arg)
   up_call *c = arg;
   size_t n = size * nmemb;
   if(!c->head_done) deliver_head(c);
-  if(c->cb.on_data(c->ctx, p, n) == UP_PAUSE) {
+  int rc = c->cb.on_data(c->ctx, p, n);
+  if(rc == UP_ABORT) return 0;
+  if(rc == UP_PAUSE) {
     c->paused = true;
     if(c->idle) evtimer_del(c->idle);   /* a paused stream is not idle */
     return CURL_WRITEFUNC_PAUSE;
@@ -212,10 +224,46 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *arg)
   return n;
 }
 
+/* True for addresses a client-named URL must not reach: loopback, private, link-local,
+ * unspecified, multicast, carrier-grade NAT, and their IPv6 counterparts. */
+static bool private_addr(const struct sockaddr *sa)
+{
+  if(sa->sa_family == AF_INET) {
+    uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+    return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 || (a >> 16) == 0xA9FE ||
+           (a >> 20) == 0xAC1 || (a >> 16) == 0xC0A8 || (a >> 22) == (100u << 2 | 1) || (a >> 28) >= 0xE;
+  }
+  if(sa->sa_family == AF_INET6) {
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    if(IN6_IS_ADDR_V4MAPPED(a)) {
+      struct sockaddr_in v4 = { .sin_family = AF_INET };
+      memcpy(&v4.sin_addr, a->s6_addr + 12, 4);
+      return private_addr((const struct sockaddr *)&v4);
+    }
+    return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LINKLOCAL(a) ||
+           IN6_IS_ADDR_MULTICAST(a) || (a->s6_addr[0] & 0xFE) == 0xFC;
+  }
+  return true;
+}
+
+static curl_socket_t open_public_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+  if(private_addr(&addr->addr)) return CURL_SOCKET_BAD;
+  return socket(addr->family, addr->socktype, addr->protocol);
+}
+
+/* Direct calls go to our own HTTP/1.1 client; libcurl keeps what needs its features: outbound
+ * proxies (HTTP, SOCKS5) and client-named fetches (redirects, the private-address check), and
+ * any URL h1client declines. */
 up_call *up_start(upstream *u, const up_request *req, const up_callbacks *cb, void *ctx)
 {
+  if(!req->proxy && !req->fetch && u->h1) {
+    h1_call *h = h1_start(u->h1, req, cb, ctx);
+    if(h) return (up_call *)h;
+  }
   up_call *c = calloc(1, sizeof *c);
   if(!c) return NULL;
+  c->tag.curl = true;
   c->u = u;
   c->cb = *cb;
   c->ctx = ctx;
@@ -248,6 +296,14 @@ up_call *up_start(upstream *u, const up_request *req, const up_callbacks *cb, vo
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 64L * 1024);
   if(cfg->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_file);
   if(req->proxy) curl_easy_setopt(e, CURLOPT_PROXY, req->proxy);
+  if(req->fetch) {
+    c->follow = true;
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
+    if(!cfg->fetch_private) curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_public_socket);
+  }
   if(req->stream && req->idle_ms > 0) {
     c->idle_ms = req->idle_ms;
     c->idle = evtimer_new(u->w->base, on_idle, c);
@@ -270,13 +326,18 @@ up_call *up_start(upstream *u, const up_request *req, const up_callbacks *cb, vo
 
 void up_resume(up_call *c)
 {
+  if(!c->tag.curl) { h1_resume((h1_call *)c); return; }
   if(!c->paused) return;
   c->paused = false;
   idle_arm(c);
   curl_easy_pause(c->easy, CURLPAUSE_CONT);
 }
 
-void up_cancel(up_call *c) { call_free(c); }
+void up_cancel(up_call *c)
+{
+  if(!c->tag.curl) { h1_cancel((h1_call *)c); return; }
+  call_free(c);
+}
 
 static up_error classify(CURLcode rc)
 {

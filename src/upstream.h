@@ -1,7 +1,8 @@
-/* upstream — the HTTP client towards Gemini: one libcurl multi handle per worker, driven by the
- * worker's libevent loop.  Connections are reused across calls (curl's connection cache);
- * HTTP/1.1 only, because curl 7.88's HTTP/2 pause/resume is unreliable and pausing is how a
- * slow client holds back the upstream.
+/* upstream — the HTTP client towards Gemini, one per worker, driven by the worker's libevent
+ * loop.  Direct calls go through gemgate's own HTTP/1.1 client (h1client.h: pooled keep-alive
+ * connections per origin); calls through an outbound proxy and client-named fetches go through
+ * a libcurl multi handle.  HTTP/1.1 only, both ways: pausing is how a slow client holds back the
+ * upstream, and curl 7.88's HTTP/2 pause/resume is unreliable.
  *
  * A call reports its response head once (on_head), its body piece by piece as it arrives
  * (on_data, which may ask to pause), and its end exactly once (on_done) — unless the caller
@@ -18,7 +19,7 @@ struct worker;
 typedef struct upstream upstream;
 typedef struct up_call up_call;
 
-enum { UP_CONTINUE = 0, UP_PAUSE = 1 };
+enum { UP_CONTINUE = 0, UP_PAUSE = 1, UP_ABORT = 2 };
 
 /* Why a call failed; UP_OK when the whole response arrived. */
 typedef enum { UP_OK, UP_ERR_CONNECT, UP_ERR_TLS, UP_ERR_TIMEOUT, UP_ERR_RECV, UP_ERR_OTHER } up_error;
@@ -26,7 +27,7 @@ typedef enum { UP_OK, UP_ERR_CONNECT, UP_ERR_TLS, UP_ERR_TIMEOUT, UP_ERR_RECV, U
 typedef struct up_callbacks {
   void (*on_head)(void *ctx, int status, const http_header *h, size_t n);
   /* Return UP_PAUSE to hold the transfer: the bytes are NOT consumed and come again after
-   * up_resume. */
+   * up_resume.  UP_ABORT fails the call (on_done follows with UP_ERR_OTHER). */
   int (*on_data)(void *ctx, const char *p, size_t n);
   void (*on_done)(void *ctx, up_error err, const char *msg);
 } up_callbacks;
@@ -42,6 +43,9 @@ typedef struct up_request {
   int64_t timeout_ms;              /* connect timeout, and total time unless stream */
   int64_t idle_ms;                 /* stream: cut after this long without a byte (0: off) */
   int stream;                      /* 1: no total timeout, idle timeout instead */
+  int fetch;                       /* 1: a client-named URL (images): http(s) only, ≤ 3
+                                      redirects, and no private or loopback address unless
+                                      GEMGATE_FETCH_PRIVATE is set */
 } up_request;
 
 upstream *up_new(struct worker *w);
