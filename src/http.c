@@ -16,7 +16,7 @@
 #include "server.h"
 
 typedef enum { C_HEAD, C_BODY, C_CHUNK_SIZE, C_CHUNK_DATA, C_CHUNK_CRLF, C_TRAILER,
-               C_HANDLER, C_CLOSING } conn_state;
+               C_HANDLER, C_CLOSING, C_LINGER } conn_state;
 
 struct conn {
   struct worker *w;
@@ -358,7 +358,7 @@ static void conn_process(struct conn *c)
       c->state = C_CHUNK_SIZE;
       continue;
     }
-    break;   /* C_HANDLER or C_CLOSING: wait */
+    break;   /* C_HANDLER, C_CLOSING, C_LINGER: wait */
   }
   c->in_process = false;
   if(c->freed_in_process) free(c);
@@ -366,10 +366,30 @@ static void conn_process(struct conn *c)
 
 /* ---------- libevent callbacks ---------- */
 
+/* The last response is written: half-close and read until the client closes (or 2 s), so
+ * that a request it sent meanwhile does not make our close a reset that destroys the response
+ * still on its way (the "lingering close" of RFC 9112 §9.6). */
+static void conn_linger(struct conn *c)
+{
+  c->state = C_LINGER;
+  shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+  struct evbuffer *in = bufferevent_get_input(c->bev);
+  evbuffer_drain(in, evbuffer_get_length(in));
+  struct timeval tv = { 2, 0 };
+  bufferevent_set_timeouts(c->bev, &tv, NULL);
+  bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+  bufferevent_enable(c->bev, EV_READ);
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
   struct conn *c = arg;
-  if(c->state == C_HANDLER || c->state == C_CLOSING) return;   /* pipelined: later */
+  if(c->state == C_CLOSING || c->state == C_LINGER) {   /* nothing more will be answered */
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    return;
+  }
+  if(c->state == C_HANDLER) return;   /* pipelined: later */
   conn_process(c);
 }
 
@@ -378,7 +398,7 @@ static void on_write(struct bufferevent *bev, void *arg)
   struct conn *c = arg;
   size_t left = evbuffer_get_length(bufferevent_get_output(bev));
   if(c->state == C_CLOSING) {
-    if(left == 0) conn_free(c);
+    if(left == 0) conn_linger(c);
     return;
   }
   if(c->state == C_HANDLER && c->req.on_drain && left <= HTTP_LOW_WATER) c->req.on_drain(&c->req);
@@ -388,7 +408,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
   struct conn *c = arg;
   if((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->state != C_HANDLER &&
-     c->state != C_CLOSING && (c->state != C_HEAD || evbuffer_get_length(bufferevent_get_input(bev)) > 0)) {
+     c->state != C_CLOSING && c->state != C_LINGER && (c->state != C_HEAD || evbuffer_get_length(bufferevent_get_input(bev)) > 0)) {
     conn_fail(c, 408, "request not received in time");
     return;
   }
@@ -487,8 +507,7 @@ void http_finish(http_req *r)
   c->w->requests_done++;
   if(!c->keep_alive) {
     c->state = C_CLOSING;
-    bufferevent_disable(c->bev, EV_READ);
-    if(evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) conn_free(c);
+    if(evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) conn_linger(c);
     return;
   }
   conn_next(c);
