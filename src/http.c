@@ -462,18 +462,33 @@ static void write_head(http_req *r, int status, const char *ctype, const char *e
   if(c->w->draining) c->keep_alive = false;
   r->status = status;
   r->started = true;
-  char head[1024];
-  int n = snprintf(head, sizeof head, "HTTP/1.%d %d %s\r\nDate: %s\r\nServer: gemgate\r\n",
-                   r->minor, status, http_reason(status), http_date());
-  if(ctype) n += snprintf(head + n, sizeof head - (size_t)n, "Content-Type: %s\r\n", ctype);
-  if(len >= 0) n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: %lld\r\n", (long long)len);
-  else if(r->minor == 1) { n += snprintf(head + n, sizeof head - (size_t)n, "Transfer-Encoding: chunked\r\n"); r->chunked = true; }
+  char mem[4096];
+  sbuf b = { mem, 0, sizeof mem, false };
+  SB_LIT(&b, "HTTP/1.");
+  sb_u64(&b, (uint64_t)r->minor);
+  SB_LIT(&b, " ");
+  sb_u64(&b, (uint64_t)status);
+  SB_LIT(&b, " ");
+  sb_str(&b, http_reason(status));
+  SB_LIT(&b, "\r\nDate: ");
+  sb_str(&b, http_date());
+  SB_LIT(&b, "\r\nServer: gemgate\r\n");
+  if(ctype) { SB_LIT(&b, "Content-Type: "); sb_str(&b, ctype); SB_LIT(&b, "\r\n"); }
+  if(len >= 0) { SB_LIT(&b, "Content-Length: "); sb_u64(&b, (uint64_t)len); SB_LIT(&b, "\r\n"); }
+  else if(r->minor == 1) { SB_LIT(&b, "Transfer-Encoding: chunked\r\n"); r->chunked = true; }
   else c->keep_alive = false;   /* HTTP/1.0 and no length: the close ends the body */
-  if(!c->keep_alive) n += snprintf(head + n, sizeof head - (size_t)n, "Connection: close\r\n");
-  else if(r->minor == 0) n += snprintf(head + n, sizeof head - (size_t)n, "Connection: keep-alive\r\n");
+  if(!c->keep_alive) SB_LIT(&b, "Connection: close\r\n");
+  else if(r->minor == 0) SB_LIT(&b, "Connection: keep-alive\r\n");
   struct evbuffer *out = bufferevent_get_output(c->bev);
-  evbuffer_add(out, head, (size_t)n);
-  if(extra) evbuffer_add(out, extra, strlen(extra));
+  size_t el = extra ? strlen(extra) : 0;
+  if(b.n + el + 2 <= b.cap) {          /* the usual case: the whole head in one piece */
+    if(el) sb_put(&b, extra, el);
+    SB_LIT(&b, "\r\n");
+    evbuffer_add(out, b.p, b.n);
+    return;
+  }
+  evbuffer_add(out, b.p, b.n);
+  if(el) evbuffer_add(out, extra, el);
   evbuffer_add(out, "\r\n", 2);
 }
 
@@ -487,9 +502,11 @@ void http_send(http_req *r, const void *data, size_t len)
   if(!len) return;
   struct evbuffer *out = bufferevent_get_output(r->conn->bev);
   if(r->chunked) {
-    char sz[20];
-    int n = snprintf(sz, sizeof sz, "%zx\r\n", len);
-    evbuffer_add(out, sz, (size_t)n);
+    char mem[24];
+    sbuf b = { mem, 0, sizeof mem, false };
+    sb_hex(&b, len);
+    SB_LIT(&b, "\r\n");
+    evbuffer_add(out, b.p, b.n);
     evbuffer_add(out, data, len);
     evbuffer_add(out, "\r\n", 2);
   } else {

@@ -1,5 +1,6 @@
 #include "proxy.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +34,12 @@ typedef struct call {
   bool passing;                /* this attempt's answer goes to the client as it comes */
   char *errbody;               /* a non-2xx answer, kept to classify it */
   size_t errlen;
+  /* Large buffers last: proxy_start zeroes only what comes before them. */
   char head[2048];             /* the upstream's forwardable response headers */
   usage_scan usage;
   char keymask[32];            /* the last key tried, masked, for the ledger */
   char last_error[256];
 } call;
-
 /* ---------- parsing helpers ---------- */
 
 void proxy_parse_model(str path, char *out, size_t cap, str *action)
@@ -118,12 +119,14 @@ char **proxy_client_headers(const http_req *r, size_t *count)
   if(!h) return NULL;
   for(size_t i = 0; i < r->nhdr; i++) {
     if(hop_by_hop(r->hdr[i].name)) continue;
-    size_t len = r->hdr[i].name.n + r->hdr[i].value.n + 3;
-    h[n] = malloc(len);
-    if(!h[n]) break;
-    snprintf(h[n], len, "%.*s: %.*s", (int)r->hdr[i].name.n, r->hdr[i].name.p,
-             (int)r->hdr[i].value.n, r->hdr[i].value.p);
-    n++;
+    str k = r->hdr[i].name, v = r->hdr[i].value;
+    char *line = malloc(k.n + v.n + 3);
+    if(!line) break;
+    memcpy(line, k.p, k.n);
+    memcpy(line + k.n, ": ", 2);
+    memcpy(line + k.n + 2, v.p, v.n);
+    line[k.n + 2 + v.n] = '\0';
+    h[n++] = line;
   }
   *count = n;
   return h;
@@ -222,9 +225,8 @@ static const up_callbacks callbacks;
 /* Forwardable response headers as preformatted lines (drops hop-by-hop and our own). */
 static void format_headers(char *out, size_t cap, const http_header *h, size_t n, int64_t *content_length)
 {
-  size_t len = 0;
+  sbuf b = { out, 0, cap - 1, false };
   *content_length = -1;
-  out[0] = '\0';
   for(size_t i = 0; i < n; i++) {
     str name = h[i].name;
     if(str_ieq(name, STR("Content-Length"))) {
@@ -240,11 +242,14 @@ static void format_headers(char *out, size_t cap, const http_header *h, size_t n
        str_ieq(name, STR("Keep-Alive")) || str_ieq(name, STR("Date")) || str_ieq(name, STR("Server")) ||
        str_ieq(name, STR("Alt-Svc")) || str_ieq(name, STR("Upgrade")) || str_ieq(name, STR("Trailer")))
       continue;
-    int w = snprintf(out + len, cap - len, "%.*s: %.*s\r\n", (int)name.n, name.p,
-                     (int)h[i].value.n, h[i].value.p);
-    if(w < 0 || (size_t)w >= cap - len) { out[len] = '\0'; break; }
-    len += (size_t)w;
+    size_t before = b.n;
+    sb_put(&b, name.p, name.n);
+    SB_LIT(&b, ": ");
+    sb_put(&b, h[i].value.p, h[i].value.n);
+    SB_LIT(&b, "\r\n");
+    if(b.full) { b.n = before; break; }   /* whole lines only */
   }
+  out[b.n] = '\0';
 }
 
 static void on_head(void *ctx, int status, const http_header *h, size_t n)
@@ -414,16 +419,17 @@ static void try_next(call *c)
   c->attempt_t0 = now;
   usage_init(&c->usage);
   const char *secret = kp_key_secret(k);
-  size_t hl = strlen(secret) + 17;
+  size_t sl = strlen(secret);
   char **slot = &c->s.hdrs[c->s.nhdrs];
   free(*slot);
-  *slot = malloc(hl);
+  *slot = malloc(sl + 17);
   if(!*slot) { fail_unreachable(c, 502); return; }
-  snprintf(*slot, hl, "x-goog-api-key: %s", secret);
+  memcpy(*slot, "x-goog-api-key: ", 16);
+  memcpy(*slot + 16, secret, sl + 1);
   const config *cfg = &gw->cfg;
   const char *proxy = cfg->proxies.n ? cfg->proxies.v[hash64(secret, strlen(secret)) % cfg->proxies.n] : NULL;
-  char method[16];
-  snprintf(method, sizeof method, "%.*s", (int)c->r->method.n, c->r->method.p);
+  char method[16] = "GET";
+  if(c->r->method.n < sizeof method) { memcpy(method, c->r->method.p, c->r->method.n); method[c->r->method.n] = '\0'; }
   up_request req = {
     .method = c->s.body_owned ? "POST" : method, .url = c->s.url,
     .headers = (const char *const *)c->s.hdrs, .n_headers = c->s.nhdrs + 1,
@@ -438,12 +444,15 @@ static void try_next(call *c)
 void proxy_start(http_req *r, proxy_spec *spec)
 {
   worker *w = r->w;
-  call *c = calloc(1, sizeof *c);
+  call *c = malloc(sizeof *c);
   if(!c) {
     proxy_fail(r, spec->codec, spec->codec_state, 500, "out of memory", NULL);
     spec_free(spec);
     return;
   }
+  memset(c, 0, offsetof(call, head));
+  c->head[0] = c->keymask[0] = c->last_error[0] = '\0';
+  usage_init(&c->usage);
   c->r = r;
   c->w = w;
   c->gw = w->gw;

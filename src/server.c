@@ -163,7 +163,7 @@ int server_run(gateway *gw)
     int fd = listen_on(cfg->listen, port);
     if(fd < 0) { log_error("cannot listen on %s: %s", cfg->listen, strerror(errno)); return 1; }
     if(port < 0) port = bound_port(fd);
-    w->listener = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    w->listener = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, 0, fd);   /* 0: keep our listen(4096) */
     w->up = up_new(w);
     w->tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
     struct timeval sec = { 1, 0 };

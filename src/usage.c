@@ -10,7 +10,7 @@ enum { S_SEEK, S_COLON, S_OPEN, S_OBJECT };
 
 void usage_init(usage_scan *s)
 {
-  memset(s, 0, offsetof(usage_scan, buf));
+  memset(s, 0, offsetof(usage_scan, buf));   /* the capture buffer needs no zeroing */
 }
 
 /* The integer after "name": in the captured object, or 0. */
@@ -34,6 +34,35 @@ static void finish_object(usage_scan *s)
   s->u.seen = true;
 }
 
+/* Looks for the key in [p, end), also where it starts in the carried tail of the previous
+ * piece.  Returns the byte after the key, or NULL (and carries this piece's tail).  memchr for
+ * the rare 'M' does the scanning, so most bytes cost next to nothing. */
+static const char *find_key(usage_scan *s, const char *p, const char *end)
+{
+  size_t n = (size_t)(end - p);
+  if(s->ncarry) {                                    /* a key cut between two pieces */
+    char win[2 * KEYLEN];
+    size_t take = n < KEYLEN - 1 ? n : KEYLEN - 1, nc = s->ncarry;
+    memcpy(win, s->carry, nc);
+    memcpy(win + nc, p, take);
+    s->ncarry = 0;
+    for(size_t i = 0; i < nc && i + KEYLEN <= nc + take; i++)
+      if(!memcmp(win + i, KEY, KEYLEN)) return p + (i + KEYLEN - nc);
+    if(n < KEYLEN - 1) {                             /* a tiny piece: carry both */
+      size_t keep = nc + n < KEYLEN - 1 ? nc + n : KEYLEN - 1;
+      memcpy(s->carry, win + nc + n - keep, keep);
+      s->ncarry = keep;
+      return NULL;
+    }
+  }
+  for(const char *q = p + 6; q < end && (q = memchr(q, 'M', (size_t)(end - q))); q++)
+    if(q + 9 <= end && !memcmp(q - 6, KEY, KEYLEN)) return q + 9;
+  size_t keep = n < KEYLEN - 1 ? n : KEYLEN - 1;
+  memcpy(s->carry, end - keep, keep);
+  s->ncarry = keep;
+  return NULL;
+}
+
 void usage_feed(usage_scan *s, const char *p, size_t n)
 {
   const char *end = p + n;
@@ -41,18 +70,10 @@ void usage_feed(usage_scan *s, const char *p, size_t n)
     char ch = *p;
     switch(s->state) {
     case S_SEEK:
-      if(s->matched == 0) {                   /* skip fast to the next quote */
-        const char *q = memchr(p, '"', (size_t)(end - p));
-        if(!q) return;
-        p = q;
-        ch = *p;
-      }
-      if(ch == KEY[s->matched]) {
-        if(++s->matched == KEYLEN) { s->state = S_COLON; s->matched = 0; }
-      } else {
-        s->matched = ch == '"' ? 1 : 0;
-      }
-      break;
+      p = find_key(s, p, end);
+      if(!p) return;
+      s->state = S_COLON;
+      continue;
     case S_COLON:
     case S_OPEN:
       if(ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') break;

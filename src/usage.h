@@ -19,9 +19,11 @@ typedef struct usage {
 
 typedef struct usage_scan {
   usage u;                 /* counts from the last complete usageMetadata object */
-  int state, matched, depth;
+  int state, depth;
   bool in_str, esc;
   size_t len;
+  size_t ncarry;           /* the last bytes of the previous piece, for a key cut in two */
+  char carry[16];
   char buf[USAGE_CAP];
 } usage_scan;
 

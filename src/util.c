@@ -106,3 +106,19 @@ uint64_t hash64(const char *p, size_t n)
   for(size_t i = 0; i < n; i++) { h ^= (unsigned char)p[i]; h *= 1099511628211ULL; }
   return h;
 }
+
+void sb_u64(sbuf *b, uint64_t v)
+{
+  char tmp[20];
+  size_t i = sizeof tmp;
+  do { tmp[--i] = (char)('0' + v % 10); v /= 10; } while(v);
+  sb_put(b, tmp + i, sizeof tmp - i);
+}
+
+void sb_hex(sbuf *b, uint64_t v)
+{
+  char tmp[16];
+  size_t i = sizeof tmp;
+  do { tmp[--i] = "0123456789abcdef"[v & 15]; v >>= 4; } while(v);
+  sb_put(b, tmp + i, sizeof tmp - i);
+}

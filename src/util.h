@@ -32,6 +32,20 @@ int64_t parse_int(const char *s);
 /* Constant-time comparison of two secrets (length leaks, content does not). */
 bool secret_eq(const char *a, size_t an, const char *b, size_t bn);
 
+/* A bounded append buffer on caller-owned memory: writes past cap are dropped and flagged. */
+typedef struct sbuf { char *p; size_t n, cap; bool full; } sbuf;
+
+static inline void sb_put(sbuf *b, const char *s, size_t n)
+{
+  if(b->n + n > b->cap) { b->full = true; return; }
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
+}
+#define SB_LIT(b, lit) sb_put((b), (lit), sizeof(lit) - 1)
+static inline void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+void sb_u64(sbuf *b, uint64_t v);            /* decimal */
+void sb_hex(sbuf *b, uint64_t v);            /* lower-case hex, no prefix */
+
 /* 64-bit FNV-1a, for stable hashing (proxy pinning). */
 uint64_t hash64(const char *p, size_t n);
 
