@@ -60,6 +60,7 @@ typedef struct target {
   size_t pathn;
 } target;
 
+/* Bytes that may not appear in a request line or Host: controls, space, DEL. */
 static bool bad_char(char ch) { return (unsigned char)ch <= 0x20 || ch == 0x7f; }
 
 /* Splits an http(s) URL.  False for anything this client leaves to libcurl. */
@@ -182,6 +183,7 @@ static bool build_request(h1_call *c, const up_request *req, const target *t)
 
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 
+/* (Re)starts c's timer: ms from now (0 or less: no timeout). */
 static void arm(h1_call *c, int64_t ms)
 {
   if(ms <= 0) return;
@@ -206,6 +208,7 @@ static h1_call *call_get(h1_client *cl)
   return c;
 }
 
+/* Keeps a finished call struct for reuse (freed beyond FREE_MAX). */
 static void call_put(h1_call *c)
 {
   h1_client *cl = c->cl;
@@ -257,6 +260,7 @@ static void call_fail(h1_call *c, up_error err, const char *msg)
   event_active(c->timer, EV_TIMEOUT, 1);
 }
 
+/* The call's timer: a failure deferred out of h1_start, or a timeout. */
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
   h1_call *c = arg;
@@ -307,6 +311,7 @@ static void call_retry(h1_call *c)
   call_connect(c);
 }
 
+/* A failure now may be a stale pooled connection, and nothing was delivered yet. */
 static bool may_retry(const h1_call *c) { return !c->got_byte && !c->retried && c->k->uses > 1; }
 
 /* The peer closed (eof) or the connection failed (msg), with the call still waiting for bytes. */
@@ -426,6 +431,7 @@ static int call_send(h1_call *c)
 
 /* ---------- connection events ---------- */
 
+/* h1_conn_ops: a new connection is open (TLS done): the request goes out. */
 static void conn_ready(void *owner)
 {
   h1_call *c = owner;
@@ -433,6 +439,7 @@ static void conn_ready(void *owner)
   call_send(c);
 }
 
+/* h1_conn_ops: the socket is writable (the rest of the request) or readable (the answer). */
 static void conn_io(void *owner, short what)
 {
   h1_call *c = owner;
@@ -440,6 +447,7 @@ static void conn_io(void *owner, short what)
   if((what & EV_READ) && !c->paused) call_pump(c);
 }
 
+/* h1_conn_ops: opening a connection failed: so does the call (no retry: nothing was stale). */
 static void conn_failed(void *owner, up_error err, const char *msg)
 {
   h1_call *c = owner;

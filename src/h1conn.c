@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 
 #include "h1tls.h"
+#include "log.h"
 #include "util.h"
 
 enum { K_RESOLVING, K_CONNECTING, K_HANDSHAKE, K_OPEN };
@@ -30,7 +31,8 @@ struct h1_origin {
   h1_addrs addrs;                 /* numeric hosts: the address, parsed once */
   h1_conn *idle, *idle_tail;      /* most recently used first */
   size_t nidle;
-  SSL_SESSION *session;           /* for the next handshake (TLS resumption) */
+  SSL_SESSION *sessions[4];       /* for the next handshakes (TLS resumption), newest last */
+  int nsessions;
 };
 
 struct h1_pool {
@@ -41,11 +43,15 @@ struct h1_pool {
   h1dns *dns;
   h1_origin *origins;
   struct event *sweep;
+  bool sweeping;                  /* sweep is armed (a flag: event_pending takes the base lock) */
 };
 
+/* rev: handshake progress, an idle connection's peer closing, or input for the owner. */
 static void on_read(evutil_socket_t fd, short what, void *arg);
+/* wev (one-shot): connect done, handshake progress, or room for the owner's request. */
 static void on_write(evutil_socket_t fd, short what, void *arg);
 
+/* Monotonic milliseconds, for idle ages. */
 static int64_t mono_ms(void) { return mono_us() / 1000; }
 
 /* ---------- pool and origins ---------- */
@@ -71,7 +77,7 @@ void h1pool_free(h1_pool *p)
   for(h1_origin *o = p->origins, *nx; o; o = nx) {
     nx = o->next;
     while(o->idle) h1conn_close(o->idle);
-    if(o->session) SSL_SESSION_free(o->session);
+    for(int i = 0; i < o->nsessions; i++) SSL_SESSION_free(o->sessions[i]);
     free(o->host);
     free(o->hosthdr);
     free(o);
@@ -112,6 +118,7 @@ const char *h1_origin_hosthdr(const h1_origin *o, size_t *len)
   return o->hosthdr;
 }
 
+/* Takes k out of its origin's idle list. */
 static void idle_unlink(h1_conn *k)
 {
   h1_origin *o = k->o;
@@ -147,9 +154,10 @@ void h1conn_release(h1_conn *k)
   if(o->idle) o->idle->prev = k; else o->idle_tail = k;
   o->idle = k;
   o->nidle++;
-  if(!evtimer_pending(o->pool->sweep, NULL)) {
+  if(!o->pool->sweeping) {
     struct timeval tv = { SWEEP_MS / 1000, 0 };
     evtimer_add(o->pool->sweep, &tv);
+    o->pool->sweeping = true;
   }
 }
 
@@ -159,6 +167,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
   h1_pool *p = arg;
   int64_t now = mono_ms();
   bool left = false;
+  p->sweeping = false;
   for(h1_origin *o = p->origins; o; o = o->next) {
     while(o->idle_tail && now - o->idle_tail->idle_since_ms >= H1_IDLE_MS) h1conn_close(o->idle_tail);
     left |= o->nidle > 0;
@@ -166,6 +175,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
   if(left) {
     struct timeval tv = { SWEEP_MS / 1000, 0 };
     evtimer_add(p->sweep, &tv);
+    p->sweeping = true;
   }
 }
 
@@ -225,6 +235,7 @@ static bool connect_next(h1_conn *k, char *msg, size_t cap)
   return false;
 }
 
+/* h1dns answered for a connection waiting in K_RESOLVING. */
 static void on_dns(h1dns_wait *w, const h1_addrs *a, const char *err)
 {
   h1_conn *k = (h1_conn *)((char *)w - offsetof(h1_conn, dw));
@@ -253,12 +264,21 @@ h1_conn *h1conn_open(h1_origin *o, void *owner, up_error *err, char *msg, size_t
   return k;
 }
 
+/* The shared SSL_CTX's new-session callback: the origin keeps the newest few sessions (we own
+ * them: return 1) for the next handshakes — a TLS 1.3 server sends two tickets per handshake,
+ * and a burst of new connections can use one each.  Runs on the worker that owns ssl. */
 static int on_new_session(SSL *ssl, SSL_SESSION *sess)
 {
   h1_conn *k = SSL_get_app_data(ssl);
   if(!k) return 0;
-  if(k->o->session) SSL_SESSION_free(k->o->session);
-  k->o->session = sess;
+  h1_origin *o = k->o;
+  int cap = (int)(sizeof o->sessions / sizeof o->sessions[0]);
+  if(o->nsessions == cap) {                          /* full: drop the oldest */
+    SSL_SESSION_free(o->sessions[0]);
+    memmove(o->sessions, o->sessions + 1, (size_t)(cap - 1) * sizeof o->sessions[0]);
+    o->nsessions--;
+  }
+  o->sessions[o->nsessions++] = sess;
   return 1;
 }
 
@@ -268,6 +288,8 @@ static void handshake(h1_conn *k)
   ERR_clear_error();
   int r = SSL_connect(k->ssl);
   if(r == 1) {
+    log_debug("upstream %s port %u: %s, %s", k->o->host, (unsigned)k->o->port, SSL_get_version(k->ssl),
+              SSL_session_reused(k->ssl) ? "session resumed" : "full handshake");
     h1conn_want_write(k, false);
     k->state = K_OPEN;
     k->o->pool->ops->ready(k->owner);
@@ -283,6 +305,7 @@ static void handshake(h1_conn *k)
   fail(k, UP_ERR_TLS, msg);
 }
 
+/* Connected: set up TLS for the origin (SNI, peer check, a kept session) and start the handshake. */
 static void start_tls(h1_conn *k)
 {
   h1_origin *o = k->o;
@@ -298,12 +321,13 @@ static void start_tls(h1_conn *k)
     return;
   }
   SSL_set_app_data(k->ssl, k);
-  if(o->session) {
-    SSL_set_session(k->ssl, o->session);
+  if(o->nsessions) {
+    SSL_SESSION *sess = o->sessions[o->nsessions - 1];
+    SSL_set_session(k->ssl, sess);
     /* TLS 1.3 tickets are meant for one use; the handshake brings fresh ones. */
-    if(SSL_SESSION_get_protocol_version(o->session) >= TLS1_3_VERSION) {
-      SSL_SESSION_free(o->session);
-      o->session = NULL;
+    if(SSL_SESSION_get_protocol_version(sess) >= TLS1_3_VERSION) {
+      SSL_SESSION_free(sess);
+      o->nsessions--;
     }
   }
   k->state = K_HANDSHAKE;

@@ -33,6 +33,7 @@ struct h1dns {
   size_t n;
 };
 
+/* Monotonic milliseconds, for expiry. */
 static int64_t mono_ms(void) { return mono_us() / 1000; }
 
 h1dns *h1dns_new(struct event_base *base)
@@ -122,8 +123,9 @@ static void start_query(h1dns *d, entry *e)
     snprintf(e->err, sizeof e->err, "could not resolve host %s: no resolver", e->host);
     return;
   }
-  struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                                   .ai_protocol = IPPROTO_TCP, .ai_flags = EVUTIL_AI_ADDRCONFIG };
+  /* No AI_ADDRCONFIG: its interface probe misreads sandboxes and loopback-only hosts, and an
+   * unroutable family costs nothing here (IPv4 is tried first, a refused connect moves on). */
+  struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP };
   e->querying = true;
   struct evdns_getaddrinfo_request *req = evdns_getaddrinfo(d->dns, e->host, NULL, &hints, on_answer, e);
   if(e->querying) e->req = req;                      /* else answered already */

@@ -5,8 +5,10 @@
 
 enum { CH_SIZE, CH_DATA, CH_CRLF, CH_TRAILER };
 
+/* Optional whitespace (SP, HTAB). */
 static bool is_space(char c) { return c == ' ' || c == '\t'; }
 
+/* ASCII lower case. */
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c; }
 
 /* ASCII case-insensitive equality of p[0..n) with the lower-case literal lit. */
@@ -34,13 +36,15 @@ static void tokens(const char *v, size_t n, h1_head *h, void (*fn)(h1_head *, co
   }
 }
 
+/* One Transfer-Encoding coding.  Only the last decides: "gzip, chunked" is chunked,
+ * "chunked, gzip" is not (its body runs until close). */
 static void te_token(h1_head *h, const char *t, size_t n)
 {
-  /* Only the last coding decides: "gzip, chunked" is chunked, "chunked, gzip" is not. */
   h->chunked = ieq(t, n, "chunked");
   h->other_te = !h->chunked;
 }
 
+/* One Connection option. */
 static void conn_token(h1_head *h, const char *t, size_t n)
 {
   if(ieq(t, n, "close")) h->conn_close = true;
@@ -96,11 +100,12 @@ long h1_parse_head(const char *p, size_t n, h1_head *h, http_header *hdr, size_t
         while(v < ve && is_space(*v)) v++;
         while(ve > v && is_space(ve[-1])) ve--;
         size_t nn = (size_t)(colon - s), vn = (size_t)(ve - v);
-        if(ieq(s, nn, "content-length")) {
+        /* Only three names matter here; their lengths rule out most headers at once. */
+        if(nn == 14 && ieq(s, nn, "content-length")) {
           if(!content_length(h, v, vn)) return -1;
-        } else if(ieq(s, nn, "transfer-encoding")) {
+        } else if(nn == 17 && ieq(s, nn, "transfer-encoding")) {
           tokens(v, vn, h, te_token);
-        } else if(ieq(s, nn, "connection")) {
+        } else if(nn == 10 && ieq(s, nn, "connection")) {
           tokens(v, vn, h, conn_token);
         }
         if(h->nhdr < cap) hdr[h->nhdr++] = (http_header){ { s, nn }, { v, vn } };
