@@ -295,7 +295,8 @@ up_call *up_start(upstream *u, const up_request *req, const up_callbacks *cb, vo
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 64L * 1024);
   if(cfg->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_file);
-  if(req->proxy) curl_easy_setopt(e, CURLOPT_PROXY, req->proxy);
+  /* "" when none: only GEMGATE_PROXY decides, never http_proxy and friends from the environment */
+  curl_easy_setopt(e, CURLOPT_PROXY, req->proxy ? req->proxy : "");
   if(req->fetch) {
     c->follow = true;
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
