@@ -2,8 +2,9 @@
  *
  * The request path calls ledger_record on a worker thread; it copies the row into an in-memory
  * queue and returns at once (never blocks, never touches the database).  A writer thread commits
- * queued rows in batches, maintaining the hourly rollups in the same transaction.  ledger_close
- * drains the queue before returning, so a graceful stop loses no row.
+ * queued rows in batches, maintaining the hourly rollups in the same transaction (a batch
+ * smaller than LEDGER_BATCH waits LEDGER_LINGER_MS for more rows first: group commit).
+ * ledger_close drains the queue before returning, so a graceful stop loses no row.
  *
  * Queue policy: at most LEDGER_MAX_ROWS rows or LEDGER_MAX_BYTES of them wait in memory.  Beyond
  * that (the database has been unwritable for a long while) a new row is dropped, counted in
@@ -21,6 +22,7 @@
 #define LEDGER_MAX_ROWS 200000
 #define LEDGER_MAX_BYTES (64u << 20)
 #define LEDGER_BATCH 4096
+#define LEDGER_LINGER_MS 10           /* a small batch waits this long for company */
 #define LEDGER_PROMPT_CHARS 500
 
 typedef struct ledger ledger;
