@@ -27,6 +27,8 @@ typedef struct entry {
   int64_t latency_ms, ttfb_ms, created_ms;
   int http_status, attempts;
   bool is_local, stream, success, refused;
+  bool raw_prompt;                /* prompt holds raw request-body bytes (raw_len): extract it */
+  size_t raw_len;
   char upstream_key[32], model[64], gen_type[32], endpoint[32], ip[64];
   char *error, *prompt;           /* point into text */
   char text[];
@@ -173,6 +175,13 @@ static const char SQL_DIM[] =
 
 static int insert_row(store_conn *c, const entry *e)
 {
+  char prompt[LEDGER_PROMPT_CHARS * 3 + 4];
+  const char *pr = e->prompt;
+  if(e->raw_prompt) {          /* the JSON work the workers were spared */
+    prompt_extract(e->prompt, e->raw_len, prompt, sizeof prompt, LEDGER_PROMPT_CHARS);
+    prompt_sanitize(prompt);
+    pr = prompt;
+  }
   store_stmt *st = store_prepare(c, SQL_ROW);
   if(!st) return -1;
   int i = 1;
@@ -199,7 +208,7 @@ static int insert_row(store_conn *c, const entry *e)
   store_bind_int(st, i++, e->latency_ms);
   store_bind_int(st, i++, e->ttfb_ms);
   store_bind_int(st, i++, e->attempts);
-  store_bind_text(st, i++, e->prompt);
+  store_bind_text(st, i++, pr);
   store_bind_int(st, i++, e->created_ms);
   int rc = store_step(st) == STORE_DONE ? 0 : -1;
   store_reset(st);
@@ -370,6 +379,8 @@ void ledger_record(ledger *l, const ledger_row *row)
   if(!l) return;
   size_t elen = strnlen(row->error, sizeof row->error - 1);
   size_t plen = l->log_prompts ? strnlen(row->prompt, sizeof row->prompt - 1) : 0;
+  bool raw = l->log_prompts && !plen && row->body && row->body_len;
+  if(raw) plen = row->body_len < LEDGER_BODY_COPY ? row->body_len : LEDGER_BODY_COPY;
   size_t size = sizeof(entry) + elen + plen + 2;
   int64_t created = row->created_ms ? row->created_ms : now_ms();
   bill b;
@@ -418,7 +429,14 @@ void ledger_record(ledger *l, const ledger_row *row)
   e->error = e->text;
   put(e->error, elen + 1, row->error);
   e->prompt = e->text + elen + 1;
-  put(e->prompt, plen + 1, l->log_prompts ? row->prompt : "");
+  if(raw) {
+    memcpy(e->prompt, row->body, plen);
+    e->prompt[plen] = '\0';
+    e->raw_prompt = true;
+    e->raw_len = plen;
+  } else {
+    put(e->prompt, plen + 1, l->log_prompts ? row->prompt : "");
+  }
 
   pthread_mutex_lock(&l->mu);
   if(l->tail) l->tail->next = e; else l->head = e;
@@ -495,7 +513,7 @@ void ledger_row_begin(ledger_row *row, const gateway *gw, const http_req *r, con
   else snprintf(row->gen_type, sizeof row->gen_type, "%s", kind);
   row->stream = !strcmp(kind, "stream");
   clientip_of(r, row->ip, sizeof row->ip);
-  if(gw->cfg.log_prompts) ledger_prompt_from_body(row, r->body, r->body_len);
+  if(gw->cfg.log_prompts) { row->body = r->body; row->body_len = r->body_len; }   /* parsed by the writer */
   row->created_ms = now_ms();
 }
 

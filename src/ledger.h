@@ -24,6 +24,7 @@
 #define LEDGER_BATCH 4096
 #define LEDGER_LINGER_MS 10           /* a small batch waits this long for company */
 #define LEDGER_PROMPT_CHARS 500
+#define LEDGER_BODY_COPY (64u << 10)
 
 typedef struct ledger ledger;
 struct store;
@@ -52,6 +53,10 @@ typedef struct ledger_row {
   int64_t latency_ms, ttfb_ms;
   int attempts;
   char prompt[1504];          /* first 500 characters (UTF-8), "" when GEMGATE_LOG_PROMPTS=0 */
+  const char *body;           /* the request body (borrowed until ledger_record returns): when
+                                 prompt is "", the writer thread takes the prompt from a copy of
+                                 its first LEDGER_BODY_COPY bytes, so no worker parses JSON */
+  size_t body_len;
   int64_t created_ms;
 } ledger_row;
 

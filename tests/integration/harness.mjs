@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,13 +52,25 @@ export async function startFake(args = []) {
 }
 
 /** gemgate with the given GEMGATE_* settings (defaults suit tests: 1 worker, quiet backoff). */
+let dbSeq = 0;
+const dbs = new Set();
+process.on('exit', () => { for (const db of dbs) for (const f of [db, `${db}-wal`, `${db}-shm`]) fs.rmSync(f, { force: true }); });
+
 export async function startGateway(env = {}, args = []) {
+  // Each gateway gets its own database unless the test names one (to restart on the same).
+  const db = env.GEMGATE_DB ? null : path.join(os.tmpdir(), `gemgate-test-${process.pid}-${++dbSeq}.db`);
+  if (db) dbs.add(db);
   const p = await spawnAndWait(GEMGATE_BIN, args, {
+    ...(db ? { GEMGATE_DB: db } : {}),
     GEMGATE_LISTEN: '127.0.0.1:0', GEMGATE_WORKERS: '1', GEMGATE_ACCESS_KEYS: ACCESS,
     GEMGATE_ADMIN_TOKEN: ADMIN, GEMGATE_RETRY_BACKOFF: '10ms', GEMGATE_LOG_LEVEL: 'info', ...env,
   }, 'stderr', /listening on 127\.0\.0\.1:(\d+)/);
   p.url = `http://127.0.0.1:${p.port}`;
-  p.stop = () => stop(p);
+  p.stop = async () => {
+    const r = await stop(p);
+    if (db) for (const f of [db, `${db}-wal`, `${db}-shm`]) fs.rmSync(f, { force: true });
+    return r;
+  };
   p.fetch = (pathname, opts = {}) => fetch(p.url + pathname, opts);
   p.call = (pathname, body, headers = {}) => fetch(p.url + pathname, {
     method: 'POST', headers: { 'x-goog-api-key': ACCESS, 'content-type': 'application/json', ...headers },

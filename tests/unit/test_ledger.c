@@ -263,7 +263,8 @@ static void test_row_begin(void **state)
   assert_string_equal(r.gen_type, "ip_image");
   assert_string_equal(r.endpoint, "stream");
   assert_true(r.stream);
-  assert_string_equal(r.prompt, "hello");
+  assert_string_equal(r.prompt, "");                          /* the writer extracts it ... */
+  assert_int_equal(r.body_len, strlen("{\"contents\":[{\"parts\":[{\"text\":\"hello\"}]}]}"));  /* ... from the body */
   assert_int_equal(r.user_id, 7);
   assert_int_equal(r.access_key_id, 9);
   ledger_row_begin(&r, &gw, req("198.51.100.1", "203.0.113.9", "bad label!"), &who, "m");
