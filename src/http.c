@@ -580,6 +580,15 @@ void http_error(http_req *r, int status, const char *gstatus, const char *messag
   http_reply_json(r, status, j, extra);
 }
 
+json_t *http_body_object(http_req *r)
+{
+  json_t *b = r->body_len ? json_loadb(r->body, r->body_len, 0, NULL) : json_object();
+  if(json_is_object(b)) return b;
+  json_decref(b);
+  http_error(r, 400, NULL, "body must be a JSON object", NULL);
+  return NULL;
+}
+
 size_t http_pending(const http_req *r)
 {
   return evbuffer_get_length(bufferevent_get_output(r->conn->bev));

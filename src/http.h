@@ -72,6 +72,10 @@ void http_reply(http_req *r, int status, const char *ctype, const char *body, si
 /* A complete JSON response; takes ownership of j. */
 void http_reply_json(http_req *r, int status, json_t *j, const char *extra);
 
+/* The body as a JSON object (an empty body is {}): a new reference, or NULL after answering
+ * 400 "body must be a JSON object". */
+json_t *http_body_object(http_req *r);
+
 /* Google's error shape: {"error":{"code","message","status"}}. */
 void http_error(http_req *r, int status, const char *gstatus, const char *message, const char *extra);
 

@@ -22,15 +22,6 @@ typedef struct mjob {
   int status;
 } mjob;
 
-static json_t *body_object(http_req *r)
-{
-  json_t *b = r->body_len ? json_loadb(r->body, r->body_len, 0, NULL) : json_object();
-  if(json_is_object(b)) return b;
-  json_decref(b);
-  http_error(r, 400, NULL, "body must be a JSON object", NULL);
-  return NULL;
-}
-
 /* Deletes in chunks, each its own transaction: the writer waits at most one chunk. */
 static void cleanup_work(store_conn *c, void *arg)
 {
@@ -59,7 +50,7 @@ static void cleanup_reply(dbcall *d, http_req *r, void *arg)
 
 void maint_cleanup(http_req *r)
 {
-  json_t *b = body_object(r);
+  json_t *b = http_body_object(r);
   if(!b) return;
   json_t *days = json_object_get(b, "days");
   bool ok = json_object_size(b) == (days ? 1u : 0u) && (!days || (json_is_integer(days) && json_integer_value(days) >= 1 &&
@@ -106,7 +97,7 @@ static bool valid_name(const char *s, size_t n)
 
 void maint_backup(http_req *r)
 {
-  json_t *b = body_object(r);
+  json_t *b = http_body_object(r);
   if(!b) return;
   json_t *name = json_object_get(b, "name");
   const char *s = json_string_value(name);
@@ -159,7 +150,7 @@ void maint_test_ledger(http_req *r)
   const char *hooks = getenv("GEMGATE_TEST_HOOKS");
   if(!hooks || strcmp(hooks, "1")) { http_error(r, 404, NULL, "no such route", NULL); return; }
   gateway *gw = r->w->gw;
-  json_t *b = body_object(r);
+  json_t *b = http_body_object(r);
   if(!b) return;
   json_t *rows = json_object_get(b, "rows"), *o;
   size_t i;

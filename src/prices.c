@@ -239,9 +239,8 @@ void prices_route_set(http_req *r)
 {
   str name = { r->path.p + 14, r->path.n - 14 };      /* after "/admin/prices/" */
   if(!valid_model(name.p, name.n)) { http_error(r, 400, NULL, "the model name in the path is not valid", NULL); return; }
-  json_error_t e;
-  json_t *body = json_loadb(r->body ? r->body : "", r->body_len, 0, &e);
-  if(!json_is_object(body)) { json_decref(body); http_error(r, 400, NULL, "body must be a JSON object", NULL); return; }
+  json_t *body = http_body_object(r);
+  if(!body) return;
   set_job *j = calloc(1, sizeof *j);
   if(!j) { json_decref(body); http_error(r, 500, NULL, "out of memory", NULL); return; }
   j->p = r->w->gw->prices;

@@ -152,14 +152,7 @@ static void settings_route(http_req *r, bool thinking)
   oai_settings o = cur->oai;
   json_t *body = NULL;
   if(str_eq(r->method, STR("POST"))) {
-    json_error_t err;
-    body = json_loadb(r->body, r->body_len, 0, &err);
-    if(!json_is_object(body)) {
-      json_decref(body);
-      settings_release(gw, cur);
-      http_error(r, 400, NULL, "body must be a JSON object", NULL);
-      return;
-    }
+    if(!(body = http_body_object(r))) { settings_release(gw, cur); return; }
     const char *bad = thinking ? apply_thinking(&o, body) : apply_inject(&o, body);
     if(bad || install(gw, &o)) {
       json_decref(body);

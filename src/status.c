@@ -46,9 +46,7 @@ void status_pool_reset(http_req *r)
   const char *model = NULL;
   json_t *body = NULL;
   if(r->body_len) {
-    json_error_t e;
-    body = json_loadb(r->body, r->body_len, 0, &e);
-    if(!json_is_object(body)) { json_decref(body); http_error(r, 400, NULL, "body must be a JSON object", NULL); return; }
+    if(!(body = http_body_object(r))) return;
     json_t *m = json_object_get(body, "model");
     if(m && !json_is_null(m) && (!json_is_string(m) || !json_string_length(m) || json_string_length(m) > 63)) {
       json_decref(body);

@@ -126,15 +126,6 @@ static bool parse_limits(json_t *body, user_limits *l, int *have, const char *co
   return true;
 }
 
-static json_t *body_object(http_req *r)
-{
-  json_t *b = r->body_len ? json_loadb(r->body, r->body_len, 0, NULL) : json_object();
-  if(json_is_object(b)) return b;
-  json_decref(b);
-  http_error(r, 400, NULL, "body must be a JSON object", NULL);
-  return NULL;
-}
-
 static ujob *new_job(http_req *r, int op)
 {
   ujob *j = calloc(1, sizeof *j);
@@ -156,7 +147,7 @@ static bool key_name(json_t *body, ujob *j, char *msg, size_t cap)
 
 void useradmin_create(http_req *r)
 {
-  json_t *body = body_object(r);
+  json_t *body = http_body_object(r);
   if(!body) return;
   ujob *j = new_job(r, 'c');
   if(!j) { json_decref(body); return; }
@@ -238,7 +229,7 @@ void useradmin_item(http_req *r)
   j->user_id = id;
   j->key_id = key_id;
   if(op == 'u' || op == 'k') {
-    json_t *body = body_object(r);
+    json_t *body = http_body_object(r);
     if(!body) { free(j); return; }
     char msg[200] = "";
     static const char *const upd[] = { "name", NULL }, *const key[] = { "key_name", NULL };
