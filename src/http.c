@@ -425,7 +425,7 @@ void http_accept(struct worker *w, int fd, const char *ip)
   c->next = w->conns;
   if(w->conns) w->conns->prev = c;
   w->conns = c;
-  w->nconns++;
+  if(++w->nconns > w->peak_conns) w->peak_conns = w->nconns;
   atomic_fetch_add(&w->gw->connections, 1);
   bufferevent_setcb(bev, on_read, on_write, on_event, c);
   bufferevent_setwatermark(bev, EV_WRITE, HTTP_LOW_WATER, 0);

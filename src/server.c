@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -103,6 +104,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
   }
   kp_rotation_check(w->gw->pool, now_ms());
   if(w->id == 0) recheck_tick(w);
+  /* After a burst of connections has gone, give the freed buffers back to the system: glibc
+   * keeps them otherwise, and RSS would stay at the burst's peak. */
+  if(w->peak_conns >= 256 && w->nconns < w->peak_conns / 4) {
+    malloc_trim(0);
+    w->peak_conns = w->nconns;
+  }
 }
 
 static void on_drain_deadline(evutil_socket_t fd, short what, void *arg)

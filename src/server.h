@@ -57,6 +57,7 @@ typedef struct worker {
   http_handler handler;
   struct conn *conns;
   size_t nconns;
+  size_t peak_conns;           /* most connections since the last heap trim */
   bool draining;
   long long requests_done;
   struct event *drain_timer, *tick;
