@@ -105,8 +105,9 @@ static int hexv(char c)
   return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* Decodes the JSON string starting after its opening quote at p (up to end) into out. */
-static void decode_string(const char *p, const char *end, char *out, size_t cap, size_t max)
+/* Decodes the JSON string starting after its opening quote at p (up to end) and appends it to
+ * out as add() does. */
+static void decode_into(const char *p, const char *end, char *out, size_t cap, size_t *used, size_t *chars, size_t max)
 {
   char buf[2048];
   size_t n = 0;
@@ -134,8 +135,108 @@ static void decode_string(const char *p, const char *end, char *out, size_t cap,
     default: buf[n++] = e;
     }
   }
+  add(out, cap, used, chars, max, buf, n);
+}
+
+static void decode_string(const char *p, const char *end, char *out, size_t cap, size_t max)
+{
   size_t used = 0, chars = 0;
-  add(out, cap, &used, &chars, max, buf, n);
+  decode_into(p, end, out, cap, &used, &chars, max);
+}
+
+/* ---- the common case without building a tree: {"contents":[…{"parts":[{"text":…}]}]} ----
+ * A request body is parsed once per ledger row on the writer thread; jansson's tree costs ~20k
+ * instructions for a small body, this walk a few hundred.  It only reads well-formed input of
+ * that one shape and says false for anything else, which then goes the jansson way. */
+
+static const char *ws(const char *p, const char *e)
+{
+  while(p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+  return p;
+}
+
+/* Past the string whose opening quote is at p; NULL when unterminated. */
+static const char *skip_str(const char *p, const char *e)
+{
+  for(p++; p < e; p++) {
+    if(*p == '\\') p++;
+    else if(*p == '"') return p + 1;
+  }
+  return NULL;
+}
+
+/* Past the value at p (after blanks); NULL when malformed or cut. */
+static const char *skip_val(const char *p, const char *e)
+{
+  p = ws(p, e);
+  if(p >= e) return NULL;
+  if(*p == '"') return skip_str(p, e);
+  if(*p == '{' || *p == '[') {
+    int depth = 0;
+    for(; p < e; p++) {
+      if(*p == '"') { if(!(p = skip_str(p, e))) return NULL; p--; }
+      else if(*p == '{' || *p == '[') depth++;
+      else if((*p == '}' || *p == ']') && --depth == 0) return p + 1;
+    }
+    return NULL;
+  }
+  const char *v = p;
+  while(p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') p++;
+  return p > v ? p : NULL;
+}
+
+/* The value of key k in the object at obj, or NULL (absent, or not a well-formed object). */
+static const char *obj_get(const char *obj, const char *e, const char *k)
+{
+  size_t kl = strlen(k);
+  const char *p = ws(obj, e), *found = NULL;
+  if(p >= e || *p != '{') return NULL;
+  for(p = ws(p + 1, e); p < e && *p != '}'; ) {
+    if(*p != '"') return NULL;
+    const char *key = p + 1;
+    if(!(p = skip_str(p, e))) return NULL;
+    bool match = (size_t)(p - 1 - key) == kl && !memcmp(key, k, kl);
+    p = ws(p, e);
+    if(p >= e || *p != ':') return NULL;
+    p = ws(p + 1, e);
+    if(match && !found) found = p;
+    if(!(p = skip_val(p, e))) return NULL;
+    p = ws(p, e);
+    if(p < e && *p == ',') p = ws(p + 1, e);
+    else if(p >= e || *p != '}') return NULL;
+  }
+  return p < e ? found : NULL;
+}
+
+static bool fast_contents(const char *body, const char *e, char *out, size_t cap, size_t max)
+{
+  const char *arr = obj_get(body, e, "contents");
+  if(!arr || *arr != '[') return false;
+  const char *last = NULL;
+  for(const char *p = ws(arr + 1, e); p < e && *p != ']'; ) {
+    if(*p != '{') return false;
+    const char *role = obj_get(p, e, "role");
+    if(!role || *role != '"' || (e - role > 5 && !memcmp(role, "\"user\"", 6))) last = p;
+    if(!(p = skip_val(p, e))) return false;
+    p = ws(p, e);
+    if(p < e && *p == ',') p = ws(p + 1, e);
+    else if(p >= e || *p != ']') return false;
+  }
+  if(!last) return false;
+  const char *parts = obj_get(last, e, "parts");
+  if(!parts) return false;
+  size_t used = 0, chars = 0;
+  if(*parts == '"') { decode_into(parts + 1, e, out, cap, &used, &chars, max); return true; }
+  if(*parts != '[') return false;
+  for(const char *p = ws(parts + 1, e); p < e && *p != ']'; ) {
+    const char *t = *p == '{' ? obj_get(p, e, "text") : *p == '"' ? p : NULL;
+    if(t && *t == '"') decode_into(t + 1, e, out, cap, &used, &chars, max);
+    if(!(p = skip_val(p, e))) return false;
+    p = ws(p, e);
+    if(p < e && *p == ',') p = ws(p + 1, e);
+    else if(p >= e || *p != ']') return false;
+  }
+  return true;
 }
 
 void prompt_extract(const char *body, size_t len, char *out, size_t cap, size_t max_chars)
@@ -143,6 +244,8 @@ void prompt_extract(const char *body, size_t len, char *out, size_t cap, size_t 
   if(!cap) return;
   out[0] = '\0';
   if(!body || !len) return;
+  if(fast_contents(body, body + len, out, cap, max_chars)) return;
+  out[0] = '\0';
   if(len <= PROMPT_PARSE_MAX) {
     json_t *j = json_loadb(body, len, 0, NULL);
     if(j) { from_json(j, out, cap, max_chars); json_decref(j); return; }

@@ -204,6 +204,15 @@ static void test_prompts(void **state)
                     "{\"role\":\"user\",\"parts\":[{\"text\":\"春天的花园\"},{\"inlineData\":{}},{\"text\":\"阳光\"}]}]}";
   prompt_extract(gem, strlen(gem), out, sizeof out, 500);
   assert_string_equal(out, "春天的花园\n阳光");
+  /* the tree-less walk: braces and quotes inside strings, nested values, escapes, a role-less
+   * last turn after a model turn, keys in any order */
+  const char *tricky = "{\"generationConfig\":{\"stop\":[\"}]\"]},\"contents\":[{\"role\":\"model\",\"parts\":[{\"text\":\"no\"}]},"
+                       "{\"parts\":[{\"inlineData\":{\"data\":\"x\\\"}]{\"}},{\"text\":\"tab\\there \\u00e9\"}]}],\"x\":[1,2.5e3,true,null]}";
+  prompt_extract(tricky, strlen(tricky), out, sizeof out, 500);
+  assert_string_equal(out, "tab\there é");
+  const char *cut = "{\"contents\":[{\"parts\":[{\"text\":\"fine\"}]}";   /* not closed: jansson refuses, the scan finds it */
+  prompt_extract(cut, strlen(cut), out, sizeof out, 500);
+  assert_string_equal(out, "fine");
   const char *oai = "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"sys\"},{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}]}";
   prompt_extract(oai, strlen(oai), out, sizeof out, 500);
   assert_string_equal(out, "hi");
