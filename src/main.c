@@ -9,6 +9,7 @@
 #include "log.h"
 #include "persist.h"
 #include "server.h"
+#include "settings.h"
 
 int main(int argc, char **argv)
 {
@@ -27,6 +28,7 @@ int main(int argc, char **argv)
   gw.started_ms = now_ms();
   rc = server_run(&gw);
   persist_close(&gw);          /* drains the ledger: a graceful stop loses no row */
+  settings_free_all(&gw);
   kp_free(gw.pool);
   config_free(&gw.cfg);
   return rc;

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "meter.h"
 #include "prices.h"
+#include "settings.h"
 #include "store.h"
 #include "users.h"
 
@@ -26,6 +27,7 @@ int persist_open(gateway *gw)
   if(!rc && users_load(gw->users, c, now)) { log_error("database: cannot load users: %s", store_error(c)); rc = -1; }
   if(!rc && keystore_load(gw->keystore, c)) { log_error("database: cannot load upstream keys: %s", store_error(c)); rc = -1; }
   if(!rc && meter_load(gw->meter, c, now)) { log_error("database: cannot load the meters: %s", store_error(c)); rc = -1; }
+  if(!rc) settings_load(gw, c);                      /* a bad stored value leaves the defaults */
   store_disconnect(c);
   if(rc) return -1;
   gw->ledger = ledger_open(gw->store, gw->users, gw->prices, gw->meter, gw->cfg.log_prompts, err, sizeof err);

@@ -37,7 +37,6 @@ typedef struct gateway {
   atomic_llong connections;        /* open client connections, all workers */
   struct settings_snap *settings;  /* seed 004's settings (settings.c), under settings_lock */
   pthread_mutex_t settings_lock;
-  void (*settings_saved)(struct gateway *gw);   /* persists settings after a change, if set */
   pthread_mutex_t reload_lock;
   struct store *store;         /* the database (store.h) */
   struct ledger *ledger;       /* one row per call (ledger.h) */

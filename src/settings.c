@@ -1,9 +1,13 @@
 #include "settings.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbcall.h"
+#include "log.h"
 #include "server.h"
+#include "store.h"
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -144,6 +148,58 @@ void settings_free_all(gateway *gw)
   gw->settings = NULL;
 }
 
+#define SETTINGS_ROW "openai"   /* the settings table's row for these settings */
+
+/* A change waiting to be stored before it is answered. */
+typedef struct save_req { gateway *gw; bool thinking, ok; } save_req;
+
+/* On a database thread: store the settings as they are now.  Whichever save runs last writes
+ * the newest state, so two quick changes cannot be stored out of order. */
+static void save_work(store_conn *c, void *arg)
+{
+  save_req *q = arg;
+  char *json = settings_dump(q->gw);
+  store_stmt *st = json ? store_prepare(c, "INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)"
+                                           " ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at") : NULL;
+  if(st) {
+    store_bind_text(st, 1, SETTINGS_ROW);
+    store_bind_text(st, 2, json);
+    store_bind_int(st, 3, now_ms());
+    q->ok = store_step(st) == STORE_DONE;
+    if(!q->ok) log_error("settings: not stored: %s", store_error(c));
+    store_reset(st);
+  }
+  free(json);
+}
+
+static json_t *thinking_json(const oai_settings *o);
+static json_t *inject_json(const oai_settings *o);
+
+/* Back on the loop: the settings as stored. */
+static void save_reply(dbcall *d, http_req *r, void *arg)
+{
+  save_req *q = arg;
+  settings_snap *s = settings_acquire(q->gw);
+  if(q->ok) http_reply_json(r, 200, q->thinking ? thinking_json(&s->oai) : inject_json(&s->oai), NULL);
+  else http_error(r, 500, NULL, "the settings could not be stored", NULL);
+  settings_release(q->gw, s);
+  dbcall_end(d);
+}
+
+int settings_load(gateway *gw, store_conn *c)
+{
+  store_stmt *st = store_prepare(c, "SELECT value FROM settings WHERE name = ?");
+  if(!st) return -1;
+  store_bind_text(st, 1, SETTINGS_ROW);
+  int rc = 0;
+  if(store_step(st) == STORE_ROW) {
+    const char *v = store_col_text(st, 0);
+    if(v && settings_load_json(gw, v)) { log_error("settings: the stored value is not valid; using defaults"); rc = -1; }
+  }
+  store_reset(st);
+  return rc;
+}
+
 /* The shared shape of both routes: GET shows, POST changes the fields given. */
 static void settings_route(http_req *r, bool thinking)
 {
@@ -160,7 +216,18 @@ static void settings_route(http_req *r, bool thinking)
       http_error(r, bad ? 400 : 500, NULL, bad ? bad : "out of memory", NULL);
       return;
     }
-    if(gw->settings_saved) gw->settings_saved(gw);
+    json_decref(body);
+    if(gw->store) {                                   /* answer once it is stored */
+      save_req *q = malloc(sizeof *q);
+      if(q) *q = (save_req){ gw, thinking, false };
+      if(!q || !dbcall_start(r, q, free, save_work, save_reply)) {
+        install(gw, &cur->oai);                       /* not stored: change nothing */
+        if(!q) http_error(r, 500, NULL, "out of memory", NULL);
+      }
+      settings_release(gw, cur);
+      return;
+    }
+    body = NULL;
   }
   http_reply_json(r, 200, thinking ? thinking_json(&o) : inject_json(&o), NULL);
   json_decref(body);

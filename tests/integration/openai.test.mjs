@@ -2,6 +2,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startFake, startGateway, ACCESS, ADMIN } from './harness.mjs';
 
 let fake, gw, client;
@@ -215,4 +218,23 @@ test('a mid-stream upstream failure ends the stream with an error event, never a
   const got = [];
   await assert.rejects((async () => { for await (const chunk of stream) got.push(chunk); })(), (e) => /Internal error/.test(e.message));
   assert.ok(got.length >= 2);
+});
+
+test('the admin settings are stored in the database and survive a restart', async () => {
+  const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gemgate-set-')), 'g.db');
+  const env = { GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: 'AIzaFake-ok-set1', GEMGATE_DB: db };
+  let g = await startGateway(env);
+  try {
+    assert.equal((await g.admin('/admin/config/thinking', { method: 'POST', body: JSON.stringify({ enabled: true, budget: 777 }) })).status, 200);
+    assert.equal((await g.admin('/admin/config/inject-prompt', { method: 'POST', body: JSON.stringify({ enabled: true, content: 'KEEP ME', position: 'system' }) })).status, 200);
+    await g.stop();
+    g = await startGateway(env);
+    assert.deepEqual((await g.admin('/admin/config/thinking')).body, { enabled: true, budget: 777, include_thoughts: false });
+    assert.deepEqual((await g.admin('/admin/config/inject-prompt')).body, { enabled: true, content: 'KEEP ME', position: 'system' });
+    const c = new OpenAI({ apiKey: ACCESS, baseURL: `${g.url}/v1`, maxRetries: 0 });
+    await c.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'x' }] });
+    const sent = await lastBody();
+    assert.equal(sent.generationConfig.thinkingConfig.thinkingBudget, 777);
+    assert.match(JSON.stringify(sent.systemInstruction), /KEEP ME/);
+  } finally { await g.stop(); fs.rmSync(path.dirname(db), { recursive: true, force: true }); }
 });
