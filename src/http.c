@@ -34,6 +34,7 @@ struct conn {
 };
 
 static void conn_process(struct conn *c);
+static void flush_now(struct conn *c);
 
 /* ---------- small helpers ---------- */
 
@@ -306,7 +307,7 @@ static void conn_process(struct conn *c)
       str expect = http_header_get(&c->req, STR("Expect"));
       if(expect.p && str_ieq(expect, STR("100-continue")) && c->req.minor == 1 &&
          !(c->state == C_BODY && c->content_length == 0))
-        bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+      { bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25); flush_now(c); }
       continue;
     }
     if(c->state == C_BODY) {
@@ -364,6 +365,18 @@ static void conn_process(struct conn *c)
   if(c->freed_in_process) free(c);
 }
 
+/* Writes what is queued now, instead of waiting a loop turn for the socket to be reported
+ * writable: an answer that fits the socket buffer leaves at once and costs no epoll_ctl.  What
+ * the socket does not take waits for EV_WRITE, which is enabled only then (on_write disables it
+ * again once all is out). */
+static void flush_now(struct conn *c)
+{
+  struct evbuffer *out = bufferevent_get_output(c->bev);
+  if(!evbuffer_get_length(out)) return;
+  evbuffer_write(out, bufferevent_getfd(c->bev));   /* errors: the bufferevent's write reports them */
+  if(evbuffer_get_length(out)) bufferevent_enable(c->bev, EV_WRITE);
+}
+
 /* ---------- libevent callbacks ---------- */
 
 /* The last response is written: half-close and read until the client closes (or 2 s), so
@@ -401,6 +414,7 @@ static void on_write(struct bufferevent *bev, void *arg)
     if(left == 0) conn_linger(c);
     return;
   }
+  if(left == 0) bufferevent_disable(bev, EV_WRITE);   /* flush_now writes the next answer */
   if(c->state == C_HANDLER && c->req.on_drain && left <= HTTP_LOW_WATER) c->req.on_drain(&c->req);
 }
 
@@ -431,7 +445,7 @@ void http_accept(struct worker *w, int fd, const char *ip)
   bufferevent_setwatermark(bev, EV_WRITE, HTTP_LOW_WATER, 0);
   snprintf(c->ip, sizeof c->ip, "%s", ip);
   conn_next(c);
-  bufferevent_enable(bev, EV_READ | EV_WRITE);
+  bufferevent_enable(bev, EV_READ);                  /* EV_WRITE only while output waits */
   if(w->nconns > (size_t)w->cfg->max_conns || w->draining) {
     conn_fail(c, 503, w->draining ? "server is shutting down" : "too many connections");
   }
@@ -495,6 +509,7 @@ static void write_head(http_req *r, int status, const char *ctype, const char *e
 void http_start(http_req *r, int status, const char *headers, int64_t content_length)
 {
   write_head(r, status, NULL, headers, content_length);
+  flush_now(r->conn);
 }
 
 void http_send(http_req *r, const void *data, size_t len)
@@ -513,6 +528,7 @@ void http_send(http_req *r, const void *data, size_t len)
     evbuffer_add(out, data, len);
   }
   r->bytes_out += (int64_t)len;
+  flush_now(r->conn);
 }
 
 void http_finish(http_req *r)
@@ -522,6 +538,7 @@ void http_finish(http_req *r)
   r->on_abort = NULL;
   r->on_drain = NULL;
   c->w->requests_done++;
+  flush_now(c);
   if(!c->keep_alive) {
     c->state = C_CLOSING;
     if(evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) conn_linger(c);
