@@ -373,7 +373,9 @@ static void flush_now(struct conn *c)
 {
   struct evbuffer *out = bufferevent_get_output(c->bev);
   if(!evbuffer_get_length(out)) return;
+  evbuffer_unfreeze(out, 1);      /* a socket bufferevent keeps its output's front frozen */
   evbuffer_write(out, bufferevent_getfd(c->bev));   /* errors: the bufferevent's write reports them */
+  evbuffer_freeze(out, 1);
   if(evbuffer_get_length(out)) bufferevent_enable(c->bev, EV_WRITE);
 }
 
@@ -445,7 +447,8 @@ void http_accept(struct worker *w, int fd, const char *ip)
   bufferevent_setwatermark(bev, EV_WRITE, HTTP_LOW_WATER, 0);
   snprintf(c->ip, sizeof c->ip, "%s", ip);
   conn_next(c);
-  bufferevent_enable(bev, EV_READ);                  /* EV_WRITE only while output waits */
+  bufferevent_disable(bev, EV_WRITE);                /* on by default: only while output waits */
+  bufferevent_enable(bev, EV_READ);
   if(w->nconns > (size_t)w->cfg->max_conns || w->draining) {
     conn_fail(c, 503, w->draining ? "server is shutting down" : "too many connections");
   }
@@ -509,7 +512,7 @@ static void write_head(http_req *r, int status, const char *ctype, const char *e
 void http_start(http_req *r, int status, const char *headers, int64_t content_length)
 {
   write_head(r, status, NULL, headers, content_length);
-  flush_now(r->conn);
+  if(content_length < 0) flush_now(r->conn);   /* a stream's client waits for the head; else it goes with the body */
 }
 
 void http_send(http_req *r, const void *data, size_t len)
