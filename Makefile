@@ -15,17 +15,19 @@ PKGS    := libevent libevent_pthreads libcurl jansson openssl sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
-SRC      := $(wildcard src/*.c)
+# src/<layer>/<module>.c; the layers and what each may include: src/README.md, scripts/layers.sh.
+SRC      := $(wildcard src/*/*.c)
+HDR      := $(wildcard src/*/*.h)
 OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
-LIBOBJ   := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+LIBOBJ   := $(filter-out $(BUILD)/obj/app/main.o,$(OBJ))
 FAKE_SRC := $(wildcard tests/fake/*.c)
-UNIT_SRC := $(wildcard tests/unit/test_*.c)
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/%)
+UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
+UNIT_BIN := $(foreach t,$(UNIT_SRC),$(BUILD)/$(notdir $(t:.c=)))
 
-.PHONY: all deps run test unit integration clean bench check-clang
+.PHONY: all deps run test unit integration clean bench check-clang layers
 all: $(BUILD)/gemgate $(BUILD)/fakegemini
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
+$(BUILD)/obj/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -36,11 +38,19 @@ $(BUILD)/fakegemini: $(FAKE_SRC) $(wildcard tests/fake/*.h)
 	@mkdir -p $(BUILD)
 	$(CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) $(FAKE_SRC) -o $@ $(PKG_LIBS)
 
-$(BUILD)/test_%: tests/unit/test_%.c $(LIBOBJ)
-	$(CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) -lcmocka
+# Unit tests mirror the tree: tests/unit/<layer>/test_<module>.c → $(BUILD)/test_<module>.
+define unit_rule
+$(BUILD)/$(notdir $(1:.c=)): $(1) $(LIBOBJ)
+	$$(CC) $$(WARN) $$(DEFS) $$(PKG_CFLAGS) $$(CFLAGS) $$(LDFLAGS) $$^ -o $$@ $$(PKG_LIBS) -lcmocka
+endef
+$(foreach t,$(UNIT_SRC),$(eval $(call unit_rule,$(t))))
 
 deps:
 	@scripts/deps.sh
+
+# No layer includes a higher one (src/README.md).
+layers:
+	@scripts/layers.sh
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -52,7 +62,7 @@ integration: $(BUILD)/gemgate $(BUILD)/fakegemini
 
 # The README's test command: install what is missing, build with gcc and clang, run every test,
 # then the whole suite again under ASan+UBSan.
-test: deps
+test: deps layers
 	$(MAKE) clean-build CC=clang BUILD=build-clang
 	$(MAKE) all unit CC=clang BUILD=build-clang
 	$(MAKE) all unit integration CC=gcc

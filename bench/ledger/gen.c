@@ -14,11 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto.h"
-#include "ledger.h"
-#include "log.h"
-#include "prices.h"
-#include "store.h"
+#include "base/crypto.h"
+#include "ledger/ledger.h"
+#include "base/log.h"
+#include "ledger/prices.h"
+#include "store/store.h"
 
 static uint64_t rng = 88172645463325252ULL;
 static uint64_t next(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return rng; }

@@ -30,7 +30,7 @@ mkdir -p "$OUT"
 make -s all
 PKGS="libevent libevent_pthreads libcurl jansson openssl sqlite3"
 cc -std=c17 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -Isrc $(pkg-config --cflags $PKGS) bench/ledger/gen.c \
-   $(ls build/obj/*.o | grep -v '/main\.o$') -o build/ledger-gen $(pkg-config --libs $PKGS) -lm
+   $(ls build/obj/*/*.o | grep -v "/app/main\.o$") -o build/ledger-gen $(pkg-config --libs $PKGS) -lm
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }

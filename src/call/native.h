@@ -1,0 +1,11 @@
+/* native — the native Gemini API under /v1beta/ and /v1/: every path forwarded with a pooled
+ * key in place of the client's credential, bodies byte for byte, streams chunk by chunk. */
+#ifndef GEMGATE_NATIVE_H
+#define GEMGATE_NATIVE_H
+
+#include "http/auth.h"
+#include "http/http.h"
+
+void native_forward(http_req *r, const principal *who);
+
+#endif

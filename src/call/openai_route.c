@@ -1,0 +1,425 @@
+#include "call/openai_route.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "upstream/fetch.h"
+#include "openai/openai.h"
+#include "call/proxy.h"
+#include "http/server.h"
+#include "call/settings.h"
+
+#define ANSWER_CAP (128u << 20)       /* largest non-stream upstream answer we translate */
+#define IMAGE_CAP  (20u << 20)        /* largest image fetched for a message */
+#define MODELS_TTL_MS (10 * 60 * 1000)
+
+typedef enum { K_CHAT, K_STREAM, K_EMBED, K_IMAGE, K_MODELS, K_MODEL } kind;
+
+/* One OpenAI call: its translation, what came back, and any image fetches in flight. */
+typedef struct oa {
+  kind k;
+  gateway *gw;
+  principal who;
+  char id[40];
+  int64_t created;
+  oai_chat chat;
+  oai_embed emb;
+  oai_image img;
+  oai_stream *stream;
+  bool ended;                   /* the stream translator has ended (error event sent) */
+  oai_buf buf;                  /* the answer (non-stream) or events to send (stream) */
+  char model_id[136];           /* K_MODEL: the id asked for */
+  fetch *fetches[OAI_MAX_FETCHES];
+  size_t pending;
+  oai_error ferr;
+  bool ffailed;
+  http_req *r;
+} oa;
+
+/* ---------- errors and small helpers ---------- */
+
+/* Replies with j (taken), serialised with oai_dump so floats keep all their digits. */
+static void reply_json(http_req *r, int status, json_t *j, const char *extra)
+{
+  size_t len = 0;
+  char *s = j ? oai_dump(j, &len) : NULL;
+  json_decref(j);
+  if(!s) { http_reply(r, 500, "text/plain", "out of memory\n", 14, NULL); return; }
+  http_reply(r, status, "application/json", s, len, extra);
+  free(s);
+}
+
+static void reply_error(http_req *r, const oai_error *e, const char *extra)
+{
+  reply_json(r, e->status, oai_error_json(e), extra);
+}
+
+void openai_error(http_req *r, int status, const char *code, const char *message, const char *extra)
+{
+  oai_error e;
+  oai_error_set(&e, status, NULL, code, NULL, "%s", message);
+  reply_error(r, &e, extra);
+}
+
+/* "chatcmpl-" and 24 random letters and digits; unique enough per process and time. */
+static void make_id(char *out, size_t cap, const char *prefix)
+{
+  static const char abc[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  static __thread uint64_t s;
+  if(!s) s = (uint64_t)mono_us() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)pthread_self();
+  size_t n = (size_t)snprintf(out, cap, "%s", prefix);
+  for(size_t i = 0; i < 24 && n + 1 < cap; i++) {
+    s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+    out[n++] = abc[s % (sizeof abc - 1)];
+  }
+  out[n] = '\0';
+}
+
+static void oa_free(void *st)
+{
+  oa *o = st;
+  for(size_t i = 0; i < OAI_MAX_FETCHES; i++) if(o->fetches[i]) fetch_cancel(o->fetches[i]);
+  oai_chat_free(&o->chat);
+  oai_embed_free(&o->emb);
+  oai_image_free(&o->img);
+  if(o->stream) oai_stream_free(o->stream);
+  oai_buf_free(&o->buf);
+  free(o);
+}
+
+/* ---------- the codec: upstream answers to OpenAI answers ---------- */
+
+static void c_start(void *st, http_req *r, int status, const char *headers, int64_t cl)
+{
+  oa *o = st;
+  if(o->k == K_STREAM)
+    http_start(r, 200, "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n", -1);
+}
+
+static void flush_events(oa *o, http_req *r)
+{
+  http_send(r, o->buf.p, o->buf.n);
+  o->buf.n = 0;
+}
+
+static void c_data(void *st, http_req *r, const char *p, size_t n)
+{
+  oa *o = st;
+  if(o->k == K_STREAM) {
+    if(o->ended) return;
+    if(oai_stream_feed(o->stream, p, n, &o->buf) == OAI_STREAM_END) o->ended = true;
+    flush_events(o, r);
+    return;
+  }
+  if(o->buf.n + n > ANSWER_CAP || oai_buf_append(&o->buf, p, n)) o->ffailed = true;
+}
+
+/* The models cache: the upstream's list, shared by all workers, refreshed every 10 minutes. */
+static pthread_mutex_t models_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *models_json;
+static size_t models_len;
+static int64_t models_at;
+
+static json_t *models_answer(oa *o, const char *p, size_t n, oai_error *e)
+{
+  json_t *list = oai_models(p, n, e);
+  if(!list || o->k == K_MODELS) return list;
+  json_t *item;
+  size_t i;
+  json_array_foreach(json_object_get(list, "data"), i, item) {
+    if(!strcmp(json_string_value(json_object_get(item, "id")), o->model_id)) {
+      json_incref(item);
+      json_decref(list);
+      return item;
+    }
+  }
+  json_decref(list);
+  oai_error_set(e, 404, NULL, "model_not_found", "model", "The model '%s' does not exist", o->model_id);
+  return NULL;
+}
+
+static void c_end(void *st, http_req *r)
+{
+  oa *o = st;
+  if(o->k == K_STREAM) {
+    if(!o->ended) oai_stream_finish(o->stream, &o->buf);
+    flush_events(o, r);
+    http_finish(r);
+    return;
+  }
+  oai_error e;
+  json_t *j = NULL;
+  if(o->ffailed) oai_error_set(&e, 502, NULL, NULL, NULL, "upstream answer too large or out of memory");
+  else {
+    oai_meta m = { o->id, o->k == K_CHAT ? o->chat.model : "", o->created };
+    str body = { o->buf.p ? o->buf.p : "", o->buf.n };
+    switch(o->k) {
+    case K_CHAT:  j = oai_chat_response(body.p, body.n, &m, NULL, &e); break;
+    case K_EMBED: j = oai_embed_response(&o->emb, &body, 1, &e); break;
+    case K_IMAGE: j = oai_image_response(&o->img, body.p, body.n, o->created, NULL, &e); break;
+    default:
+      pthread_mutex_lock(&models_lock);
+      free(models_json);
+      models_json = malloc(body.n + 1);
+      if(models_json) { memcpy(models_json, body.p, body.n); models_len = body.n; models_at = now_ms(); }
+      pthread_mutex_unlock(&models_lock);
+      j = models_answer(o, body.p, body.n, &e);
+      break;
+    }
+  }
+  if(j) reply_json(r, 200, j, NULL);
+  else reply_error(r, &e, NULL);
+}
+
+/* A stream cut after it began: an error event, then a clean end — never a silent cut. */
+static void c_cut(void *st, http_req *r, const char *msg)
+{
+  oa *o = st;
+  if(o->k != K_STREAM) {
+    oai_error e;
+    oai_error_set(&e, 502, NULL, NULL, NULL, "upstream connection failed: %s", msg);
+    reply_error(r, &e, NULL);
+    return;
+  }
+  if(!o->ended) {
+    oai_error e;
+    oai_error_set(&e, 502, NULL, "upstream_error", NULL, "upstream connection failed mid-stream: %s", msg);
+    oai_stream_abort(o->stream, &e, &o->buf);
+  }
+  flush_events(o, r);
+  http_finish(r);
+}
+
+static void c_error(void *st, http_req *r, int status, const char *headers, const char *body, size_t len,
+                    const char *extra)
+{
+  oai_error e;
+  oai_google_error(status, body, len, &e);
+  reply_error(r, &e, extra);
+}
+
+static const proxy_codec codec = { c_start, c_data, c_end, c_cut, c_error, oa_free };
+
+/* ---------- sending ---------- */
+
+/* The headers an OpenAI call sends upstream: Content-Type for a JSON body, and the client's
+ * own extension headers (x-…) — but not the SDK's telemetry (x-stainless-…) nor anything
+ * proxy_client_headers drops (credentials, hop-by-hop).  One spare slot for the key. */
+static char **extension_headers(const http_req *r, bool json, size_t *count)
+{
+  size_t n = 0;
+  char **h = proxy_client_headers(r, &n);
+  if(!h) return NULL;
+  size_t k = 0;
+  for(size_t i = 0; i < n; i++) {
+    bool keep = !strncasecmp(h[i], "x-", 2) && strncasecmp(h[i], "x-stainless-", 12);
+    if(keep) h[k++] = h[i];
+    else free(h[i]);
+  }
+  char **g = realloc(h, (k + 2) * sizeof *h);   /* room for Content-Type and the key */
+  if(!g) { for(size_t i = 0; i < k; i++) free(h[i]); free(h); return NULL; }
+  h = g;
+  if(json && !(h[k++] = strdup("Content-Type: application/json"))) k--;
+  h[k] = NULL;
+  *count = k;
+  return h;
+}
+
+/* Builds the spec for POST models/<model>:<action> with body j (or GET path when j is NULL). */
+static void send_upstream(http_req *r, oa *o, const char *model, const char *path, json_t *j, const char *endpoint)
+{
+  proxy_spec s = { .who = o->who, .endpoint = endpoint, .stream = o->k == K_STREAM,
+                   .codec = &codec, .codec_state = o };
+  snprintf(s.model, sizeof s.model, "%s", model);
+  const char *base = r->w->cfg->upstream;
+  size_t ul = strlen(base) + strlen(path) + 1;
+  s.url = malloc(ul);
+  s.hdrs = extension_headers(r, j != NULL, &s.nhdrs);
+  if(j) {
+    s.body_owned = oai_dump(j, &s.body_len);
+    s.body = s.body_owned;
+  }
+  if(!s.url || !s.hdrs || (j && !s.body_owned)) {
+    free(s.url);
+    for(size_t i = 0; s.hdrs && i < s.nhdrs; i++) free(s.hdrs[i]);
+    free(s.hdrs);
+    free(s.body_owned);
+    oa_free(o);
+    openai_error(r, 500, NULL, "out of memory", NULL);
+    return;
+  }
+  snprintf(s.url, ul, "%s%s", base, path);
+  proxy_start(r, &s);
+}
+
+static void send_chat(http_req *r, oa *o)
+{
+  char path[256];
+  snprintf(path, sizeof path, "/v1beta/models/%s:%s", o->chat.model,
+           o->chat.stream ? "streamGenerateContent?alt=sse" : "generateContent");
+  if(o->chat.stream) {
+    oai_meta m = { o->id, o->chat.model, o->created };
+    o->stream = oai_stream_new(&m, o->chat.include_usage);
+    if(!o->stream) { oa_free(o); openai_error(r, 500, NULL, "out of memory", NULL); return; }
+  }
+  send_upstream(r, o, o->chat.model, path, o->chat.body, "chat");
+}
+
+/* ---------- image fetches before a chat call ---------- */
+
+static void fetch_abort(http_req *r)
+{
+  oa *o = r->ctx;
+  proxy_record(r, &o->who, o->chat.model, 499, false, "client_closed", NULL, NULL, 0, 0);
+  oa_free(o);
+}
+
+static void fetched(void *ctx, int ok, const char *ctype, const char *body, size_t len, const char *err);
+
+typedef struct fetch_slot { oa *o; size_t i; } fetch_slot;
+
+static void fetched_one(oa *o, size_t i, int ok, const char *ctype, const char *body, size_t len, const char *err)
+{
+  o->fetches[i] = NULL;
+  o->pending--;
+  if(!o->ffailed) {
+    if(!ok) {
+      o->ffailed = true;
+      oai_error_set(&o->ferr, 400, NULL, "invalid_image_url", o->chat.fetch[i].param, "%s", err);
+    } else if(oai_fetch_fill(&o->chat.fetch[i], ctype, body, len, &o->ferr)) {
+      o->ffailed = true;
+    }
+  }
+  if(o->pending) return;
+  http_req *r = o->r;
+  r->on_abort = NULL;
+  if(o->ffailed) {
+    oai_error e = o->ferr;
+    proxy_record(r, &o->who, o->chat.model, e.status, false, e.message, NULL, NULL, 0, 0);
+    oa_free(o);
+    reply_error(r, &e, NULL);
+    return;
+  }
+  send_chat(r, o);
+}
+
+/* Each fetch's context is its slot index encoded in the oa's array position. */
+static void fetched(void *ctx, int ok, const char *ctype, const char *body, size_t len, const char *err)
+{
+  fetch_slot *s = ctx;
+  oa *o = s->o;
+  size_t i = s->i;
+  free(s);
+  fetched_one(o, i, ok, ctype, body, len, err);
+}
+
+static void start_fetches(http_req *r, oa *o)
+{
+  o->r = r;
+  r->ctx = o;
+  r->on_abort = fetch_abort;
+  o->pending = o->chat.nfetch;
+  for(size_t i = 0; i < o->chat.nfetch; i++) {
+    fetch_slot *s = malloc(sizeof *s);
+    if(s) *s = (fetch_slot){ o, i };
+    fetch *f = s ? fetch_start(r->w, o->chat.fetch[i].url, IMAGE_CAP, fetched, s) : NULL;
+    if(!f) {
+      free(s);
+      fetched_one(o, i, 0, NULL, NULL, 0, "could not start the image fetch");
+      if(!o->pending) return;      /* answered already */
+      continue;
+    }
+    o->fetches[i] = f;
+  }
+}
+
+/* ---------- entry points ---------- */
+
+bool openai_wants(const http_req *r)
+{
+  if(str_eq(r->method, STR("POST")))
+    return str_eq(r->path, STR("/v1/chat/completions")) || str_eq(r->path, STR("/v1/embeddings")) ||
+           str_eq(r->path, STR("/v1/images/generations"));
+  if(!str_eq(r->method, STR("GET")) || !(str_eq(r->path, STR("/v1/models")) || str_starts(r->path, STR("/v1/models/"))))
+    return false;
+  return !http_header_get(r, STR("x-goog-api-key")).p && !http_query_get(r, STR("key")).p &&
+         http_header_get(r, STR("Authorization")).p;
+}
+
+/* Answers the model list from the cache when it is fresh; false when it must be fetched. */
+static bool models_from_cache(http_req *r, oa *o)
+{
+  pthread_mutex_lock(&models_lock);
+  char *copy = NULL;
+  size_t n = models_len;
+  if(models_json && now_ms() - models_at < MODELS_TTL_MS && (copy = malloc(n + 1))) memcpy(copy, models_json, n);
+  pthread_mutex_unlock(&models_lock);
+  if(!copy) return false;
+  oai_error e;
+  json_t *j = models_answer(o, copy, n, &e);
+  free(copy);
+  if(j) reply_json(r, 200, j, NULL);
+  else reply_error(r, &e, NULL);
+  return true;
+}
+
+void openai_handle(http_req *r, const principal *who)
+{
+  oa *o = calloc(1, sizeof *o);
+  if(!o) { openai_error(r, 500, NULL, "out of memory", NULL); return; }
+  gateway *gw = r->w->gw;
+  o->gw = gw;
+  o->who = *who;
+  o->created = (int64_t)time(NULL);
+  oai_error e;
+  if(str_eq(r->path, STR("/v1/chat/completions"))) {
+    settings_snap *s = settings_acquire(gw);
+    int rc = oai_chat_parse(r->body, r->body_len, s ? &s->oai : NULL, &o->chat, &e);
+    settings_release(gw, s);
+    if(rc) goto bad;
+    o->k = o->chat.stream ? K_STREAM : K_CHAT;
+    make_id(o->id, sizeof o->id, "chatcmpl-");
+    if(o->chat.nfetch) { start_fetches(r, o); return; }
+    send_chat(r, o);
+    return;
+  }
+  if(str_eq(r->path, STR("/v1/embeddings"))) {
+    if(oai_embed_parse(r->body, r->body_len, &o->emb, &e)) goto bad;
+    if(o->emb.nbatch != 1) {
+      oai_error_set(&e, 400, NULL, NULL, "input", "at most %d inputs per request (Gemini's batch limit)", OAI_EMBED_BATCH);
+      goto bad;
+    }
+    o->k = K_EMBED;
+    char path[256];
+    snprintf(path, sizeof path, "/v1beta/models/%s:batchEmbedContents", o->emb.model);
+    send_upstream(r, o, o->emb.model, path, o->emb.batch[0], "embed");
+    return;
+  }
+  if(str_eq(r->path, STR("/v1/images/generations"))) {
+    if(oai_image_parse(r->body, r->body_len, &o->img, &e)) goto bad;
+    o->k = K_IMAGE;
+    char path[256];
+    snprintf(path, sizeof path, "/v1beta/models/%s:%s", o->img.model, o->img.gemini ? "generateContent" : "predict");
+    send_upstream(r, o, o->img.model, path, o->img.body, "image");
+    return;
+  }
+  o->k = K_MODELS;
+  if(str_starts(r->path, STR("/v1/models/"))) {
+    o->k = K_MODEL;
+    snprintf(o->model_id, sizeof o->model_id, "%.*s", (int)(r->path.n - 11), r->path.p + 11);
+  }
+  if(models_from_cache(r, o)) {
+    proxy_record(r, who, "", 200, false, NULL, NULL, NULL, 0, 0);
+    oa_free(o);
+    return;
+  }
+  send_upstream(r, o, "", "/v1beta/models?pageSize=1000", NULL, "models");
+  return;
+bad:
+  proxy_record(r, who, "", e.status, false, e.message, NULL, NULL, 0, 0);
+  oa_free(o);
+  reply_error(r, &e, NULL);
+}

@@ -1,0 +1,475 @@
+#include "call/proxy.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "pool/keypool.h"
+#include "ledger/ledger.h"
+#include "base/log.h"
+#include "http/server.h"
+#include "upstream/upstream.h"
+#include "call/usage.h"
+#include "users/users.h"
+
+#define MAX_TRIES 21          /* 1 + the largest GEMGATE_MAX_RETRIES */
+#define ERRBODY_CAP (256 * 1024)
+
+typedef struct call {
+  http_req *r;
+  worker *w;
+  gateway *gw;
+  proxy_spec s;
+  kp_key *key;
+  kp_key *tried[MAX_TRIES];
+  size_t ntried;
+  up_call *up;
+  struct event *backoff;
+  int64_t attempt_t0;
+  int64_t ttfb_us;             /* first byte to the client, or 0 */
+  int status;                  /* upstream status of the current attempt */
+  bool passing;                /* this attempt's answer goes to the client as it comes */
+  char *errbody;               /* a non-2xx answer, kept to classify it */
+  size_t errlen;
+  /* Large buffers last: proxy_start zeroes only what comes before them. */
+  char head[2048];             /* the upstream's forwardable response headers */
+  usage_scan usage;
+  char keymask[32];            /* the last key tried, masked, for the ledger */
+  char last_error[256];
+} call;
+/* ---------- parsing helpers ---------- */
+
+void proxy_parse_model(str path, char *out, size_t cap, str *action)
+{
+  out[0] = '\0';
+  *action = (str){ NULL, 0 };
+  const char *p = path.p, *end = path.p + path.n;
+  const char *m = NULL;
+  for(const char *q = p; q + 7 <= end; q++)
+    if(!memcmp(q, "models/", 7) && (q == p || q[-1] == '/')) { m = q + 7; break; }
+  if(!m) return;
+  const char *e = m;
+  while(e < end && *e != ':' && *e != '/') e++;
+  size_t n = (size_t)(e - m);
+  if(n >= cap) n = cap - 1;
+  memcpy(out, m, n);
+  out[n] = '\0';
+  if(e < end && *e == ':') *action = (str){ e + 1, (size_t)(end - e - 1) };
+}
+
+int64_t proxy_retry_delay(const char *body, size_t len)
+{
+  const char *p = memmem(body, len, "\"retryDelay\"", 12);
+  if(!p) return -1;
+  const char *end = body + len;
+  p += 12;
+  while(p < end && (*p == ' ' || *p == ':' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+  if(p >= end || *p != '"') return -1;
+  char num[32];
+  size_t n = 0;
+  for(p++; p < end && *p != '"' && n < sizeof num - 1; p++) num[n++] = *p;
+  if(p >= end) return -1;
+  num[n] = '\0';
+  if(n < 2 || num[n - 1] != 's') return -1;
+  num[n - 1] = '\0';
+  char *e;
+  double secs = strtod(num, &e);
+  if(*e || secs < 0) return -1;
+  return (int64_t)(secs * 1000 + 0.5);
+}
+
+bool proxy_key_invalid(const char *body, size_t len)
+{
+  return memmem(body, len, "API_KEY_INVALID", 15) != NULL;
+}
+
+char *proxy_error_body(int status, const char *message, size_t *len)
+{
+  json_t *j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", status, "message", message,
+                        "status", http_grpc_status(status));
+  char *s = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  *len = s ? strlen(s) : 0;
+  return s;
+}
+
+/* ---------- request preparation ---------- */
+
+static bool hop_by_hop(str name)
+{
+  static const str drop[] = {
+    STR("Host"), STR("Connection"), STR("Keep-Alive"), STR("Proxy-Connection"),
+    STR("Proxy-Authorization"), STR("TE"), STR("Trailer"), STR("Transfer-Encoding"),
+    STR("Upgrade"), STR("Content-Length"), STR("Expect"), STR("x-goog-api-key"),
+    STR("Authorization"), STR("Accept-Encoding"), STR("Cookie"), STR("X-Generation-Type"),
+    STR("X-Forwarded-For"),
+  };
+  for(size_t i = 0; i < ARRAY_LEN(drop); i++)
+    if(str_ieq(name, drop[i])) return true;
+  return false;
+}
+
+char **proxy_client_headers(const http_req *r, size_t *count)
+{
+  char **h = calloc(r->nhdr + 1, sizeof *h);
+  size_t n = 0;
+  if(!h) return NULL;
+  for(size_t i = 0; i < r->nhdr; i++) {
+    if(hop_by_hop(r->hdr[i].name)) continue;
+    str k = r->hdr[i].name, v = r->hdr[i].value;
+    char *line = malloc(k.n + v.n + 3);
+    if(!line) break;
+    memcpy(line, k.p, k.n);
+    memcpy(line + k.n, ": ", 2);
+    memcpy(line + k.n + 2, v.p, v.n);
+    line[k.n + 2 + v.n] = '\0';
+    h[n++] = line;
+  }
+  *count = n;
+  return h;
+}
+
+static void spec_free(proxy_spec *s)
+{
+  for(size_t i = 0; s->hdrs && i <= s->nhdrs; i++) free(s->hdrs[i]);
+  free(s->hdrs);
+  free(s->url);
+  free(s->body_owned);
+  if(s->codec && s->codec->free) s->codec->free(s->codec_state);
+}
+
+/* ---------- lifetime ---------- */
+
+static void call_free(call *c)
+{
+  if(c->up) up_cancel(c->up);
+  if(c->backoff) event_free(c->backoff);
+  if(c->key) kp_release(c->gw->pool, c->key);
+  spec_free(&c->s);
+  free(c->errbody);
+  free(c);
+}
+
+void proxy_record(http_req *r, const principal *who, const char *model, int status, bool refused,
+                  const char *error, const usage *u, const char *keymask, int attempts, int64_t ttfb_us)
+{
+  gateway *gw = r->w->gw;
+  if(!gw->ledger) return;
+  ledger_row row;
+  ledger_row_begin(&row, gw, r, who, model);
+  if(keymask) snprintf(row.upstream_key, sizeof row.upstream_key, "%s", keymask);
+  row.is_local = attempts == 0;
+  if(u) {
+    row.in_tokens = u->prompt;
+    row.out_tokens = u->candidates;
+    row.thinking_tokens = u->thoughts;
+    row.cached_tokens = u->cached;
+  }
+  row.success = status >= 200 && status < 300 && !error;
+  row.refused = refused;
+  row.http_status = status;
+  if(error) snprintf(row.error, sizeof row.error, "%s", error);
+  int64_t now = mono_us();
+  row.latency_ms = (now - r->t0_us) / 1000;
+  row.ttfb_ms = ttfb_us ? (ttfb_us - r->t0_us) / 1000 : 0;
+  row.attempts = attempts;
+  ledger_record(gw->ledger, &row);
+}
+
+/* The call's ledger row, and one line for the operator. */
+static void record(call *c, int status, const char *outcome)
+{
+  http_req *r = c->r;
+  gateway *gw = c->gw;
+  bool ok = !strcmp(outcome, "success");
+  const char *err = ok ? NULL : c->last_error[0] ? c->last_error : outcome;
+  proxy_record(r, &c->s.who, c->s.model, status, false, err, &c->usage.u, c->keymask[0] ? c->keymask : NULL,
+               (int)c->ntried, c->ttfb_us);
+  atomic_fetch_add(&gw->tokens_in, c->usage.u.prompt);
+  atomic_fetch_add(&gw->tokens_out, c->usage.u.candidates + c->usage.u.thoughts);
+  log_info("call %s %s %.*s model=%s status=%d outcome=%s attempts=%zu tokens=%lld/%lld ms=%lld",
+           c->s.who.label, r->ip, (int)r->path.n, r->path.p, c->s.model[0] ? c->s.model : "-", status,
+           outcome, c->ntried, (long long)c->usage.u.prompt,
+           (long long)(c->usage.u.candidates + c->usage.u.thoughts),
+           (long long)((mono_us() - r->t0_us) / 1000));
+}
+
+/* Report the current attempt to the pool and drop the key. */
+static void report(call *c, kp_outcome o, int64_t retry_delay_ms)
+{
+  if(!c->key) return;
+  int64_t now = now_ms();
+  bool failed = o != KP_OK && o != KP_CLIENT_ERROR && o != KP_ABORTED;
+  kp_result res = { o, retry_delay_ms, now - c->attempt_t0, c->usage.u.total,
+                    failed && c->last_error[0] ? c->last_error : NULL };
+  kp_report(c->gw->pool, c->key, c->s.model, now, &res);
+  c->key = NULL;
+}
+
+static void on_abort(http_req *r)
+{
+  call *c = r->ctx;
+  report(c, KP_ABORTED, -1);
+  record(c, 499, "client_closed");
+  call_free(c);
+}
+
+/* ---------- answering ---------- */
+
+static void try_next(call *c);
+static const up_callbacks callbacks;
+
+/* Forwardable response headers as preformatted lines (drops hop-by-hop and our own). */
+static void format_headers(char *out, size_t cap, const http_header *h, size_t n, int64_t *content_length)
+{
+  sbuf b = { out, 0, cap - 1, false };
+  *content_length = -1;
+  for(size_t i = 0; i < n; i++) {
+    str name = h[i].name;
+    if(str_ieq(name, STR("Content-Length"))) {
+      char num[24];
+      if(h[i].value.n < sizeof num) {
+        memcpy(num, h[i].value.p, h[i].value.n);
+        num[h[i].value.n] = '\0';
+        *content_length = parse_int(num);
+      }
+      continue;
+    }
+    if(str_ieq(name, STR("Transfer-Encoding")) || str_ieq(name, STR("Connection")) ||
+       str_ieq(name, STR("Keep-Alive")) || str_ieq(name, STR("Date")) || str_ieq(name, STR("Server")) ||
+       str_ieq(name, STR("Alt-Svc")) || str_ieq(name, STR("Upgrade")) || str_ieq(name, STR("Trailer")))
+      continue;
+    size_t before = b.n;
+    sb_put(&b, name.p, name.n);
+    SB_LIT(&b, ": ");
+    sb_put(&b, h[i].value.p, h[i].value.n);
+    SB_LIT(&b, "\r\n");
+    if(b.full) { b.n = before; break; }   /* whole lines only */
+  }
+  out[b.n] = '\0';
+}
+
+static void on_head(void *ctx, int status, const http_header *h, size_t n)
+{
+  call *c = ctx;
+  c->status = status;
+  int64_t cl;
+  format_headers(c->head, sizeof c->head, h, n, &cl);
+  if(status >= 200 && status < 300) {
+    c->passing = true;
+    c->ttfb_us = mono_us();
+    c->s.codec->start(c->s.codec_state, c->r, status, c->head, cl);
+  }
+}
+
+static void on_drain(http_req *r)
+{
+  call *c = r->ctx;
+  r->on_drain = NULL;
+  if(c->up) up_resume(c->up);
+}
+
+static int on_data(void *ctx, const char *p, size_t n)
+{
+  call *c = ctx;
+  if(!c->passing) {                       /* an error answer: keep it to classify it */
+    if(c->errlen + n > ERRBODY_CAP) n = ERRBODY_CAP - c->errlen;
+    char *b = realloc(c->errbody, c->errlen + n + 1);
+    if(!b) return UP_CONTINUE;
+    c->errbody = b;
+    memcpy(b + c->errlen, p, n);
+    c->errlen += n;
+    b[c->errlen] = '\0';
+    return UP_CONTINUE;
+  }
+  if(http_pending(c->r) > HTTP_HIGH_WATER) {  /* slow client: hold the upstream */
+    c->r->on_drain = on_drain;
+    return UP_PAUSE;
+  }
+  usage_feed(&c->usage, p, n);
+  c->s.codec->data(c->s.codec_state, c->r, p, n);
+  return UP_CONTINUE;
+}
+
+static void backoff_fire(evutil_socket_t fd, short what, void *arg) { try_next(arg); }
+
+/* Waits retry_backoff·2^(attempt-1), ±50 % jitter, then tries the next key. */
+static void schedule_retry(call *c)
+{
+  int64_t base = c->gw->cfg.retry_backoff_ms;
+  int64_t d = base << (c->ntried - 1 < 10 ? c->ntried - 1 : 10);
+  if(d > 0) d = d / 2 + (int64_t)(random() % (d + 1));
+  atomic_fetch_add(&c->gw->retries, 1);
+  if(!c->backoff) c->backoff = evtimer_new(c->w->base, backoff_fire, c);
+  struct timeval tv = { d / 1000, (d % 1000) * 1000 };
+  evtimer_add(c->backoff, &tv);
+}
+
+/* The kept upstream error answer goes to the client (through the codec), as it came. */
+static void forward_error(call *c, const char *extra)
+{
+  record(c, c->status, "upstream_error");
+  c->s.codec->error(c->s.codec_state, c->r, c->status, c->head, c->errbody ? c->errbody : "", c->errlen, extra);
+  call_free(c);
+}
+
+/* The gateway's own error through the codec; frees the call. */
+static void fail(call *c, int status, const char *outcome, const char *message, const char *extra)
+{
+  record(c, status, outcome);
+  proxy_fail(c->r, c->s.codec, c->s.codec_state, status, message, extra);
+  call_free(c);
+}
+
+void proxy_fail(http_req *r, const proxy_codec *codec, void *st, int status, const char *message, const char *extra)
+{
+  size_t len;
+  char *body = proxy_error_body(status, message, &len);
+  codec->error(st, r, status, NULL, body ? body : "", len, extra);
+  free(body);
+}
+
+/* No upstream answer to pass on: a gateway error naming the last failure. */
+static void fail_unreachable(call *c, int status)
+{
+  char m[sizeof c->last_error + 64];
+  snprintf(m, sizeof m, "upstream request failed after %zu attempts: %s", c->ntried, c->last_error);
+  fail(c, status, "upstream_unreachable", m, NULL);
+}
+
+/* How a finished non-2xx attempt counts for its key. */
+static kp_outcome classify(call *c, up_error err, const char *msg, int64_t *delay)
+{
+  const char *b = c->errbody ? c->errbody : "";
+  *delay = -1;
+  if(err != UP_OK) {
+    snprintf(c->last_error, sizeof c->last_error, "%s", msg);
+    return KP_NETWORK_ERROR;
+  }
+  if(c->status == 429) {
+    *delay = proxy_retry_delay(b, c->errlen);
+    snprintf(c->last_error, sizeof c->last_error, "429 rate limited");
+    return KP_RATE_LIMITED;
+  }
+  if(c->status == 401 || c->status == 403 || (c->status == 400 && proxy_key_invalid(b, c->errlen))) {
+    snprintf(c->last_error, sizeof c->last_error, "%d key rejected", c->status);
+    return KP_INVALID;
+  }
+  if(c->status >= 500) {
+    snprintf(c->last_error, sizeof c->last_error, "%d upstream error", c->status);
+    return KP_SERVER_ERROR;
+  }
+  return KP_CLIENT_ERROR;
+}
+
+static void on_done(void *ctx, up_error err, const char *msg)
+{
+  call *c = ctx;
+  c->up = NULL;
+  if(c->passing) {
+    if(err == UP_OK) {
+      report(c, KP_OK, -1);
+      record(c, c->status, "success");
+      c->s.codec->end(c->s.codec_state, c->r);
+    } else {
+      snprintf(c->last_error, sizeof c->last_error, "stream cut: %s", msg);
+      report(c, KP_NETWORK_ERROR, -1);
+      record(c, 502, "stream_cut");
+      c->s.codec->cut(c->s.codec_state, c->r, c->last_error);
+    }
+    call_free(c);
+    return;
+  }
+  int64_t delay;
+  kp_outcome o = classify(c, err, msg, &delay);
+  report(c, o, delay);
+  if(o == KP_CLIENT_ERROR) { forward_error(c, NULL); return; }   /* the request's fault */
+  atomic_fetch_add(&c->gw->upstream_errors, 1);
+  if(c->ntried <= (size_t)c->gw->cfg.max_retries) { schedule_retry(c); return; }
+  /* Out of retries: the client gets the last upstream answer, or a gateway error. */
+  if(err == UP_OK) forward_error(c, NULL);
+  else fail_unreachable(c, err == UP_ERR_TIMEOUT ? 504 : 502);
+}
+
+static const up_callbacks callbacks = { on_head, on_data, on_done };
+
+/* Picks a key and starts an attempt, or answers when no key can serve. */
+static void try_next(call *c)
+{
+  gateway *gw = c->gw;
+  int64_t now = now_ms();
+  int64_t retry_after = -1;
+  kp_key *k = c->ntried < MAX_TRIES ? kp_acquire(gw->pool, c->s.model, now, c->tried, c->ntried, &retry_after) : NULL;
+  if(!k) {
+    if(c->ntried && c->status) { forward_error(c, NULL); return; }   /* every key tried */
+    if(c->ntried) { fail_unreachable(c, 502); return; }
+    char extra[64];
+    snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)(retry_after > 0 ? (retry_after + 999) / 1000 : 60));
+    fail(c, 503, "no_key", "no usable upstream key: all are cooling down, disabled or invalid", extra);
+    return;
+  }
+  c->key = k;
+  c->tried[c->ntried++] = k;
+  kp_mask(kp_key_secret(k), c->keymask, sizeof c->keymask);
+  c->status = 0;
+  c->errlen = 0;
+  c->attempt_t0 = now;
+  usage_init(&c->usage);
+  const char *secret = kp_key_secret(k);
+  size_t sl = strlen(secret);
+  char **slot = &c->s.hdrs[c->s.nhdrs];
+  free(*slot);
+  *slot = malloc(sl + 17);
+  if(!*slot) { fail_unreachable(c, 502); return; }
+  memcpy(*slot, "x-goog-api-key: ", 16);
+  memcpy(*slot + 16, secret, sl + 1);
+  const config *cfg = &gw->cfg;
+  const char *proxy = cfg->proxies.n ? cfg->proxies.v[hash64(secret, strlen(secret)) % cfg->proxies.n] : NULL;
+  char method[16] = "GET";
+  if(c->r->method.n < sizeof method) { memcpy(method, c->r->method.p, c->r->method.n); method[c->r->method.n] = '\0'; }
+  up_request req = {
+    .method = c->s.body_owned ? "POST" : method, .url = c->s.url,
+    .headers = (const char *const *)c->s.hdrs, .n_headers = c->s.nhdrs + 1,
+    .body = c->s.body, .body_len = c->s.body_len, .proxy = proxy,
+    .timeout_ms = cfg->timeout_ms, .idle_ms = cfg->stream_idle_ms, .stream = c->s.stream,
+  };
+  atomic_fetch_add(&gw->upstream_attempts, 1);
+  c->up = up_start(c->w->up, &req, &callbacks, c);
+  if(!c->up) on_done(c, UP_ERR_OTHER, "could not start the upstream request");
+}
+
+void proxy_start(http_req *r, proxy_spec *spec)
+{
+  worker *w = r->w;
+  call *c = malloc(sizeof *c);
+  if(!c) {
+    proxy_fail(r, spec->codec, spec->codec_state, 500, "out of memory", NULL);
+    spec_free(spec);
+    return;
+  }
+  memset(c, 0, offsetof(call, head));
+  c->head[0] = c->keymask[0] = c->last_error[0] = '\0';
+  usage_init(&c->usage);
+  c->r = r;
+  c->w = w;
+  c->gw = w->gw;
+  c->s = *spec;
+  r->ctx = c;
+  r->on_abort = on_abort;
+  atomic_fetch_add(&c->gw->requests, 1);
+  int64_t now = now_ms();
+  quota_verdict v;
+  if(c->gw->users && users_check(c->gw->users, &c->s.who, c->s.model, now, &v)) {
+    char extra[64] = "";
+    if(v.status == 429) snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)v.retry_after_s);
+    proxy_record(r, &c->s.who, c->s.model, v.status, true, v.message, NULL, NULL, 0, 0);
+    proxy_fail(r, c->s.codec, c->s.codec_state, v.status, v.message, extra[0] ? extra : NULL);
+    call_free(c);
+    return;
+  }
+  kp_rotation_check(c->gw->pool, now);
+  try_next(c);
+}

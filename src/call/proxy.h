@@ -1,0 +1,82 @@
+/* proxy — the call engine shared by every client API: choose a key, call the upstream, retry
+ * on another key while nothing has reached the client, hand the answer to a codec that writes
+ * it in the caller's API shape, report to the key pool, record the call.
+ *
+ * A codec turns the upstream's answer into the client's: native passthrough (native.c) copies
+ * bytes; the OpenAI codecs (openai_route.c) translate.  Every codec callback gets the codec's
+ * own state and the client request; `end`, `cut` and `error` must answer the request fully. */
+#ifndef GEMGATE_PROXY_H
+#define GEMGATE_PROXY_H
+
+#include "http/auth.h"
+#include "http/http.h"
+
+typedef struct proxy_codec {
+  /* A 2xx head: begin the client's response.  headers: the upstream's forwardable header
+   * lines; content_length: the upstream's, or -1. */
+  void (*start)(void *st, http_req *r, int status, const char *headers, int64_t content_length);
+  /* Body bytes of the 2xx answer, as they arrive. */
+  void (*data)(void *st, http_req *r, const char *p, size_t n);
+  /* The 2xx answer is complete: finish r. */
+  void (*end)(void *st, http_req *r);
+  /* The 2xx answer broke off after start: end r so the client sees the failure. */
+  void (*cut)(void *st, http_req *r, const char *msg);
+  /* An error answer in Google's shape — the upstream's own (headers from it) or the gateway's
+   * (headers NULL; extra e.g. Retry-After): answer r with it, translated if need be. */
+  void (*error)(void *st, http_req *r, int status, const char *headers, const char *body, size_t len,
+                const char *extra);
+  void (*free)(void *st);
+} proxy_codec;
+
+/* What to send upstream for one client call.  The engine owns url, hdrs and body_owned after
+ * proxy_start (it frees them); body may point into the request (borrowed). */
+typedef struct proxy_spec {
+  principal who;
+  char model[64];
+  const char *endpoint;        /* chat, generate, stream, embed, count_tokens, image, models, other */
+  char *url;
+  char **hdrs;                 /* "Name: value" lines; one more slot at [nhdrs] for the key */
+  size_t nhdrs;
+  const char *body;
+  size_t body_len;
+  char *body_owned;
+  bool stream;
+  const proxy_codec *codec;
+  void *codec_state;
+} proxy_spec;
+
+/* Run the call; answers r eventually (through the codec).  Takes ownership of spec's parts. */
+void proxy_start(http_req *r, proxy_spec *spec);
+
+/* Answer r with the gateway's own error through codec (for errors found before any call). */
+void proxy_fail(http_req *r, const proxy_codec *codec, void *st, int status, const char *message,
+                const char *extra);
+
+struct usage;
+
+/* The ledger row of a call that ends: who, what, how it ended.  attempts 0 means the gateway
+ * answered by itself (is_local); refused marks a quota refusal.  error NULL on success.  No-op
+ * without a ledger. */
+void proxy_record(http_req *r, const principal *who, const char *model, int status, bool refused,
+                  const char *error, const struct usage *u, const char *keymask, int attempts, int64_t ttfb_us);
+
+/* The client headers worth forwarding upstream ("Name: value" lines, malloc'ed; one spare
+ * slot at the end for the key header, so the array has *count + 1 entries). */
+char **proxy_client_headers(const http_req *r, size_t *count);
+
+/* The model named in a Gemini path ("/v1beta/models/gemini-2.5-flash:generateContent" →
+ * "gemini-2.5-flash"), copied into out (cap bytes); "" when none.  Sets *action to what follows
+ * the colon (or {NULL,0}). */
+void proxy_parse_model(str path, char *out, size_t cap, str *action);
+
+/* RetryInfo.retryDelay from a Google error body, in ms; -1 when absent. */
+int64_t proxy_retry_delay(const char *body, size_t len);
+
+/* True when a Google error body says the key is invalid (API_KEY_INVALID). */
+bool proxy_key_invalid(const char *body, size_t len);
+
+/* Google's error body for the gateway's own errors: {"error":{"code","message","status"}}.
+ * malloc'ed; *len set. */
+char *proxy_error_body(int status, const char *message, size_t *len);
+
+#endif

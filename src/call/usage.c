@@ -1,0 +1,107 @@
+#include "call/usage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char KEY[] = "\"usageMetadata\"";
+#define KEYLEN (sizeof KEY - 1)
+
+enum { S_SEEK, S_COLON, S_OPEN, S_OBJECT };
+
+void usage_init(usage_scan *s)
+{
+  memset(s, 0, offsetof(usage_scan, buf));   /* the capture buffer needs no zeroing */
+}
+
+/* The integer after "name": in the captured object, or 0. */
+static int64_t field(const char *obj, const char *name)
+{
+  const char *p = strstr(obj, name);
+  if(!p) return 0;
+  p += strlen(name);
+  while(*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == ':') p++;
+  return strtoll(p, NULL, 10);
+}
+
+static void finish_object(usage_scan *s)
+{
+  s->buf[s->len] = '\0';
+  s->u.prompt = field(s->buf, "\"promptTokenCount\"");
+  s->u.candidates = field(s->buf, "\"candidatesTokenCount\"");
+  s->u.thoughts = field(s->buf, "\"thoughtsTokenCount\"");
+  s->u.cached = field(s->buf, "\"cachedContentTokenCount\"");
+  s->u.total = field(s->buf, "\"totalTokenCount\"");
+  s->u.seen = true;
+}
+
+/* Looks for the key in [p, end), also where it starts in the carried tail of the previous
+ * piece.  Returns the byte after the key, or NULL (and carries this piece's tail).  memchr for
+ * the rare 'M' does the scanning, so most bytes cost next to nothing. */
+static const char *find_key(usage_scan *s, const char *p, const char *end)
+{
+  size_t n = (size_t)(end - p);
+  if(s->ncarry) {                                    /* a key cut between two pieces */
+    char win[2 * KEYLEN];
+    size_t take = n < KEYLEN - 1 ? n : KEYLEN - 1, nc = s->ncarry;
+    memcpy(win, s->carry, nc);
+    memcpy(win + nc, p, take);
+    s->ncarry = 0;
+    for(size_t i = 0; i < nc && i + KEYLEN <= nc + take; i++)
+      if(!memcmp(win + i, KEY, KEYLEN)) return p + (i + KEYLEN - nc);
+    if(n < KEYLEN - 1) {                             /* a tiny piece: carry both */
+      size_t keep = nc + n < KEYLEN - 1 ? nc + n : KEYLEN - 1;
+      memcpy(s->carry, win + nc + n - keep, keep);
+      s->ncarry = keep;
+      return NULL;
+    }
+  }
+  for(const char *q = p + 6; q < end && (q = memchr(q, 'M', (size_t)(end - q))); q++)
+    if(q + 9 <= end && !memcmp(q - 6, KEY, KEYLEN)) return q + 9;
+  size_t keep = n < KEYLEN - 1 ? n : KEYLEN - 1;
+  memcpy(s->carry, end - keep, keep);
+  s->ncarry = keep;
+  return NULL;
+}
+
+void usage_feed(usage_scan *s, const char *p, size_t n)
+{
+  const char *end = p + n;
+  while(p < end) {
+    char ch = *p;
+    switch(s->state) {
+    case S_SEEK:
+      p = find_key(s, p, end);
+      if(!p) return;
+      s->state = S_COLON;
+      continue;
+    case S_COLON:
+    case S_OPEN:
+      if(ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') break;
+      if(s->state == S_COLON && ch == ':') { s->state = S_OPEN; break; }
+      if(s->state == S_OPEN && ch == '{') {
+        s->state = S_OBJECT;
+        s->depth = 1;
+        s->len = 0;
+        s->in_str = s->esc = false;
+        s->buf[s->len++] = ch;
+        break;
+      }
+      s->state = S_SEEK;                      /* not what we thought: look again */
+      continue;
+    case S_OBJECT:
+      if(s->len < USAGE_CAP - 1) s->buf[s->len++] = ch;
+      if(s->in_str) {
+        if(s->esc) s->esc = false;
+        else if(ch == '\\') s->esc = true;
+        else if(ch == '"') s->in_str = false;
+      } else if(ch == '"') s->in_str = true;
+      else if(ch == '{') s->depth++;
+      else if(ch == '}' && --s->depth == 0) {
+        finish_object(s);
+        s->state = S_SEEK;
+      }
+      break;
+    }
+    p++;
+  }
+}

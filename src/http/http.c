@@ -1,0 +1,615 @@
+#include "http/http.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "base/log.h"
+#include "http/server.h"
+
+typedef enum { C_HEAD, C_BODY, C_CHUNK_SIZE, C_CHUNK_DATA, C_CHUNK_CRLF, C_TRAILER,
+               C_HANDLER, C_CLOSING, C_LINGER } conn_state;
+
+struct conn {
+  struct worker *w;
+  struct bufferevent *bev;
+  struct conn *prev, *next;      /* the worker's list, for shutdown */
+  conn_state state;
+  bool keep_alive, in_process, freed_in_process;
+  size_t scanned;                /* head bytes already searched for the blank line */
+  char *head;                    /* this request's head (the request's strs point into it) */
+  size_t head_cap;
+  size_t body_cap, chunk_left;
+  int64_t content_length;
+  char ip[64];                   /* the peer, copied into each request */
+  http_req req;
+};
+
+static void conn_process(struct conn *c);
+static void flush_now(struct conn *c);
+
+/* ---------- small helpers ---------- */
+
+const char *http_reason(int s)
+{
+  switch(s) {
+  case 100: return "Continue";
+  case 200: return "OK";
+  case 201: return "Created";
+  case 204: return "No Content";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 408: return "Request Timeout";
+  case 409: return "Conflict";
+  case 411: return "Length Required";
+  case 413: return "Content Too Large";
+  case 429: return "Too Many Requests";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 501: return "Not Implemented";
+  case 502: return "Bad Gateway";
+  case 503: return "Service Unavailable";
+  case 504: return "Gateway Timeout";
+  default:  return "Unknown";
+  }
+}
+
+str http_header_get(const http_req *r, str name)
+{
+  for(size_t i = 0; i < r->nhdr; i++)
+    if(str_ieq(r->hdr[i].name, name)) return r->hdr[i].value;
+  return (str){ NULL, 0 };
+}
+
+str http_query_get(const http_req *r, str name)
+{
+  const char *p = r->query.p, *end = p + r->query.n;
+  while(p && p < end) {
+    const char *amp = memchr(p, '&', (size_t)(end - p));
+    if(!amp) amp = end;
+    const char *eq = memchr(p, '=', (size_t)(amp - p));
+    str k = { p, (size_t)((eq ? eq : amp) - p) };
+    if(str_eq(k, name)) return eq ? (str){ eq + 1, (size_t)(amp - eq - 1) } : (str){ amp, 0 };
+    p = amp + 1;
+  }
+  return (str){ NULL, 0 };
+}
+
+/* "Sun, 22 Nov 2026 00:44:06 GMT", cached per thread per second. */
+static const char *http_date(void)
+{
+  static __thread char buf[40];
+  static __thread time_t last;
+  time_t t = time(NULL);
+  if(t != last) {
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    last = t;
+  }
+  return buf;
+}
+
+/* ---------- connection lifetime ---------- */
+
+static void conn_free(struct conn *c)
+{
+  struct worker *w = c->w;
+  if(c->state == C_HANDLER && c->req.on_abort) {
+    void (*abort_cb)(http_req *) = c->req.on_abort;
+    c->req.on_abort = NULL;
+    abort_cb(&c->req);
+  }
+  if(c->prev) c->prev->next = c->next; else w->conns = c->next;
+  if(c->next) c->next->prev = c->prev;
+  w->nconns--;
+  atomic_fetch_sub(&w->gw->connections, 1);
+  bufferevent_free(c->bev);
+  free(c->head);
+  free(c->req.body);
+  if(c->in_process) { c->freed_in_process = true; return; }  /* conn_process frees it */
+  free(c);
+}
+
+static void set_read_timeout(struct conn *c, bool on)
+{
+  int64_t ms = c->w->cfg->idle_timeout_ms;
+  struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+  bufferevent_set_timeouts(c->bev, on ? &tv : NULL, &tv);
+}
+
+/* Reset for the next request on a kept-alive connection. */
+static void conn_next(struct conn *c)
+{
+  free(c->req.body);
+  memset(&c->req, 0, sizeof c->req);
+  c->req.conn = c;
+  c->req.w = c->w;
+  c->req.minor = 1;
+  memcpy(c->req.ip, c->ip, sizeof c->ip);
+  c->scanned = 0;
+  c->body_cap = 0;
+  c->state = C_HEAD;
+  set_read_timeout(c, true);
+  bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+}
+
+/* An error answered by the connection layer itself, before any handler: always closes. */
+static void conn_fail(struct conn *c, int status, const char *msg)
+{
+  c->keep_alive = false;
+  c->state = C_HANDLER;
+  http_error(&c->req, status, NULL, msg, NULL);
+}
+
+/* ---------- parsing ---------- */
+
+static bool is_tchar(unsigned char ch)
+{
+  return isalnum(ch) || strchr("!#$%&'*+-.^_`|~", ch);
+}
+
+/* Parse the head in c->head[0..n) (ends with CRLF CRLF) into c->req.  Returns 0, or an HTTP
+ * status to fail with. */
+static int parse_head(struct conn *c, size_t n)
+{
+  http_req *r = &c->req;
+  char *p = c->head, *end = c->head + n;
+  char *eol = memchr(p, '\r', (size_t)(end - p));
+  if(!eol || eol[1] != '\n') return 400;
+  /* request line: METHOD SP target SP HTTP/1.x */
+  char *sp1 = memchr(p, ' ', (size_t)(eol - p));
+  if(!sp1 || sp1 == p) return 400;
+  for(char *q = p; q < sp1; q++) if(!is_tchar((unsigned char)*q)) return 400;
+  char *sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
+  if(!sp2 || sp2 == sp1 + 1 || eol - sp2 != 9 || memcmp(sp2 + 1, "HTTP/1.", 7) ||
+     (sp2[8] != '0' && sp2[8] != '1')) return 400;
+  r->method = (str){ p, (size_t)(sp1 - p) };
+  r->target = (str){ sp1 + 1, (size_t)(sp2 - sp1 - 1) };
+  for(size_t i = 0; i < r->target.n; i++)
+    if((unsigned char)r->target.p[i] <= ' ' || r->target.p[i] == 0x7f) return 400;
+  if(r->target.p[0] != '/' && !str_eq(r->method, STR("OPTIONS"))) return 400;
+  r->minor = sp2[8] - '0';
+  const char *qm = memchr(r->target.p, '?', r->target.n);
+  r->path = (str){ r->target.p, qm ? (size_t)(qm - r->target.p) : r->target.n };
+  r->query = qm ? (str){ qm + 1, r->target.n - r->path.n - 1 } : (str){ NULL, 0 };
+
+  /* header lines */
+  for(p = eol + 2; p < end - 2; p = eol + 2) {
+    eol = memchr(p, '\r', (size_t)(end - p));
+    if(!eol || eol[1] != '\n') return 400;
+    char *colon = memchr(p, ':', (size_t)(eol - p));
+    if(!colon || colon == p) return 400;            /* also rejects obs-fold lines */
+    for(char *q = p; q < colon; q++) if(!is_tchar((unsigned char)*q)) return 400;
+    char *v = colon + 1, *ve = eol;
+    while(v < ve && (*v == ' ' || *v == '\t')) v++;
+    while(ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+    for(char *q = v; q < ve; q++) if((unsigned char)*q < 0x20 && *q != '\t') return 400;
+    if(r->nhdr == HTTP_MAX_HEADERS) return 431;
+    r->hdr[r->nhdr++] = (http_header){ { p, (size_t)(colon - p) }, { v, (size_t)(ve - v) } };
+  }
+
+  /* framing and connection handling */
+  str conn_h = http_header_get(r, STR("Connection"));
+  c->keep_alive = r->minor == 1 ? !str_ieq(conn_h, STR("close")) : str_ieq(conn_h, STR("keep-alive"));
+  c->content_length = 0;
+  bool have_cl = false;
+  for(size_t i = 0; i < r->nhdr; i++) {
+    if(!str_ieq(r->hdr[i].name, STR("Content-Length"))) continue;
+    char num[24];
+    if(r->hdr[i].value.n == 0 || r->hdr[i].value.n >= sizeof num) return 400;
+    memcpy(num, r->hdr[i].value.p, r->hdr[i].value.n);
+    num[r->hdr[i].value.n] = '\0';
+    int64_t v = parse_int(num);
+    if(v < 0 || (have_cl && v != c->content_length)) return 400;
+    c->content_length = v;
+    have_cl = true;
+  }
+  str te = http_header_get(r, STR("Transfer-Encoding"));
+  if(te.p) {
+    if(have_cl) return 400;                           /* request smuggling guard */
+    if(!str_ieq(te, STR("chunked"))) return 501;
+    c->state = C_CHUNK_SIZE;
+  } else {
+    if(c->content_length > c->w->cfg->max_body) return 413;
+    c->state = C_BODY;
+  }
+  return 0;
+}
+
+/* Make room for n more body bytes; false when that would pass max_body. */
+static bool body_reserve(struct conn *c, size_t n)
+{
+  http_req *r = &c->req;
+  if(r->body_len + n > (size_t)c->w->cfg->max_body) return false;
+  if(r->body_len + n + 1 > c->body_cap) {
+    size_t cap = c->body_cap ? c->body_cap : 4096;
+    while(cap < r->body_len + n + 1) cap *= 2;
+    char *b = realloc(r->body, cap);
+    if(!b) return false;
+    r->body = b;
+    c->body_cap = cap;
+  }
+  return true;
+}
+
+/* Reads a CRLF-terminated line of at most cap-1 bytes from in into line.  1: got one, 0: need
+ * more, -1: too long. */
+static int read_line(struct evbuffer *in, char *line, size_t cap)
+{
+  struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_CRLF_STRICT);
+  if(eol.pos < 0) return evbuffer_get_length(in) >= cap ? -1 : 0;
+  if((size_t)eol.pos >= cap) return -1;
+  evbuffer_remove(in, line, (size_t)eol.pos);
+  line[eol.pos] = '\0';
+  evbuffer_drain(in, 2);
+  return 1;
+}
+
+static void dispatch(struct conn *c)
+{
+  http_req *r = &c->req;
+  if(!r->body) { r->body = malloc(1); r->body_len = 0; }
+  r->body[r->body_len] = '\0';
+  c->state = C_HANDLER;
+  set_read_timeout(c, false);
+  /* While the handler runs, read only enough to notice the client leaving. */
+  bufferevent_setwatermark(c->bev, EV_READ, 0, (size_t)c->w->cfg->max_header);
+  r->t0_us = mono_us();
+  c->w->handler(r);
+}
+
+/* Runs the state machine over whatever input is buffered.  Guarded against re-entry: a
+ * handler that finishes synchronously comes back here through http_finish. */
+static void conn_process(struct conn *c)
+{
+  if(c->in_process) return;
+  c->in_process = true;
+  struct evbuffer *in = bufferevent_get_input(c->bev);
+  for(;;) {
+    if(c->freed_in_process) break;
+    size_t avail = evbuffer_get_length(in);
+    if(c->state == C_HEAD) {
+      if(avail == 0) break;
+      struct evbuffer_ptr start;
+      evbuffer_ptr_set(in, &start, c->scanned > 3 ? c->scanned - 3 : 0, EVBUFFER_PTR_SET);
+      struct evbuffer_ptr found = evbuffer_search(in, "\r\n\r\n", 4, &start);
+      if(found.pos < 0) {
+        if(avail > (size_t)c->w->cfg->max_header) { conn_fail(c, 431, "request head too large"); continue; }
+        c->scanned = avail;
+        break;
+      }
+      size_t n = (size_t)found.pos + 4;
+      if(n > (size_t)c->w->cfg->max_header) { conn_fail(c, 431, "request head too large"); continue; }
+      if(n > c->head_cap) {
+        free(c->head);
+        c->head_cap = n < 1024 ? 1024 : n;
+        c->head = malloc(c->head_cap);
+      }
+      evbuffer_remove(in, c->head, n);
+      int err = parse_head(c, n);
+      if(err) {
+        conn_fail(c, err, err == 413 ? "request body too large" : err == 431 ? "too many headers"
+                          : err == 501 ? "unsupported transfer encoding" : "malformed request");
+        continue;
+      }
+      str expect = http_header_get(&c->req, STR("Expect"));
+      if(expect.p && str_ieq(expect, STR("100-continue")) && c->req.minor == 1 &&
+         !(c->state == C_BODY && c->content_length == 0))
+      { bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25); flush_now(c); }
+      continue;
+    }
+    if(c->state == C_BODY) {
+      size_t want = (size_t)c->content_length;
+      if(avail < want) break;
+      if(want) {
+        if(!body_reserve(c, want)) { conn_fail(c, 413, "request body too large"); continue; }
+        evbuffer_remove(in, c->req.body, want);
+        c->req.body_len = want;
+      }
+      dispatch(c);
+      continue;
+    }
+    if(c->state == C_CHUNK_SIZE || c->state == C_TRAILER) {
+      char line[256];
+      int got = read_line(in, line, sizeof line);
+      if(got == 0) break;
+      if(got < 0) { conn_fail(c, 400, "malformed chunked body"); continue; }
+      if(c->state == C_TRAILER) {
+        if(!line[0]) dispatch(c);
+        continue;
+      }
+      char *e;
+      errno = 0;
+      unsigned long long sz = strtoull(line, &e, 16);
+      if(e == line || errno || (*e && *e != ';' && *e != ' ')) { conn_fail(c, 400, "malformed chunked body"); continue; }
+      if(sz == 0) { c->state = C_TRAILER; continue; }
+      if(sz > (unsigned long long)c->w->cfg->max_body || !body_reserve(c, (size_t)sz)) {
+        conn_fail(c, 413, "request body too large");
+        continue;
+      }
+      c->chunk_left = (size_t)sz;
+      c->state = C_CHUNK_DATA;
+      continue;
+    }
+    if(c->state == C_CHUNK_DATA) {
+      if(avail == 0) break;
+      size_t n = avail < c->chunk_left ? avail : c->chunk_left;
+      evbuffer_remove(in, c->req.body + c->req.body_len, n);
+      c->req.body_len += n;
+      if((c->chunk_left -= n) == 0) c->state = C_CHUNK_CRLF;
+      continue;
+    }
+    if(c->state == C_CHUNK_CRLF) {
+      if(avail < 2) break;
+      char crlf[2];
+      evbuffer_remove(in, crlf, 2);
+      if(crlf[0] != '\r' || crlf[1] != '\n') { conn_fail(c, 400, "malformed chunked body"); continue; }
+      c->state = C_CHUNK_SIZE;
+      continue;
+    }
+    break;   /* C_HANDLER, C_CLOSING, C_LINGER: wait */
+  }
+  c->in_process = false;
+  if(c->freed_in_process) free(c);
+}
+
+/* Writes what is queued now, instead of waiting a loop turn for the socket to be reported
+ * writable: an answer that fits the socket buffer leaves at once and costs no epoll_ctl.  What
+ * the socket does not take waits for EV_WRITE, which is enabled only then (on_write disables it
+ * again once all is out). */
+static void flush_now(struct conn *c)
+{
+  struct evbuffer *out = bufferevent_get_output(c->bev);
+  if(!evbuffer_get_length(out)) return;
+  evbuffer_unfreeze(out, 1);      /* a socket bufferevent keeps its output's front frozen */
+  evbuffer_write(out, bufferevent_getfd(c->bev));   /* errors: the bufferevent's write reports them */
+  evbuffer_freeze(out, 1);
+  if(evbuffer_get_length(out)) bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* ---------- libevent callbacks ---------- */
+
+/* The last response is written: half-close and read until the client closes (or 2 s), so
+ * that a request it sent meanwhile does not make our close a reset that destroys the response
+ * still on its way (the "lingering close" of RFC 9112 §9.6). */
+static void conn_linger(struct conn *c)
+{
+  c->state = C_LINGER;
+  shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+  struct evbuffer *in = bufferevent_get_input(c->bev);
+  evbuffer_drain(in, evbuffer_get_length(in));
+  struct timeval tv = { 2, 0 };
+  bufferevent_set_timeouts(c->bev, &tv, NULL);
+  bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+  bufferevent_enable(c->bev, EV_READ);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+  struct conn *c = arg;
+  if(c->state == C_CLOSING || c->state == C_LINGER) {   /* nothing more will be answered */
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    return;
+  }
+  if(c->state == C_HANDLER) return;   /* pipelined: later */
+  conn_process(c);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+  struct conn *c = arg;
+  size_t left = evbuffer_get_length(bufferevent_get_output(bev));
+  if(c->state == C_CLOSING) {
+    if(left == 0) conn_linger(c);
+    return;
+  }
+  if(left == 0) bufferevent_disable(bev, EV_WRITE);   /* flush_now writes the next answer */
+  if(c->state == C_HANDLER && c->req.on_drain && left <= HTTP_LOW_WATER) c->req.on_drain(&c->req);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+  struct conn *c = arg;
+  if((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->state != C_HANDLER &&
+     c->state != C_CLOSING && c->state != C_LINGER && (c->state != C_HEAD || evbuffer_get_length(bufferevent_get_input(bev)) > 0)) {
+    conn_fail(c, 408, "request not received in time");
+    return;
+  }
+  conn_free(c);   /* EOF, error, idle keep-alive, or a reader stalled past the timeout */
+}
+
+void http_accept(struct worker *w, int fd, const char *ip)
+{
+  struct bufferevent *bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+  struct conn *c = calloc(1, sizeof *c);
+  if(!bev || !c) { if(bev) bufferevent_free(bev); else close(fd); free(c); return; }
+  c->w = w;
+  c->bev = bev;
+  c->next = w->conns;
+  if(w->conns) w->conns->prev = c;
+  w->conns = c;
+  if(++w->nconns > w->peak_conns) w->peak_conns = w->nconns;
+  atomic_fetch_add(&w->gw->connections, 1);
+  bufferevent_setcb(bev, on_read, on_write, on_event, c);
+  bufferevent_setwatermark(bev, EV_WRITE, HTTP_LOW_WATER, 0);
+  snprintf(c->ip, sizeof c->ip, "%s", ip);
+  conn_next(c);
+  bufferevent_disable(bev, EV_WRITE);                /* on by default: only while output waits */
+  bufferevent_enable(bev, EV_READ);
+  if(w->nconns > (size_t)w->cfg->max_conns || w->draining) {
+    conn_fail(c, 503, w->draining ? "server is shutting down" : "too many connections");
+  }
+}
+
+void http_drain(struct worker *w)
+{
+  for(struct conn *c = w->conns, *next; c; c = next) {
+    next = c->next;
+    c->keep_alive = false;
+    if(c->state == C_HEAD && c->scanned == 0 &&
+       evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+      conn_free(c);
+  }
+}
+
+void http_close_all(struct worker *w)
+{
+  while(w->conns) conn_free(w->conns);
+}
+
+/* ---------- responses ---------- */
+
+/* Writes the status line and the common headers. */
+static void write_head(http_req *r, int status, const char *ctype, const char *extra, int64_t len)
+{
+  struct conn *c = r->conn;
+  if(c->w->draining) c->keep_alive = false;
+  r->status = status;
+  r->started = true;
+  char mem[4096];
+  sbuf b = { mem, 0, sizeof mem, false };
+  SB_LIT(&b, "HTTP/1.");
+  sb_u64(&b, (uint64_t)r->minor);
+  SB_LIT(&b, " ");
+  sb_u64(&b, (uint64_t)status);
+  SB_LIT(&b, " ");
+  sb_str(&b, http_reason(status));
+  SB_LIT(&b, "\r\nDate: ");
+  sb_str(&b, http_date());
+  SB_LIT(&b, "\r\nServer: gemgate\r\n");
+  if(ctype) { SB_LIT(&b, "Content-Type: "); sb_str(&b, ctype); SB_LIT(&b, "\r\n"); }
+  if(len >= 0) { SB_LIT(&b, "Content-Length: "); sb_u64(&b, (uint64_t)len); SB_LIT(&b, "\r\n"); }
+  else if(r->minor == 1) { SB_LIT(&b, "Transfer-Encoding: chunked\r\n"); r->chunked = true; }
+  else c->keep_alive = false;   /* HTTP/1.0 and no length: the close ends the body */
+  if(!c->keep_alive) SB_LIT(&b, "Connection: close\r\n");
+  else if(r->minor == 0) SB_LIT(&b, "Connection: keep-alive\r\n");
+  struct evbuffer *out = bufferevent_get_output(c->bev);
+  size_t el = extra ? strlen(extra) : 0;
+  if(b.n + el + 2 <= b.cap) {          /* the usual case: the whole head in one piece */
+    if(el) sb_put(&b, extra, el);
+    SB_LIT(&b, "\r\n");
+    evbuffer_add(out, b.p, b.n);
+    return;
+  }
+  evbuffer_add(out, b.p, b.n);
+  if(el) evbuffer_add(out, extra, el);
+  evbuffer_add(out, "\r\n", 2);
+}
+
+void http_start(http_req *r, int status, const char *headers, int64_t content_length)
+{
+  write_head(r, status, NULL, headers, content_length);
+  if(content_length < 0) flush_now(r->conn);   /* a stream's client waits for the head; else it goes with the body */
+}
+
+void http_send(http_req *r, const void *data, size_t len)
+{
+  if(!len) return;
+  struct evbuffer *out = bufferevent_get_output(r->conn->bev);
+  if(r->chunked) {
+    char mem[24];
+    sbuf b = { mem, 0, sizeof mem, false };
+    sb_hex(&b, len);
+    SB_LIT(&b, "\r\n");
+    evbuffer_add(out, b.p, b.n);
+    evbuffer_add(out, data, len);
+    evbuffer_add(out, "\r\n", 2);
+  } else {
+    evbuffer_add(out, data, len);
+  }
+  r->bytes_out += (int64_t)len;
+  flush_now(r->conn);
+}
+
+void http_finish(http_req *r)
+{
+  struct conn *c = r->conn;
+  if(r->chunked) evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+  r->on_abort = NULL;
+  r->on_drain = NULL;
+  c->w->requests_done++;
+  flush_now(c);
+  if(!c->keep_alive) {
+    c->state = C_CLOSING;
+    if(evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) conn_linger(c);
+    return;
+  }
+  conn_next(c);
+  if(evbuffer_get_length(bufferevent_get_input(c->bev))) conn_process(c);
+}
+
+void http_abort(http_req *r)
+{
+  r->chunked = false;
+  r->conn->keep_alive = false;
+  http_finish(r);
+}
+
+void http_reply(http_req *r, int status, const char *ctype, const char *body, size_t len, const char *extra)
+{
+  write_head(r, status, ctype, extra, (int64_t)len);
+  if(len) evbuffer_add(bufferevent_get_output(r->conn->bev), body, len);
+  r->bytes_out += (int64_t)len;
+  http_finish(r);
+}
+
+void http_reply_json(http_req *r, int status, json_t *j, const char *extra)
+{
+  char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
+  json_decref(j);
+  if(!s) { http_reply(r, 500, "text/plain", "out of memory\n", 14, NULL); return; }
+  http_reply(r, status, "application/json; charset=UTF-8", s, strlen(s), extra);
+  free(s);
+}
+
+const char *http_grpc_status(int status)
+{
+  switch(status) {
+  case 400: return "INVALID_ARGUMENT";
+  case 401: return "UNAUTHENTICATED";
+  case 403: return "PERMISSION_DENIED";
+  case 404: return "NOT_FOUND";
+  case 405: return "METHOD_NOT_ALLOWED";
+  case 408: case 504: return "DEADLINE_EXCEEDED";
+  case 409: return "ALREADY_EXISTS";
+  case 413: return "INVALID_ARGUMENT";
+  case 429: return "RESOURCE_EXHAUSTED";
+  case 501: return "UNIMPLEMENTED";
+  case 502: case 503: return "UNAVAILABLE";
+  default:  return "INTERNAL";
+  }
+}
+
+void http_error(http_req *r, int status, const char *gstatus, const char *message, const char *extra)
+{
+  json_t *j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", status, "message", message,
+                        "status", gstatus ? gstatus : http_grpc_status(status));
+  http_reply_json(r, status, j, extra);
+}
+
+json_t *http_body_object(http_req *r)
+{
+  json_t *b = r->body_len ? json_loadb(r->body, r->body_len, 0, NULL) : json_object();
+  if(json_is_object(b)) return b;
+  json_decref(b);
+  http_error(r, 400, NULL, "body must be a JSON object", NULL);
+  return NULL;
+}
+
+size_t http_pending(const http_req *r)
+{
+  return evbuffer_get_length(bufferevent_get_output(r->conn->bev));
+}

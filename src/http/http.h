@@ -1,0 +1,100 @@
+/* http — the server side of HTTP/1.1: one connection, one request at a time.
+ *
+ * A connection reads a request head (bounded by max_header), then its body (Content-Length or
+ * chunked, bounded by max_body), then hands the request to the worker's handler.  The handler
+ * answers at once (http_reply) or later, possibly in pieces (http_start / http_send /
+ * http_finish).  The request belongs to its connection: it is valid from the handler call until
+ * the handler finishes the response, or until on_abort is called (the client went away), after
+ * which the handler must not touch it.  Keep-alive, pipelining (in order), Expect: 100-continue,
+ * idle and stalled-reader timeouts are handled here. */
+#ifndef GEMGATE_HTTP_H
+#define GEMGATE_HTTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "base/util.h"
+
+#define HTTP_MAX_HEADERS 100
+#define HTTP_HIGH_WATER (256 * 1024)   /* pause the producer above this much unsent output */
+#define HTTP_LOW_WATER  (64 * 1024)    /* and resume it below this */
+
+struct worker;
+struct conn;
+
+typedef struct http_header { str name, value; } http_header;
+
+typedef struct http_req http_req;
+struct http_req {
+  struct conn *conn;
+  struct worker *w;
+  str method, target, path, query;       /* path and query split from target, still encoded */
+  int minor;                             /* HTTP/1.<minor> */
+  http_header hdr[HTTP_MAX_HEADERS];
+  size_t nhdr;
+  char *body;                            /* NUL-terminated for convenience; body_len bytes */
+  size_t body_len;
+  int64_t t0_us;                         /* when the head was complete (mono_us) */
+  char ip[64];                           /* peer address */
+
+  /* Set by the handler when it answers asynchronously. */
+  void *ctx;
+  void (*on_abort)(http_req *r);         /* client gone; after it returns r is invalid */
+  void (*on_drain)(http_req *r);         /* unsent output fell below HTTP_LOW_WATER */
+
+  /* Response state, read-only for handlers. */
+  int status;
+  bool started, chunked;
+  int64_t bytes_out;
+};
+
+typedef void (*http_handler)(http_req *r);
+
+/* Take over an accepted socket on worker w. */
+void http_accept(struct worker *w, int fd, const char *ip);
+
+/* Close idle connections and mark busy ones to close after their response (shutdown). */
+void http_drain(struct worker *w);
+
+/* Close every connection now, aborting in-flight requests (after a drain timed out). */
+void http_close_all(struct worker *w);
+
+/* The value of the first header called name (case-insensitive), or {NULL, 0}. */
+str http_header_get(const http_req *r, str name);
+
+/* The value of query parameter name (still percent-encoded), or {NULL, 0}. */
+str http_query_get(const http_req *r, str name);
+
+/* A complete response.  extra: preformatted header lines ("Retry-After: 5\r\n"), or NULL. */
+void http_reply(http_req *r, int status, const char *ctype, const char *body, size_t len, const char *extra);
+
+/* A complete JSON response; takes ownership of j. */
+void http_reply_json(http_req *r, int status, json_t *j, const char *extra);
+
+/* The body as a JSON object (an empty body is {}): a new reference, or NULL after answering
+ * 400 "body must be a JSON object". */
+json_t *http_body_object(http_req *r);
+
+/* Google's error shape: {"error":{"code","message","status"}}. */
+void http_error(http_req *r, int status, const char *gstatus, const char *message, const char *extra);
+
+/* Start a response in pieces.  headers: preformatted lines (may be NULL).  content_length < 0
+ * means unknown: chunked for HTTP/1.1 clients, close-delimited for HTTP/1.0. */
+void http_start(http_req *r, int status, const char *headers, int64_t content_length);
+void http_send(http_req *r, const void *data, size_t len);
+void http_finish(http_req *r);
+
+/* Bytes queued for the client and not yet written. */
+size_t http_pending(const http_req *r);
+
+/* End a started response abnormally: flush what is queued, then close the connection without
+ * the terminating chunk, so the client sees a cut, not a clean end. */
+void http_abort(http_req *r);
+
+const char *http_reason(int status);
+
+/* Google's status name for an HTTP status ("RESOURCE_EXHAUSTED" for 429, ...). */
+const char *http_grpc_status(int status);
+
+#endif

@@ -1,0 +1,72 @@
+/* server — worker threads, listening sockets, signals.
+ *
+ * Each worker thread runs its own libevent loop with its own SO_REUSEPORT listener (the kernel
+ * spreads connections), its own connections and its own upstream client; workers share only the
+ * gateway (configuration, key pool, counters).  SIGTERM/SIGINT: stop accepting, let in-flight
+ * requests finish for up to drain_timeout, then exit.  SIGHUP: re-read the upstream key list. */
+#ifndef GEMGATE_SERVER_H
+#define GEMGATE_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/config.h"
+#include "http/http.h"
+#include "pool/keypool.h"
+
+struct event_base;
+struct evconnlistener;
+struct store;
+struct ledger;
+struct users;
+struct prices;
+struct keystore;
+struct meter;
+struct upstream;
+struct conn;
+
+/* What all workers share. */
+typedef struct gateway {
+  config cfg;
+  keypool *pool;
+  int64_t started_ms;
+  atomic_llong requests, upstream_attempts, upstream_errors, retries;
+  atomic_llong tokens_in, tokens_out;
+  atomic_llong connections;        /* open client connections, all workers */
+  struct settings_snap *settings;  /* seed 004's settings (settings.c), under settings_lock */
+  pthread_mutex_t settings_lock;
+  pthread_mutex_t reload_lock;
+  struct store *store;         /* the database (store.h) */
+  struct ledger *ledger;       /* one row per call (ledger.h) */
+  struct users *users;         /* users, access keys, quotas (users.h) */
+  struct prices *prices;       /* the price table (prices.h) */
+  struct keystore *keystore;   /* upstream keys managed through the admin API (keystore.h) */
+  struct meter *meter;         /* per-model minute/hour/day counts (meter.h) */
+} gateway;
+
+typedef struct worker {
+  int id;
+  gateway *gw;
+  const config *cfg;
+  struct event_base *base;
+  struct evconnlistener *listener;
+  struct upstream *up;
+  http_handler handler;
+  struct conn *conns;
+  size_t nconns;
+  size_t peak_conns;           /* most connections since the last heap trim */
+  bool draining;
+  long long requests_done;
+  struct event *drain_timer, *tick;
+  pthread_t thread;
+} worker;
+
+/* Runs the gateway until a stop signal; returns the process exit code. */
+int server_run(gateway *gw);
+
+/* Re-read the key list (SIGHUP, admin changes): config_read_keys then kp_set_keys. */
+int server_reload_keys(gateway *gw);
+
+#endif

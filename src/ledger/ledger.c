@@ -1,0 +1,530 @@
+/* ledger — the queue, the batched writer and its rollups; contract in ledger.h. */
+#include "ledger/ledger.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http/auth.h"
+#include "http/clientip.h"
+#include "base/log.h"
+#include "ledger/meter.h"
+#include "ledger/prices.h"
+#include "ledger/prompt.h"
+#include "http/server.h"
+#include "store/store.h"
+#include "users/users.h"
+#include "base/utc.h"
+
+/* A queued row: the fixed fields inline, error and prompt in the tail (sized to fit). */
+typedef struct entry {
+  struct entry *next;
+  size_t size;
+  int64_t user_id, access_key_id, model_id;
+  int64_t in, out, thinking, cached, bill_e4, cost_nanos;
+  int64_t latency_ms, ttfb_ms, created_ms;
+  int http_status, attempts;
+  bool is_local, stream, success, refused;
+  bool raw_prompt;                /* prompt holds raw request-body bytes (raw_len): extract it */
+  size_t raw_len;
+  char upstream_key[32], model[64], gen_type[32], endpoint[32], ip[64];
+  char *error, *prompt;           /* point into text */
+  char text[];
+} entry;
+
+struct ledger {
+  store *s;
+  store_conn *c;
+  users *users;
+  prices *prices;
+  meter *meter;
+  bool log_prompts;
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv, idle_cv;
+  entry *head, *tail;
+  size_t nrows, nbytes;
+  bool closing, busy;            /* busy: the writer holds a batch */
+  int64_t last_drop_log;
+  ledger_stats st;
+};
+
+/* ---- rollups: aggregated per batch, then one upsert per bucket ---- */
+
+typedef enum { R_HOURLY, R_DAILY, R_DIM } rkind;
+
+typedef struct measures { int64_t calls, refused, in, out, thinking, cached, bill_e4, cost_nanos; } measures;
+
+typedef struct bucket {
+  rkind kind;
+  int64_t t, user;               /* hour / day (R_DIM: day, or -1 for all time); user */
+  const char *a, *b, *c;         /* hourly: model, type, key; daily: model, type; dim: dim name */
+  char val[64];                  /* R_DIM: the value (copied: a user id is formatted on the fly) */
+  const char *status;            /* also marks the slot used */
+  measures m;
+  uint64_t hash;
+} bucket;
+
+typedef struct agg { bucket *v; size_t n, cap; } agg;
+
+static bool same(const char *x, const char *y) { return x == y || (x && y && !strcmp(x, y)); }
+
+static uint64_t mix(uint64_t h, const char *s) { return s ? (h ^ hash64(s, strlen(s))) * 1099511628211ULL : h * 31; }
+
+/* Finds or adds the bucket with the given key (linear probing over a power-of-two table, kept
+ * at most half full).  Strings a, b, c must outlive the batch; val is copied. */
+static bucket *agg_get(agg *g, rkind kind, int64_t t, int64_t user, const char *a, const char *b,
+                       const char *c, const char *val, const char *status)
+{
+  uint64_t h = (uint64_t)kind * 0x9e3779b97f4a7c15ULL ^ (uint64_t)t * 31 ^ (uint64_t)user * 131;
+  h = mix(mix(mix(mix(mix(h, a), b), c), val), status);
+  if(g->n * 2 >= g->cap) {
+    size_t ncap = g->cap ? g->cap * 2 : 1024;
+    bucket *nv = calloc(ncap, sizeof *nv);
+    if(!nv) return NULL;
+    for(size_t i = 0; i < g->cap; i++) {
+      if(!g->v[i].status) continue;
+      size_t j = g->v[i].hash & (ncap - 1);
+      while(nv[j].status) j = (j + 1) & (ncap - 1);
+      nv[j] = g->v[i];
+    }
+    free(g->v);
+    g->v = nv;
+    g->cap = ncap;
+  }
+  size_t i = h & (g->cap - 1);
+  for(;; i = (i + 1) & (g->cap - 1)) {
+    bucket *x = &g->v[i];
+    if(!x->status) break;
+    if(x->hash == h && x->kind == kind && x->t == t && x->user == user && same(x->a, a) && same(x->b, b) &&
+       same(x->c, c) && !strcmp(x->val, val ? val : "") && same(x->status, status))
+      return x;
+  }
+  bucket *x = &g->v[i];
+  *x = (bucket){ .kind = kind, .t = t, .user = user, .a = a, .b = b, .c = c, .status = status, .hash = h };
+  snprintf(x->val, sizeof x->val, "%s", val ? val : "");
+  g->n++;
+  return x;
+}
+
+static void add_m(measures *m, const entry *e)
+{
+  m->calls++;
+  m->refused += e->refused;
+  m->in += e->in;
+  m->out += e->out;
+  m->thinking += e->thinking;
+  m->cached += e->cached;
+  m->bill_e4 += e->bill_e4;
+  m->cost_nanos += e->cost_nanos;
+}
+
+/* Every bucket one row contributes to: its hour, its user's day, per dimension its day and all
+ * time, and its user's type of all time. */
+static int agg_add(agg *g, const entry *e)
+{
+  const char *st = e->success ? "success" : "failed";
+  int64_t hour = e->created_ms / UTC_HOUR_MS, day = utc_day(e->created_ms);
+  bucket *x;
+  if(!(x = agg_get(g, R_HOURLY, hour, e->user_id, e->model, e->gen_type, e->upstream_key, NULL, st))) return -1;
+  add_m(&x->m, e);
+  if(!(x = agg_get(g, R_DAILY, day, e->user_id, e->model, e->gen_type, NULL, NULL, st))) return -1;
+  add_m(&x->m, e);
+  char uid[24];
+  snprintf(uid, sizeof uid, "%lld", (long long)e->user_id);
+  const char *dims[][2] = { { "all", "" }, { "model", e->model }, { "user", uid }, { "key", e->upstream_key }, { "type", e->gen_type } };
+  for(int d = 0; d < 5; d++)
+    for(int k = 0; k < 2; k++) {
+      if(!(x = agg_get(g, R_DIM, k ? -1 : day, 0, dims[d][0], NULL, NULL, dims[d][1], st))) return -1;
+      add_m(&x->m, e);
+    }
+  /* A user's types of all time ("<user>:<type>"): seed 000's by_type names them all, and its
+   * period=all answer is these few rows. */
+  char ut[64];
+  snprintf(ut, sizeof ut, "%s:%s", uid, e->gen_type);
+  if(!(x = agg_get(g, R_DIM, -1, 0, "utype", NULL, NULL, ut, st))) return -1;
+  add_m(&x->m, e);
+  return 0;
+}
+
+#define SET_MEASURES(t) \
+  " calls = " t ".calls + excluded.calls, refused = " t ".refused + excluded.refused," \
+  " input_tokens = " t ".input_tokens + excluded.input_tokens, output_tokens = " t ".output_tokens + excluded.output_tokens," \
+  " thinking_tokens = " t ".thinking_tokens + excluded.thinking_tokens, cached_tokens = " t ".cached_tokens + excluded.cached_tokens," \
+  " bill_e4 = " t ".bill_e4 + excluded.bill_e4, cost_nanos = " t ".cost_nanos + excluded.cost_nanos"
+#define MEASURE_COLS "calls, refused, input_tokens, output_tokens, thinking_tokens, cached_tokens, bill_e4, cost_nanos"
+
+static const char SQL_ROW[] =
+  "INSERT INTO ledger (user_id, access_key_id, upstream_key, model_id, model_name, is_local, generation_type,"
+  " endpoint, stream, input_tokens, output_tokens, thinking_tokens, cached_tokens, bill_e4, cost_nanos, status,"
+  " http_status, refused, error_message, request_ip, latency_ms, ttfb_ms, attempts, prompt, created_at)"
+  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_HOURLY[] =
+  "INSERT INTO usage_hourly (hour, user_id, model_name, generation_type, upstream_key, status, " MEASURE_COLS ")"
+  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hour, user_id, model_name, generation_type,"
+  " upstream_key, status) DO UPDATE SET" SET_MEASURES("usage_hourly");
+static const char SQL_DAILY[] =
+  "INSERT INTO usage_daily (day, user_id, model_name, generation_type, status, " MEASURE_COLS ")"
+  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, day, model_name, generation_type, status)"
+  " DO UPDATE SET" SET_MEASURES("usage_daily");
+static const char SQL_DIM[] =
+  "INSERT INTO usage_dim (dim, day, value, status, " MEASURE_COLS ")"
+  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dim, day, value, status) DO UPDATE SET" SET_MEASURES("usage_dim");
+
+static int insert_row(store_conn *c, const entry *e)
+{
+  char prompt[LEDGER_PROMPT_CHARS * 3 + 4];
+  const char *pr = e->prompt;
+  if(e->raw_prompt) {          /* the JSON work the workers were spared */
+    prompt_extract(e->prompt, e->raw_len, prompt, sizeof prompt, LEDGER_PROMPT_CHARS);
+    prompt_sanitize(prompt);
+    pr = prompt;
+  }
+  store_stmt *st = store_prepare(c, SQL_ROW);
+  if(!st) return -1;
+  int i = 1;
+  store_bind_int(st, i++, e->user_id);
+  if(e->access_key_id) store_bind_int(st, i++, e->access_key_id); else store_bind_null(st, i++);
+  store_bind_text(st, i++, e->upstream_key);
+  if(e->model_id) store_bind_int(st, i++, e->model_id); else store_bind_null(st, i++);
+  store_bind_text(st, i++, e->model);
+  store_bind_int(st, i++, e->is_local);
+  store_bind_text(st, i++, e->gen_type);
+  store_bind_text(st, i++, e->endpoint);
+  store_bind_int(st, i++, e->stream);
+  store_bind_int(st, i++, e->in);
+  store_bind_int(st, i++, e->out);
+  store_bind_int(st, i++, e->thinking);
+  store_bind_int(st, i++, e->cached);
+  store_bind_int(st, i++, e->bill_e4);
+  store_bind_int(st, i++, e->cost_nanos);
+  store_bind_text(st, i++, e->success ? "success" : "failed");
+  store_bind_int(st, i++, e->http_status);
+  store_bind_int(st, i++, e->refused);
+  store_bind_text(st, i++, e->error);
+  store_bind_text(st, i++, e->ip);
+  store_bind_int(st, i++, e->latency_ms);
+  store_bind_int(st, i++, e->ttfb_ms);
+  store_bind_int(st, i++, e->attempts);
+  store_bind_text(st, i++, pr);
+  store_bind_int(st, i++, e->created_ms);
+  int rc = store_step(st) == STORE_DONE ? 0 : -1;
+  store_reset(st);
+  return rc;
+}
+
+static int upsert(store_conn *c, const bucket *x)
+{
+  store_stmt *st = store_prepare(c, x->kind == R_HOURLY ? SQL_HOURLY : x->kind == R_DAILY ? SQL_DAILY : SQL_DIM);
+  if(!st) return -1;
+  int i = 1;
+  if(x->kind == R_DIM) {
+    store_bind_text(st, i++, x->a);
+    store_bind_int(st, i++, x->t);
+    store_bind_text(st, i++, x->val);
+  } else {
+    store_bind_int(st, i++, x->t);
+    store_bind_int(st, i++, x->user);
+    store_bind_text(st, i++, x->a);
+    store_bind_text(st, i++, x->b);
+    if(x->kind == R_HOURLY) store_bind_text(st, i++, x->c);
+  }
+  store_bind_text(st, i++, x->status);
+  const measures *m = &x->m;
+  int64_t v[] = { m->calls, m->refused, m->in, m->out, m->thinking, m->cached, m->bill_e4, m->cost_nanos };
+  for(size_t k = 0; k < 8; k++) store_bind_int(st, i++, v[k]);
+  int rc = store_step(st) == STORE_DONE ? 0 : -1;
+  store_reset(st);
+  return rc;
+}
+
+/* One transaction: the rows, then their rollups.  0, or -1 (rolled back). */
+static int write_batch(store_conn *c, entry *rows)
+{
+  agg g = { 0 };
+  int rc = store_begin(c);
+  for(entry *e = rows; !rc && e; e = e->next) rc = insert_row(c, e) || agg_add(&g, e);
+  for(size_t i = 0; !rc && i < g.cap; i++)
+    if(g.v[i].status) rc = upsert(c, &g.v[i]);
+  if(!rc) rc = store_commit(c);
+  if(rc) { log_error("ledger: batch not written: %s", store_error(c)); store_rollback(c); }
+  free(g.v);
+  return rc ? -1 : 0;
+}
+
+static void free_rows(entry *e)
+{
+  while(e) { entry *n = e->next; free(e); e = n; }
+}
+
+static void *writer_main(void *arg)
+{
+  ledger *l = arg;
+  int failures = 0;
+  pthread_mutex_lock(&l->mu);
+  for(;;) {
+    while(!l->head && !l->closing) pthread_cond_wait(&l->cv, &l->mu);
+    if(!l->head) break;
+    if(!l->closing && l->nrows < LEDGER_BATCH && !failures) {
+      /* Group commit: linger a moment so a batch gathers.  A commit costs about as much as a
+       * hundred rows; one per request would halve the rate the writer sustains. */
+      pthread_mutex_unlock(&l->mu);
+      struct timespec linger = { 0, LEDGER_LINGER_MS * 1000000L };
+      nanosleep(&linger, NULL);
+      pthread_mutex_lock(&l->mu);
+    }
+    /* Take up to LEDGER_BATCH rows; under load batches fill up by themselves. */
+    entry *batch = l->head, *last = batch;
+    size_t n = 1, bytes = batch->size;
+    while(last->next && n < LEDGER_BATCH) { last = last->next; n++; bytes += last->size; }
+    l->head = last->next;
+    if(!l->head) l->tail = NULL;
+    last->next = NULL;
+    l->busy = true;
+    pthread_mutex_unlock(&l->mu);
+
+    int rc = write_batch(l->c, batch);
+    pthread_mutex_lock(&l->mu);
+    if(rc == 0 || (l->closing && failures >= 5)) {
+      if(rc) log_error("ledger: giving up on %zu rows at shutdown", n);
+      l->st.written += rc ? 0 : (int64_t)n;
+      l->st.batches++;
+      l->nrows -= n;
+      l->nbytes -= bytes;
+      failures = 0;
+      l->busy = false;
+      pthread_cond_broadcast(&l->idle_cv);
+      pthread_mutex_unlock(&l->mu);
+      free_rows(batch);
+      pthread_mutex_lock(&l->mu);
+      continue;
+    }
+    /* Put the batch back in front, wait, retry: its rows are not lost to a busy database. */
+    l->st.failed_batches++;
+    last->next = l->head;
+    l->head = batch;
+    if(!l->tail) l->tail = last;
+    l->busy = false;
+    failures++;
+    int64_t ms = 100LL << (failures < 6 ? failures : 6);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000;
+    if(until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
+    pthread_cond_timedwait(&l->cv, &l->mu, &until);
+  }
+  l->busy = false;
+  pthread_cond_broadcast(&l->idle_cv);
+  pthread_mutex_unlock(&l->mu);
+  return NULL;
+}
+
+ledger *ledger_open(store *s, users *u, prices *p, meter *m, bool log_prompts, char *err, size_t errcap)
+{
+  ledger *l = calloc(1, sizeof *l);
+  if(!l) { snprintf(err, errcap, "out of memory"); return NULL; }
+  l->c = store_connect(s, err, errcap);
+  if(!l->c) { free(l); return NULL; }
+  l->s = s;
+  l->users = u;
+  l->prices = p;
+  l->meter = m;
+  l->log_prompts = log_prompts;
+  pthread_mutex_init(&l->mu, NULL);
+  pthread_cond_init(&l->cv, NULL);
+  pthread_cond_init(&l->idle_cv, NULL);
+  if(pthread_create(&l->thread, NULL, writer_main, l)) {
+    snprintf(err, errcap, "cannot start the ledger writer");
+    store_disconnect(l->c);
+    free(l);
+    return NULL;
+  }
+  return l;
+}
+
+void ledger_close(ledger *l)
+{
+  if(!l) return;
+  pthread_mutex_lock(&l->mu);
+  l->closing = true;
+  size_t left = l->nrows;
+  pthread_cond_broadcast(&l->cv);
+  pthread_mutex_unlock(&l->mu);
+  if(left) log_info("ledger: writing the last %zu rows", left);
+  pthread_join(l->thread, NULL);
+  store_disconnect(l->c);
+  log_info("ledger: %lld rows written, %lld dropped", (long long)l->st.written, (long long)l->st.dropped);
+  free_rows(l->head);
+  pthread_mutex_destroy(&l->mu);
+  pthread_cond_destroy(&l->cv);
+  pthread_cond_destroy(&l->idle_cv);
+  free(l);
+}
+
+/* Copies s into a fixed field, cutting at a character boundary, and makes it valid UTF-8. */
+static void put(char *dst, size_t cap, const char *s)
+{
+  size_t n = s ? strnlen(s, cap - 1) : 0;
+  n = prompt_cut(s ? s : "", n, (size_t)-1, cap - 1);
+  memcpy(dst, s ? s : "", n);
+  dst[n] = '\0';
+  prompt_sanitize(dst);
+}
+
+void ledger_record(ledger *l, const ledger_row *row)
+{
+  if(!l) return;
+  size_t elen = strnlen(row->error, sizeof row->error - 1);
+  size_t plen = l->log_prompts ? strnlen(row->prompt, sizeof row->prompt - 1) : 0;
+  bool raw = l->log_prompts && !plen && row->body && row->body_len;
+  if(raw) plen = row->body_len < LEDGER_BODY_COPY ? row->body_len : LEDGER_BODY_COPY;
+  size_t size = sizeof(entry) + elen + plen + 2;
+  int64_t created = row->created_ms ? row->created_ms : now_ms();
+  bill b;
+  prices_bill(l->prices, row->model, row->in_tokens, row->out_tokens, row->thinking_tokens, row->cached_tokens, &b);
+  int64_t tokens = row->in_tokens + row->out_tokens + row->thinking_tokens;
+  if(!row->refused) {
+    if(l->users) users_account(l->users, row->user_id, tokens, b.cost_nanos, created);
+    if(l->meter) meter_add(l->meter, row->model, created, 1, tokens);
+  }
+
+  pthread_mutex_lock(&l->mu);
+  l->st.recorded++;
+  if(l->closing || l->nrows >= LEDGER_MAX_ROWS || l->nbytes + size > LEDGER_MAX_BYTES) {
+    l->st.dropped++;
+    int64_t now = now_ms();
+    bool say = now - l->last_drop_log >= 1000;
+    if(say) l->last_drop_log = now;
+    int64_t dropped = l->st.dropped;
+    pthread_mutex_unlock(&l->mu);
+    if(say) log_error("ledger: queue full (%d rows waiting for the database): %lld rows dropped so far",
+                      LEDGER_MAX_ROWS, (long long)dropped);
+    return;
+  }
+  l->nrows++;
+  l->nbytes += size;
+  pthread_mutex_unlock(&l->mu);
+
+  entry *e = malloc(size);
+  if(!e) {
+    pthread_mutex_lock(&l->mu);
+    l->nrows--; l->nbytes -= size; l->st.dropped++;
+    pthread_mutex_unlock(&l->mu);
+    return;
+  }
+  *e = (entry){ .size = size, .user_id = row->user_id, .access_key_id = row->access_key_id, .model_id = b.model_id,
+                .in = row->in_tokens, .out = row->out_tokens, .thinking = row->thinking_tokens,
+                .cached = row->cached_tokens, .bill_e4 = b.bill_e4, .cost_nanos = b.cost_nanos,
+                .latency_ms = row->latency_ms, .ttfb_ms = row->ttfb_ms, .created_ms = created,
+                .http_status = row->http_status, .attempts = row->attempts, .is_local = row->is_local,
+                .stream = row->stream, .success = row->success, .refused = row->refused };
+  put(e->upstream_key, sizeof e->upstream_key, row->upstream_key);
+  put(e->model, sizeof e->model, row->model);
+  put(e->gen_type, sizeof e->gen_type, row->gen_type[0] ? row->gen_type : row->endpoint[0] ? row->endpoint : "other");
+  put(e->endpoint, sizeof e->endpoint, row->endpoint[0] ? row->endpoint : "other");
+  put(e->ip, sizeof e->ip, row->ip);
+  e->error = e->text;
+  put(e->error, elen + 1, row->error);
+  e->prompt = e->text + elen + 1;
+  if(raw) {
+    memcpy(e->prompt, row->body, plen);
+    e->prompt[plen] = '\0';
+    e->raw_prompt = true;
+    e->raw_len = plen;
+  } else {
+    put(e->prompt, plen + 1, l->log_prompts ? row->prompt : "");
+  }
+
+  pthread_mutex_lock(&l->mu);
+  if(l->tail) l->tail->next = e; else l->head = e;
+  l->tail = e;
+  pthread_cond_signal(&l->cv);
+  pthread_mutex_unlock(&l->mu);
+}
+
+bool ledger_flush(ledger *l, int64_t timeout_ms)
+{
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += timeout_ms / 1000;
+  until.tv_nsec += (timeout_ms % 1000) * 1000000;
+  if(until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
+  pthread_mutex_lock(&l->mu);
+  int rc = 0;
+  while((l->nrows || l->busy) && rc == 0) rc = pthread_cond_timedwait(&l->idle_cv, &l->mu, &until);
+  bool ok = !l->nrows && !l->busy;
+  pthread_mutex_unlock(&l->mu);
+  return ok;
+}
+
+void ledger_get_stats(ledger *l, ledger_stats *out)
+{
+  pthread_mutex_lock(&l->mu);
+  *out = l->st;
+  out->queued = (int64_t)l->nrows;
+  pthread_mutex_unlock(&l->mu);
+}
+
+/* ---- helpers for the request path ---- */
+
+const char *ledger_endpoint_kind(str method, str path)
+{
+  if(str_eq(path, STR("/v1/chat/completions"))) return "chat";
+  if(str_eq(path, STR("/v1/embeddings"))) return "embed";
+  if(str_eq(path, STR("/v1/images/generations"))) return "image";
+  const char *colon = NULL;
+  for(size_t i = path.n; i-- > 0 && path.p[i] != '/';) if(path.p[i] == ':') { colon = path.p + i; break; }
+  if(!colon) return str_starts(path, STR("/v1beta/models")) || str_starts(path, STR("/v1/models")) ? "models" : "other";
+  str action = { colon + 1, (size_t)(path.p + path.n - colon - 1) };
+  if(str_eq(action, STR("generateContent"))) return "generate";
+  if(str_eq(action, STR("streamGenerateContent"))) return "stream";
+  if(str_eq(action, STR("countTokens"))) return "count_tokens";
+  if(str_eq(action, STR("embedContent")) || str_eq(action, STR("batchEmbedContents"))) return "embed";
+  if(str_eq(action, STR("predict")) || str_eq(action, STR("predictLongRunning"))) return "image";
+  (void)method;
+  return "other";
+}
+
+/* X-Generation-Type is a label: letters, digits, '_', '-', '.', 1..31 of them. */
+static bool valid_label(str v)
+{
+  if(!v.n || v.n > 31) return false;
+  for(size_t i = 0; i < v.n; i++) {
+    char c = v.p[i];
+    if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+      return false;
+  }
+  return true;
+}
+
+void ledger_row_begin(ledger_row *row, const gateway *gw, const http_req *r, const principal *who, const char *model)
+{
+  memset(row, 0, sizeof *row);
+  row->user_id = who ? who->user_id : 0;
+  row->access_key_id = who ? who->access_key_id : 0;
+  snprintf(row->model, sizeof row->model, "%s", model ? model : "");
+  const char *kind = ledger_endpoint_kind(r->method, r->path);
+  snprintf(row->endpoint, sizeof row->endpoint, "%s", kind);
+  str label = http_header_get(r, STR("X-Generation-Type"));
+  if(valid_label(label)) snprintf(row->gen_type, sizeof row->gen_type, "%.*s", (int)label.n, label.p);
+  else snprintf(row->gen_type, sizeof row->gen_type, "%s", kind);
+  row->stream = !strcmp(kind, "stream");
+  clientip_of(r, row->ip, sizeof row->ip);
+  if(gw->cfg.log_prompts) { row->body = r->body; row->body_len = r->body_len; }   /* parsed by the writer */
+  row->created_ms = now_ms();
+}
+
+void ledger_set_prompt(ledger_row *row, const char *text, size_t n)
+{
+  size_t k = prompt_cut(text, n, LEDGER_PROMPT_CHARS, sizeof row->prompt - 1);
+  memcpy(row->prompt, text, k);
+  row->prompt[k] = '\0';
+}
+
+void ledger_prompt_from_body(ledger_row *row, const char *body, size_t len)
+{
+  prompt_extract(body, len, row->prompt, sizeof row->prompt, LEDGER_PROMPT_CHARS);
+}

@@ -1,0 +1,112 @@
+/* ledger — one row per authenticated call (seeds 000 and 001), written off the event loop.
+ *
+ * The request path calls ledger_record on a worker thread; it copies the row into an in-memory
+ * queue and returns at once (never blocks, never touches the database).  A writer thread commits
+ * queued rows in batches, maintaining the hourly rollups in the same transaction (a batch
+ * smaller than LEDGER_BATCH waits LEDGER_LINGER_MS for more rows first: group commit).
+ * ledger_close drains the queue before returning, so a graceful stop loses no row.
+ *
+ * Queue policy: at most LEDGER_MAX_ROWS rows or LEDGER_MAX_BYTES of them wait in memory.  Beyond
+ * that (the database has been unwritable for a long while) a new row is dropped, counted in
+ * ledger_stats.dropped and logged once a second — the request path is never slowed to wait for
+ * the database.  A batch that fails to commit is retried with backoff, keeping its rows. */
+#ifndef GEMGATE_LEDGER_H
+#define GEMGATE_LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/http.h"
+
+#define LEDGER_MAX_ROWS 200000
+#define LEDGER_MAX_BYTES (64u << 20)
+#define LEDGER_BATCH 4096
+#define LEDGER_LINGER_MS 10           /* a small batch waits this long for company */
+#define LEDGER_PROMPT_CHARS 500
+#define LEDGER_BODY_COPY (64u << 10)
+
+typedef struct ledger ledger;
+struct store;
+struct users;
+struct prices;
+struct meter;
+struct gateway;
+struct principal;
+
+typedef struct ledger_row {
+  int64_t user_id;            /* 0: a static GEMGATE_ACCESS_KEYS caller */
+  int64_t access_key_id;      /* 0: none (static key) */
+  char upstream_key[32];      /* masked upstream key ("AIza…wxyz"), "" when none was used */
+  char model[64];             /* "" when the call names none */
+  bool is_local;              /* answered by the gateway itself, no upstream call */
+  char gen_type[32];          /* X-Generation-Type label, else the endpoint kind */
+  char endpoint[32];          /* chat, generate, stream, embed, count_tokens, image, models, other */
+  bool stream;
+  int64_t in_tokens, out_tokens, thinking_tokens, cached_tokens;
+  bool success;
+  bool refused;               /* refused by the gateway's quota check (users_check): recorded, but
+                                 not counted against quotas or in the per-model meters */
+  int http_status;
+  char error[256];            /* "" on success */
+  char ip[64];
+  int64_t latency_ms, ttfb_ms;
+  int attempts;
+  char prompt[1504];          /* first 500 characters (UTF-8), "" when GEMGATE_LOG_PROMPTS=0 */
+  const char *body;           /* the request body (borrowed until ledger_record returns): when
+                                 prompt is "", the writer thread takes the prompt from a copy of
+                                 its first LEDGER_BODY_COPY bytes, so no worker parses JSON */
+  size_t body_len;
+  int64_t created_ms;
+} ledger_row;
+
+typedef struct ledger_stats {
+  int64_t recorded;           /* rows handed to ledger_record */
+  int64_t written;            /* rows committed */
+  int64_t dropped;            /* rows refused because the queue was full */
+  int64_t queued;             /* rows waiting now */
+  int64_t batches, failed_batches;
+} ledger_stats;
+
+/* Start the writer on its own connection to s.  users/prices/meter may be NULL (no accounting,
+ * no bills, no meters).  NULL on failure, with a message. */
+ledger *ledger_open(struct store *s, struct users *u, struct prices *p, struct meter *m,
+                    bool log_prompts, char *err, size_t errcap);
+
+/* Drain the queue (every row recorded so far is committed, unless the database refuses for
+ * good), stop the writer, free.  Call after the workers have stopped. */
+void ledger_close(ledger *l);
+
+/* Queue a copy of *row.  Thread-safe; never blocks.  Fills in the bill from the price table,
+ * and accounts the call's tokens and cost to its user's quotas and to the per-model meter. */
+void ledger_record(ledger *l, const ledger_row *row);
+
+/* Wait (up to timeout_ms) until every row recorded so far is committed.  For tests and the
+ * benchmark; true when drained. */
+bool ledger_flush(ledger *l, int64_t timeout_ms);
+
+void ledger_get_stats(ledger *l, ledger_stats *out);
+
+/* ---- helpers for the request path ---- */
+
+/* Fill the parts of a row known when a call starts: the caller (user, access key), the client
+ * address (X-Forwarded-For only from GEMGATE_TRUSTED_PROXIES), the model, the endpoint kind and
+ * the generation type (a valid X-Generation-Type label — letters, digits, '_', '-', '.', at most
+ * 31 — else the endpoint kind), the stream flag, the prompt (unless GEMGATE_LOG_PROMPTS=0) and
+ * created_ms = now.  The rest of *row is zeroed. */
+void ledger_row_begin(ledger_row *row, const struct gateway *gw, const http_req *r,
+                      const struct principal *who, const char *model);
+
+/* The endpoint kind of a request: chat, generate, stream, embed, count_tokens, image, models,
+ * other. */
+const char *ledger_endpoint_kind(str method, str path);
+
+/* The prompt: the first 500 characters of text (UTF-8, cut at a character boundary). */
+void ledger_set_prompt(ledger_row *row, const char *text, size_t n);
+
+/* The prompt from a request body, native or OpenAI: the last user turn's text, else an
+ * embedding's input or an image prompt.  Bodies over 256 KiB are not parsed: the first
+ * "text" string of their first 64 KiB is taken. */
+void ledger_prompt_from_body(ledger_row *row, const char *body, size_t len);
+
+#endif

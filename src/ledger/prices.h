@@ -1,0 +1,52 @@
+/* prices — the per-model price table (input, output, thinking and cached tokens per million, and
+ * a price per call for per-image models) and the bill of a call, in integer units only.
+ *
+ * Defaults for current Gemini models are inserted at start when missing (an admin's edits are
+ * never overwritten); the table lives in memory (rwlock) so billing on the request path never
+ * touches the database.  A model is priced by its exact name, else the longest listed name it
+ * extends ("gemini-2.5-flash-preview-05-20" → "gemini-2.5-flash"), else "*" if listed, else 0. */
+#ifndef GEMGATE_PRICES_H
+#define GEMGATE_PRICES_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "http/http.h"
+
+typedef struct prices prices;
+struct store_conn;
+
+typedef struct price {
+  int64_t id;
+  char model[64];
+  int64_t input, output, thinking, cached;   /* micro-USD per 1M tokens */
+  int64_t request;                           /* micro-USD per call */
+  int64_t updated_at;
+} price;
+
+typedef struct bill {
+  int64_t bill_e4;      /* decimal(12,4) × 10^4, rounded half up */
+  int64_t cost_nanos;   /* exact to 10^-9 USD */
+  int64_t model_id;     /* the price row's id, 0 when unpriced */
+} bill;
+
+prices *prices_new(void);
+void prices_free(prices *p);
+
+/* Start-up: insert missing defaults, then load the table.  0 or -1. */
+int prices_load(prices *p, struct store_conn *c, int64_t now);
+
+/* The bill of a call.  in includes cached (Gemini's promptTokenCount does); cached tokens are
+ * billed at the cached price, the rest at the input price.  Thread-safe, memory only. */
+void prices_bill(prices *p, const char *model, int64_t in, int64_t out, int64_t thinking,
+                 int64_t cached, bill *b);
+
+/* The same for one price row (exposed for tests). */
+void price_compute(const price *pr, int64_t in, int64_t out, int64_t thinking, int64_t cached, bill *b);
+
+/* GET /admin/prices, and PUT|POST /admin/prices/{model} {"input","output","thinking","cached",
+ * "per_request"} (USD, decimal strings or numbers; fields left out keep their value). */
+void prices_route_list(http_req *r);
+void prices_route_set(http_req *r);
+
+#endif

@@ -1,0 +1,70 @@
+/* openai_internal — helpers shared by the openai*.c files; not part of the module's API. */
+#ifndef GEMGATE_OPENAI_INTERNAL_H
+#define GEMGATE_OPENAI_INTERNAL_H
+
+#include "openai/openai.h"
+
+/* "a string", "an object", … for error messages. */
+const char *oai_jtype(const json_t *v);
+/* The member k of o, or NULL when absent or JSON null (OpenAI reads an explicit null as "not
+ * given"). */
+json_t *oai_opt(const json_t *o, const char *k);
+/* Copy at most cap-1 bytes of s (n bytes) into dst, cutting at a UTF-8 character boundary. */
+void oai_copy_utf8(char *dst, size_t cap, const char *s, size_t n);
+/* malloc'ed copy of the first max characters (code points) of valid UTF-8 s. */
+char *oai_dup_chars(const char *s, size_t n, size_t max);
+/* malloc'ed standard base64 of p; *outlen gets its length.  NULL when out of memory. */
+char *oai_b64(const void *p, size_t n, size_t *outlen);
+/* snprintf for param paths ("messages[3].content[1].type"): cut silently when too long. */
+void oai_fmt(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* 400s naming param; each fills e and returns -1. */
+int oai_bad_missing(oai_error *e, const char *param);
+int oai_bad_type(oai_error *e, const char *param, const json_t *v, const char *want);
+int oai_bad_value(oai_error *e, const char *param, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Checked numbers: 0 when v (non-NULL) is within range (*out set), else a 400 naming param.
+ * An integer may come as a number without fraction (some clients send 100.0). */
+int oai_number_in(oai_error *e, const json_t *v, const char *param, double lo, double hi);
+int oai_int_in(oai_error *e, const json_t *v, const char *param, int64_t lo, int64_t hi, int64_t *out);
+int oai_boolean(oai_error *e, const json_t *v, const char *param, bool *out);
+/* Parse a client request body: an object, or NULL with the 400 in e (invalid JSON, invalid UTF-8,
+ * too deep, not an object). */
+json_t *oai_load_request(const char *p, size_t n, oai_error *e);
+/* Parse an upstream answer: an object, or NULL with a 502 in e. */
+json_t *oai_load_upstream(const char *p, size_t n, oai_error *e);
+/* e from an upstream {"error":{…}} object; status 0 takes the error's own code. */
+void oai_google_error_obj(int status, const json_t *err, oai_error *e);
+/* Append a string literal. */
+#define OAI_LIT(b, lit) oai_buf_append((b), (lit), sizeof(lit) - 1)
+/* Append the compact serialisation of j.  0 or -1. */
+int oai_buf_dump(oai_buf *b, const json_t *j);
+/* Strip "models/" and check the name; malloc'ed copy or NULL with a 400 in e (param "model"). */
+char *oai_model_name(const json_t *v, oai_error *e);
+
+void oai_usage_read(oai_usage *u, const json_t *usage_metadata);
+/* OpenAI's usage object: prompt_tokens, completion_tokens (candidates + thoughts),
+ * total_tokens, prompt_tokens_details.cached_tokens, completion_tokens_details.reasoning_tokens. */
+json_t *oai_usage_json(const oai_usage *u);
+/* Gemini finishReason → OpenAI finish_reason (never NULL). */
+const char *oai_finish_reason(const char *gemini_reason);
+
+/* What one Gemini content's parts say, split the OpenAI way. */
+typedef struct oai_parts {
+  oai_buf text;          /* non-thought text, concatenated */
+  oai_buf thought;       /* thought text, concatenated */
+  json_t *calls;         /* array of tool_call objects, NULL when none */
+  bool has_text, has_thought;
+} oai_parts;
+
+/* Collect the parts of a Gemini content object.  Tool call ids are "call_<id suffix>_<choice>_<k>"
+ * with k counting from *ncalls, which is advanced; with_index adds "index": k (stream deltas).
+ * 0 or -1 when out of memory.  oai_parts_free afterwards in both cases. */
+int oai_parts_collect(oai_parts *x, const json_t *content, const char *chatid, size_t choice,
+                      size_t *ncalls, bool with_index);
+void oai_parts_free(oai_parts *x);
+
+/* Clean a JSON Schema into Gemini's Schema subset.  response: for responseSchema (adds
+ * propertyOrdering).  param names the schema in errors.  NULL with a 400 in e when it cannot be
+ * used (too deep, too large, not an object); an empty object when nothing usable is left. */
+json_t *oai_schema_clean(const json_t *schema, bool response, const char *param, oai_error *e);
+
+#endif

@@ -1,0 +1,227 @@
+/* store_sqlite — the SQLite backend: connections tuned for WAL, the schema migrations, online
+ * backup.  Contract in store_sqlite.h / store.h. */
+#include "store/store_sqlite.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+/* The measures every rollup carries (calls, refused calls, tokens, money). */
+#define MEASURES \
+  "calls INTEGER NOT NULL DEFAULT 0, refused INTEGER NOT NULL DEFAULT 0, " \
+  "input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0, " \
+  "thinking_tokens INTEGER NOT NULL DEFAULT 0, cached_tokens INTEGER NOT NULL DEFAULT 0, " \
+  "bill_e4 INTEGER NOT NULL DEFAULT 0, cost_nanos INTEGER NOT NULL DEFAULT 0, "
+
+/* Migration i brings the schema to version i+1.  Append only: never edit a released one. */
+static const char *const migrations[] = {
+  /* 1: users, keys, prices, settings, the ledger (seeds 000 and 001) and its rollups. */
+  "CREATE TABLE users ("
+  " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,"
+  " rpm INTEGER NOT NULL DEFAULT 0, tpm INTEGER NOT NULL DEFAULT 0, rpd INTEGER NOT NULL DEFAULT 0,"
+  " daily_budget_e4 INTEGER NOT NULL DEFAULT 0, monthly_budget_e4 INTEGER NOT NULL DEFAULT 0,"
+  " models TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+  "CREATE TABLE access_keys ("
+  " id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL REFERENCES users(id),"
+  " name TEXT NOT NULL DEFAULT '', prefix TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,"
+  " created_at INTEGER NOT NULL, revoked_at INTEGER);"
+  "CREATE INDEX access_keys_user ON access_keys(user_id);"
+  "CREATE TABLE upstream_keys ("
+  " id INTEGER PRIMARY KEY AUTOINCREMENT, secret TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,"
+  " masked TEXT NOT NULL, enabled INTEGER NOT NULL DEFAULT 1,"
+  " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+  "CREATE TABLE prices ("
+  " id INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL UNIQUE,"
+  " input_micros INTEGER NOT NULL DEFAULT 0, output_micros INTEGER NOT NULL DEFAULT 0,"
+  " thinking_micros INTEGER NOT NULL DEFAULT 0, cached_micros INTEGER NOT NULL DEFAULT 0,"
+  " request_micros INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);"
+  "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);"
+  "CREATE TABLE ledger ("
+  " id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL, access_key_id INTEGER,"
+  " upstream_key TEXT NOT NULL DEFAULT '', model_id INTEGER, model_name TEXT NOT NULL DEFAULT '',"
+  " is_local INTEGER NOT NULL DEFAULT 0, generation_type TEXT NOT NULL, endpoint TEXT NOT NULL,"
+  " stream INTEGER NOT NULL DEFAULT 0, input_tokens INTEGER NOT NULL DEFAULT 0,"
+  " output_tokens INTEGER NOT NULL DEFAULT 0, thinking_tokens INTEGER NOT NULL DEFAULT 0,"
+  " cached_tokens INTEGER NOT NULL DEFAULT 0, bill_e4 INTEGER NOT NULL DEFAULT 0,"
+  " cost_nanos INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL, http_status INTEGER NOT NULL DEFAULT 0,"
+  " refused INTEGER NOT NULL DEFAULT 0, error_message TEXT NOT NULL DEFAULT '',"
+  " request_ip TEXT NOT NULL DEFAULT '', latency_ms INTEGER NOT NULL DEFAULT 0,"
+  " ttfb_ms INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+  " prompt TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL);"
+  /* Seed 000: (user, type, created_at), (user, created_at), created_at; the second also serves
+   * seed 001's user_id.  Seed 001: access key, model id, is_local — partial, holding only the
+   * rows such a lookup can find (a key, a priced model, a local answer), which spares the writer
+   * an index update for most rows.  (A filter on the model scans
+   * a user's rows by time: another composite index would cost the writer a quarter of its rate.) */
+  "CREATE INDEX ledger_user_created ON ledger(user_id, created_at);"
+  "CREATE INDEX ledger_user_type_created ON ledger(user_id, generation_type, created_at);"
+  "CREATE INDEX ledger_created ON ledger(created_at);"
+  "CREATE INDEX ledger_access_key ON ledger(access_key_id) WHERE access_key_id IS NOT NULL;"
+  "CREATE INDEX ledger_model_id ON ledger(model_id) WHERE model_id IS NOT NULL;"
+  "CREATE INDEX ledger_is_local ON ledger(is_local) WHERE is_local = 1;"
+  /* The hourly rollup the issue asks for; a per-user daily one for the users' statistics; and
+   * per-dimension daily totals (day -1 = all time) so global statistics read a few rows.  Dims:
+   * all (value ''), model, user (the id), key (masked), type, and utype ("<user>:<type>", all
+   * time only). */
+  "CREATE TABLE usage_hourly (hour INTEGER NOT NULL, user_id INTEGER NOT NULL,"
+  " model_name TEXT NOT NULL, generation_type TEXT NOT NULL, upstream_key TEXT NOT NULL,"
+  " status TEXT NOT NULL, " MEASURES
+  " PRIMARY KEY (hour, user_id, model_name, generation_type, upstream_key, status)) WITHOUT ROWID;"
+  "CREATE INDEX usage_hourly_user ON usage_hourly(user_id, hour);"
+  "CREATE TABLE usage_daily (day INTEGER NOT NULL, user_id INTEGER NOT NULL,"
+  " model_name TEXT NOT NULL, generation_type TEXT NOT NULL, status TEXT NOT NULL, " MEASURES
+  " PRIMARY KEY (user_id, day, model_name, generation_type, status)) WITHOUT ROWID;"
+  "CREATE TABLE usage_dim (dim TEXT NOT NULL, day INTEGER NOT NULL, value TEXT NOT NULL,"
+  " status TEXT NOT NULL, " MEASURES
+  " PRIMARY KEY (dim, day, value, status)) WITHOUT ROWID;",
+};
+
+static void no_memstatus(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
+int store_sqlite_version(void) { return (int)(sizeof migrations / sizeof *migrations); }
+
+static void *sq_open(const char *path, char *err, size_t cap)
+{
+  /* No global memory statistics: they take a process-wide mutex around every allocation, and
+   * nothing reads them.  Only possible before SQLite initializes; later calls change nothing. */
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, no_memstatus);
+  sqlite3 *db = NULL;
+  bool fresh = access(path, F_OK) != 0;
+  /* NOMUTEX: a connection is used by one thread at a time (store.h), so SQLite's own
+   * per-connection mutex is pure cost. */
+  int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if(rc != SQLITE_OK) {
+    snprintf(err, cap, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return NULL;
+  }
+  if(fresh) chmod(path, 0600);     /* it holds key hashes and, unencrypted, upstream keys */
+  sqlite3_busy_timeout(db, 10000);
+  /* WAL: readers never block the writer.  synchronous=NORMAL: a commit survives a crash of the
+   * process (not of the machine), which is the guarantee a graceful stop needs, at a fraction of
+   * FULL's fsyncs.  Checkpoints every 16 MB of WAL rather than 4: pages the ledger's indexes
+   * touch again and again are copied back once. */
+  char *msg = NULL;
+  if(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                      "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456;"
+                      "PRAGMA wal_autocheckpoint=4096;",
+                  NULL, NULL, &msg) != SQLITE_OK) {
+    snprintf(err, cap, "cannot configure %s: %s", path, msg ? msg : "?");
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    return NULL;
+  }
+  return db;
+}
+
+static int sq_exec(void *h, const char *sql)
+{
+  return sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* Applies each missing migration in its own transaction, recording it in schema_migrations. */
+static int sq_migrate(void *h, char *err, size_t cap)
+{
+  sqlite3 *db = h;
+  if(sq_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")) {
+    snprintf(err, cap, "migrations: %s", sqlite3_errmsg(db));
+    return -1;
+  }
+  for(int v = 1; v <= store_sqlite_version(); v++) {
+    if(sq_exec(db, "BEGIN IMMEDIATE")) { snprintf(err, cap, "migrations: %s", sqlite3_errmsg(db)); return -1; }
+    sqlite3_stmt *st = NULL;
+    int have = 0;
+    if(sqlite3_prepare_v2(db, "SELECT 1 FROM schema_migrations WHERE version = ?", -1, &st, NULL) == SQLITE_OK) {
+      sqlite3_bind_int(st, 1, v);
+      have = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    if(!have) {
+      char rec[128];
+      snprintf(rec, sizeof rec, "INSERT INTO schema_migrations VALUES (%d, CAST(strftime('%%s','now') AS INTEGER) * 1000)", v);
+      if(sq_exec(db, migrations[v - 1]) || sq_exec(db, rec)) {
+        snprintf(err, cap, "migration %d failed: %s", v, sqlite3_errmsg(db));
+        sq_exec(db, "ROLLBACK");
+        return -1;
+      }
+    }
+    if(sq_exec(db, "COMMIT")) { snprintf(err, cap, "migrations: %s", sqlite3_errmsg(db)); return -1; }
+  }
+  return 0;
+}
+
+static void sq_close(void *h) { sqlite3_close_v2(h); }
+
+static void *sq_prepare(void *h, const char *sql)
+{
+  sqlite3_stmt *st = NULL;
+  if(sqlite3_prepare_v3(h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) return NULL;
+  return st;
+}
+
+static void sq_finalize(void *st) { sqlite3_finalize(st); }
+static void sq_bind_int(void *st, int i, int64_t v) { sqlite3_bind_int64(st, i, v); }
+static void sq_bind_text(void *st, int i, const char *s)
+{
+  if(s) sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+  else sqlite3_bind_null(st, i);
+}
+static void sq_bind_null(void *st, int i) { sqlite3_bind_null(st, i); }
+
+static store_rc sq_step(void *st)
+{
+  int rc = sqlite3_step(st);
+  if(rc == SQLITE_ROW) return STORE_ROW;
+  if(rc == SQLITE_DONE) return STORE_DONE;
+  return (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONSTRAINT : STORE_ERROR;
+}
+
+static int64_t sq_col_int(void *st, int i) { return sqlite3_column_int64(st, i); }
+static const char *sq_col_text(void *st, int i) { return (const char *)sqlite3_column_text(st, i); }
+static bool sq_col_null(void *st, int i) { return sqlite3_column_type(st, i) == SQLITE_NULL; }
+static void sq_reset(void *st) { sqlite3_reset(st); sqlite3_clear_bindings(st); }
+static int64_t sq_changes(void *h) { return sqlite3_changes64(h); }
+static const char *sq_errmsg(void *h) { return sqlite3_errmsg(h); }
+
+/* sqlite3_backup copies page by page inside one read transaction: consistent, and in WAL mode
+ * it never blocks the ledger writer. */
+static int sq_backup(void *h, const char *path, char *err, size_t cap)
+{
+  /* O_EXCL: never overwrite a file, even one that appears between a check and the open. */
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if(fd < 0) { snprintf(err, cap, "cannot create %s: %s", path, strerror(errno)); return -1; }
+  close(fd);
+  sqlite3 *dst = NULL;
+  if(sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+    snprintf(err, cap, "cannot create %s: %s", path, dst ? sqlite3_errmsg(dst) : "?");
+    sqlite3_close(dst);
+    return -1;
+  }
+  sqlite3_backup *b = sqlite3_backup_init(dst, "main", h, "main");
+  int rc = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
+  if(b) sqlite3_backup_finish(b);
+  if(rc != SQLITE_DONE) {
+    snprintf(err, cap, "backup failed: %s", sqlite3_errmsg(dst));
+    sqlite3_close(dst);
+    unlink(path);
+    return -1;
+  }
+  sqlite3_close(dst);
+  return 0;
+}
+
+const store_backend store_sqlite = {
+  .name = "sqlite", .open = sq_open, .migrate = sq_migrate, .close = sq_close,
+  .prepare = sq_prepare, .finalize = sq_finalize, .bind_int = sq_bind_int,
+  .bind_text = sq_bind_text, .bind_null = sq_bind_null, .step = sq_step,
+  .col_int = sq_col_int, .col_text = sq_col_text, .col_null = sq_col_null, .reset = sq_reset,
+  .exec = sq_exec, .changes = sq_changes, .errmsg = sq_errmsg, .backup = sq_backup,
+  .begin_sql = "BEGIN IMMEDIATE",
+};

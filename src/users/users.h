@@ -1,0 +1,87 @@
+/* users — users, their access keys and their limits (seeds 000 and 004).
+ *
+ * The database holds users and keys (a key only as its SHA-256; it is shown once, at creation,
+ * and listed by its prefix).  An in-memory cache, loaded at start and updated after each admin
+ * change commits, answers the request path: authentication, quota checks and accounting never
+ * touch the database.  Counters (requests and tokens in the last minute, today's requests,
+ * tokens and cost, this month's cost) live in memory, seeded at start from the ledger and its
+ * rollups.  Days and months are UTC.
+ *
+ * Locking: a rwlock over the maps, a mutex per user for its limits and counters, and an admin
+ * mutex serialising changes so the cache always matches the last commit. */
+#ifndef GEMGATE_USERS_H
+#define GEMGATE_USERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "http/auth.h"
+
+typedef struct users users;
+struct store_conn;
+
+#define USERS_MODELS_MAX 1024
+
+typedef struct user_limits {
+  int64_t rpm, tpm, rpd;                       /* 0 = unlimited */
+  int64_t daily_budget_e4, monthly_budget_e4;  /* USD × 10^4; 0 = unlimited */
+  char models[USERS_MODELS_MAX];               /* allowed models, comma separated ("gemini-2.5-*"
+                                                  matches by prefix); "" = every model */
+} user_limits;
+
+/* What a quota check decided. */
+typedef struct quota_verdict {
+  int status;                 /* 0 allowed; 429 over a limit; 403 model not allowed / disabled */
+  int64_t retry_after_s;      /* for 429: seconds until the limit frees up (≥ 1) */
+  char message[200];          /* for the client, in its API's error shape */
+} quota_verdict;
+
+users *users_new(void);
+void users_free(users *u);
+
+/* Start-up (main thread, before the loops): load users and keys and seed the counters.  0 / -1. */
+int users_load(users *u, struct store_conn *c, int64_t now);
+
+/* ---- the request path: memory only, thread-safe ---- */
+
+/* The access key cred[0..n) → *who (user_id, access_key_id, name, label).  false when unknown,
+ * revoked, or its user is disabled. */
+bool users_auth(users *u, const char *cred, size_t n, principal *who);
+
+/* May who call model now?  Static keys (user_id 0) have no limits.  An allowed call is counted
+ * at once against RPM and requests-per-day (so a burst cannot overshoot); its tokens and cost
+ * come later through users_account.  Returns v->status. */
+int users_check(users *u, const principal *who, const char *model, int64_t now, quota_verdict *v);
+
+/* A finished call's tokens and cost, at time t. */
+void users_account(users *u, int64_t user_id, int64_t tokens, int64_t cost_nanos, int64_t t);
+
+/* ---- admin changes: on a store pool thread ---- */
+
+/* Each returns an HTTP status (200/201 done, 404 unknown user or key, 500 database error) and
+ * sets *out to the JSON answer (new reference) when done. */
+int users_create(users *u, struct store_conn *c, const char *name, const user_limits *lim, const char *key_name, json_t **out);
+int users_add_key(users *u, struct store_conn *c, int64_t user_id, const char *key_name, json_t **out);
+/* Changes the limits present in `have` (bits: USERS_F_*), and the name when name != NULL. */
+int users_update(users *u, struct store_conn *c, int64_t user_id, const char *name, const user_limits *lim, int have, json_t **out);
+int users_set_disabled(users *u, struct store_conn *c, int64_t user_id, bool disabled, json_t **out);
+int users_revoke_key(users *u, struct store_conn *c, int64_t user_id, int64_t key_id, json_t **out);
+
+enum { USERS_F_RPM = 1, USERS_F_TPM = 2, USERS_F_RPD = 4, USERS_F_DAILY = 8, USERS_F_MONTHLY = 16, USERS_F_MODELS = 32 };
+
+/* ---- views (memory only) ---- */
+
+/* One user (404 → NULL) or all users, with limits, keys (prefix only) and current usage. */
+json_t *users_json(users *u, int64_t user_id, int64_t now);
+json_t *users_list_json(users *u, int64_t now);
+/* Whether the user exists; its name into name (cap bytes). */
+bool users_exists(users *u, int64_t user_id, char *name, size_t cap);
+/* Counts for /admin/stats: users, enabled users, live keys. */
+void users_counts(users *u, int64_t *nusers, int64_t *nenabled, int64_t *nkeys);
+
+/* True when model is allowed by the comma separated list (empty list: every model). */
+bool users_model_allowed(const char *list, const char *model);
+
+#endif

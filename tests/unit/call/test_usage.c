@@ -1,0 +1,74 @@
+/* usage: token counts from the last usageMetadata, fed in arbitrary pieces. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "call/usage.h"
+
+static const char SSE[] =
+  "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"say \\\"usageMetadata\\\": {\\\"totalTokenCount\\\": 999}\"}]}}],"
+  "\"usageMetadata\":{\"promptTokenCount\":51,\"candidatesTokenCount\":1,\"totalTokenCount\":52}}\r\n\r\n"
+  "data: {\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":51,\"candidatesTokenCount\":5,"
+  "\"totalTokenCount\":80,\"thoughtsTokenCount\":24,\"cachedContentTokenCount\":7,"
+  "\"promptTokensDetails\":[{\"modality\":\"TEXT\",\"tokenCount\":51}]},\"modelVersion\":\"x\"}\r\n\r\n";
+
+/* Feeding the same bytes in every split must give the same counts. */
+static void test_every_split(void **state)
+{
+  size_t n = strlen(SSE);
+  for(size_t step = 1; step <= n; step += (step < 20 ? 1 : 37)) {
+    usage_scan s;
+    usage_init(&s);
+    for(size_t i = 0; i < n; i += step) usage_feed(&s, SSE + i, i + step > n ? n - i : step);
+    assert_true(s.u.seen);
+    assert_int_equal(s.u.prompt, 51);
+    assert_int_equal(s.u.candidates, 5);
+    assert_int_equal(s.u.total, 80);
+    assert_int_equal(s.u.thoughts, 24);
+    assert_int_equal(s.u.cached, 7);
+  }
+}
+
+static void test_pretty_printed_array(void **state)
+{
+  const char *arr = "[{\n  \"candidates\": [],\n  \"usageMetadata\": {\n    \"promptTokenCount\": 3,\n"
+                    "    \"candidatesTokenCount\": 9,\n    \"totalTokenCount\": 12\n  }\n}\n,\r\n{}\n]";
+  usage_scan s;
+  usage_init(&s);
+  usage_feed(&s, arr, strlen(arr));
+  assert_int_equal(s.u.prompt, 3);
+  assert_int_equal(s.u.candidates, 9);
+  assert_int_equal(s.u.total, 12);
+}
+
+static void test_text_mentioning_the_key_is_ignored(void **state)
+{
+  const char *t = "{\"text\":\"\\\"usageMetadata\\\":{\\\"promptTokenCount\\\":5}\"}";
+  usage_scan s;
+  usage_init(&s);
+  usage_feed(&s, t, strlen(t));
+  assert_false(s.u.seen);
+}
+
+static void test_no_usage(void **state)
+{
+  usage_scan s;
+  usage_init(&s);
+  usage_feed(&s, "{\"error\":{\"code\":500}}", 22);
+  assert_false(s.u.seen);
+  assert_int_equal(s.u.total, 0);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_every_split),
+    cmocka_unit_test(test_pretty_printed_array),
+    cmocka_unit_test(test_text_mentioning_the_key_is_ignored),
+    cmocka_unit_test(test_no_usage),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,244 @@
+/* users: keys shown once and stored hashed, authentication from memory, every limit, revoke and
+ * disable, and counters seeded again from the rollups after a restart. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ledger/ledger.h"
+#include "ledger/prices.h"
+#include "store/store.h"
+#include "users/users.h"
+#include "base/utc.h"
+
+static char dir[64], path[192];
+static store *s;
+static store_conn *c;
+
+static int setup(void **state)
+{
+  snprintf(dir, sizeof dir, "/tmp/gg-users-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/t.db", dir);
+  char err[256];
+  s = store_open(path, 1, err, sizeof err);
+  assert_non_null(s);
+  c = store_connect(s, err, sizeof err);
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  store_disconnect(c);
+  store_close(s);
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  return system(cmd);
+}
+
+/* Creates a user; returns its key (static buffer) and id. */
+static const char *create(users *u, const char *name, const user_limits *l, int64_t *id)
+{
+  static char key[128];
+  json_t *out = NULL;
+  assert_int_equal(users_create(u, c, name, l, NULL, &out), 201);
+  snprintf(key, sizeof key, "%s", json_string_value(json_object_get(out, "key")));
+  *id = json_integer_value(json_object_get(out, "user_id"));
+  json_decref(out);
+  return key;
+}
+
+static principal auth(users *u, const char *key, bool ok)
+{
+  principal p = { 0 };
+  assert_int_equal(users_auth(u, key, strlen(key), &p), ok);
+  return p;
+}
+
+static void test_keys_hashed_and_shown_once(void **state)
+{
+  users *u = users_new();
+  user_limits l = { 0 };
+  int64_t id;
+  const char *key = create(u, "alice", &l, &id);
+  assert_int_equal(strncmp(key, "gg-", 3), 0);
+  assert_int_equal(strlen(key), 46);
+  principal p = auth(u, key, true);
+  assert_int_equal(p.user_id, id);
+  assert_true(p.access_key_id > 0);
+  assert_string_equal(p.name, "alice");
+  auth(u, "gg-nope", false);
+  /* The database holds only the hash and the prefix. */
+  store_stmt *st = store_prepare(c, "SELECT hash, prefix FROM access_keys");
+  assert_int_equal(store_step(st), STORE_ROW);
+  assert_int_equal(strlen(store_col_text(st, 0)), 64);
+  assert_null(strstr(store_col_text(st, 0), key + 3));
+  assert_int_equal(strncmp(store_col_text(st, 1), key, 11), 0);
+  store_reset(st);
+  json_t *list = users_list_json(u, now_ms());
+  char *dump = json_dumps(list, 0);
+  assert_null(strstr(dump, key));                         /* listed by prefix only */
+  free(dump);
+  json_decref(list);
+  users_free(u);
+}
+
+static void test_rpm_rpd_and_models(void **state)
+{
+  users *u = users_new();
+  user_limits l = { .rpm = 2, .rpd = 3 };
+  snprintf(l.models, sizeof l.models, "gemini-2.5-*,gemini-2.0-flash");
+  int64_t id;
+  principal p = auth(u, create(u, "bob", &l, &id), true);
+  quota_verdict v;
+  int64_t t = 1700000000000LL;                            /* 22:13:20 UTC */
+  assert_int_equal(users_check(u, &p, "gemini-2.5-flash", t, &v), 0);
+  assert_int_equal(users_check(u, &p, "models/gemini-2.5-pro", t + 1000, &v), 0);
+  assert_int_equal(users_check(u, &p, "gemini-2.5-flash", t + 2000, &v), 429);
+  assert_non_null(strstr(v.message, "2 requests per minute"));
+  assert_int_equal(v.retry_after_s, 58);
+  assert_int_equal(users_check(u, &p, "gemini-2.0-flash-lite", t + 2000, &v), 403);
+  assert_non_null(strstr(v.message, "not allowed"));
+  assert_int_equal(users_check(u, &p, "gemini-2.0-flash", t + 61000, &v), 0);   /* minute over: third of the day */
+  assert_int_equal(users_check(u, &p, "gemini-2.5-flash", t + 200000, &v), 429); /* fourth: daily limit */
+  assert_non_null(strstr(v.message, "daily request limit"));
+  assert_int_equal(v.retry_after_s, (utc_day(t) + 1) * 86400 - (t + 200000) / 1000);
+  assert_int_equal(users_check(u, &p, "gemini-2.5-flash", (utc_day(t) + 1) * UTC_DAY_MS, &v), 0);  /* a new day */
+  assert_int_equal(users_check(u, &p, "", (utc_day(t) + 1) * UTC_DAY_MS + 1000, &v), 0);   /* no model: no model rule */
+  principal st = { .static_key = 1 };
+  for(int i = 0; i < 10; i++) assert_int_equal(users_check(u, &st, "anything", t, &v), 0);
+  users_free(u);
+}
+
+static void test_tokens_and_budgets(void **state)
+{
+  users *u = users_new();
+  user_limits l = { .tpm = 500, .daily_budget_e4 = 100, .monthly_budget_e4 = 150 };   /* $0.01 a day, $0.015 a month */
+  int64_t id;
+  principal p = auth(u, create(u, "carol", &l, &id), true);
+  quota_verdict v;
+  int64_t t = 1700000000000LL;
+  assert_int_equal(users_check(u, &p, "m", t, &v), 0);
+  users_account(u, id, 600, 0, t);
+  assert_int_equal(users_check(u, &p, "m", t + 10000, &v), 429);
+  assert_non_null(strstr(v.message, "tokens per minute"));
+  assert_int_equal(users_check(u, &p, "m", t + 61000, &v), 0);
+  users_account(u, id, 0, 10000000, t + 61000);                    /* $0.01: the daily budget */
+  assert_int_equal(users_check(u, &p, "m", t + 62000, &v), 429);
+  assert_non_null(strstr(v.message, "daily cost budget"));
+  int64_t tomorrow = (utc_day(t) + 1) * UTC_DAY_MS;
+  assert_int_equal(users_check(u, &p, "m", tomorrow, &v), 0);
+  users_account(u, id, 0, 6000000, tomorrow);                      /* month total $0.016 */
+  assert_int_equal(users_check(u, &p, "m", tomorrow + 1000, &v), 429);
+  assert_non_null(strstr(v.message, "monthly cost budget"));
+  assert_int_equal(v.retry_after_s, (utc_next_month(tomorrow) - tomorrow - 1000) / 1000);
+  users_free(u);
+}
+
+static void test_update_disable_revoke(void **state)
+{
+  users *u = users_new();
+  user_limits l = { 0 };
+  int64_t id;
+  char key1[128];
+  snprintf(key1, sizeof key1, "%s", create(u, "dave", &l, &id));
+  json_t *out = NULL;
+  assert_int_equal(users_add_key(u, c, id, "second", &out), 201);
+  char key2[128];
+  snprintf(key2, sizeof key2, "%s", json_string_value(json_object_get(out, "key")));
+  int64_t kid2 = json_integer_value(json_object_get(out, "key_id"));
+  json_decref(out);
+  principal p = auth(u, key2, true);
+  user_limits nl = { .rpm = 1 };
+  assert_int_equal(users_update(u, c, id, "david", &nl, USERS_F_RPM, &out), 200);
+  json_decref(out);
+  assert_int_equal(users_update(u, c, 999, NULL, &nl, USERS_F_RPM, &out), 404);
+  quota_verdict v;
+  assert_int_equal(users_check(u, &p, "m", 1700000000000LL, &v), 0);
+  assert_int_equal(users_check(u, &p, "m", 1700000000000LL, &v), 429);
+  assert_int_equal(users_set_disabled(u, c, id, true, &out), 200);
+  json_decref(out);
+  auth(u, key1, false);
+  auth(u, key2, false);
+  assert_int_equal(users_check(u, &p, "m", 1700000100000LL, &v), 403);
+  assert_int_equal(users_set_disabled(u, c, id, false, &out), 200);
+  json_decref(out);
+  assert_int_equal(users_revoke_key(u, c, id, kid2, &out), 200);
+  json_decref(out);
+  assert_int_equal(users_revoke_key(u, c, id, 12345, &out), 404);
+  auth(u, key2, false);
+  auth(u, key1, true);
+  /* A new cache from the database sees the same: the change was committed. */
+  users *again = users_new();
+  assert_int_equal(users_load(again, c, now_ms()), 0);
+  auth(again, key2, false);
+  principal q = auth(again, key1, true);
+  assert_string_equal(q.name, "david");
+  users_free(again);
+  users_free(u);
+}
+
+static void test_counters_survive_a_restart(void **state)
+{
+  users *u = users_new();
+  user_limits l = { .rpd = 5 };
+  int64_t id;
+  char key[128];
+  snprintf(key, sizeof key, "%s", create(u, "erin", &l, &id));
+  char err[256];
+  prices *pr = prices_new();
+  prices_load(pr, c, now_ms());
+  ledger *lg = ledger_open(s, u, pr, NULL, true, err, sizeof err);
+  int64_t now = now_ms();
+  for(int i = 0; i < 4; i++) {                            /* 4 calls today, 1 refused */
+    ledger_row r = { .user_id = id, .success = i < 3, .http_status = i < 3 ? 200 : 429, .created_ms = now - 1000 };
+    snprintf(r.model, sizeof r.model, "gemini-2.5-flash");
+    r.refused = i == 3;                                   /* a refused call never reaches the upstream */
+    r.in_tokens = r.refused ? 0 : 10;
+    ledger_record(lg, &r);
+  }
+  ledger_close(lg);
+  users_free(u);
+  u = users_new();                                        /* "restart" */
+  assert_int_equal(users_load(u, c, now), 0);
+  principal p = auth(u, key, true);
+  quota_verdict v;
+  assert_int_equal(users_check(u, &p, "m", now, &v), 0);          /* 3 + 1 = 4 */
+  assert_int_equal(users_check(u, &p, "m", now, &v), 0);          /* 5 */
+  assert_int_equal(users_check(u, &p, "m", now, &v), 429);
+  json_t *j = users_json(u, id, now);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "usage"), "today_tokens")), 30);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "usage"), "minute_requests")), 5);
+  json_decref(j);
+  users_free(u);
+  prices_free(pr);
+}
+
+static void test_model_lists(void **state)
+{
+  assert_true(users_model_allowed("", "x"));
+  assert_true(users_model_allowed("a,b", ""));
+  assert_true(users_model_allowed("a,gemini-2.5-*", "gemini-2.5-pro"));
+  assert_false(users_model_allowed("a,gemini-2.5-*", "gemini-2.0-flash"));
+  assert_true(users_model_allowed("gemini-2.0-flash", "models/gemini-2.0-flash"));
+  assert_false(users_model_allowed("gemini-2.0-flash", "gemini-2.0-flash-lite"));
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_keys_hashed_and_shown_once, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rpm_rpd_and_models, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_tokens_and_budgets, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_update_disable_revoke, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_counters_survive_a_restart, setup, teardown),
+    cmocka_unit_test(test_model_lists),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
