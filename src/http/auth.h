@@ -10,16 +10,10 @@
 
 #include "http/http.h"
 #include "http/server.h"
+#include "users/principal.h"
 
 typedef enum { AUTH_OK, AUTH_MISSING, AUTH_BAD } auth_result;
 
-typedef struct principal {
-  int static_key;          /* 1-based index into GEMGATE_ACCESS_KEYS, or 0 */
-  int64_t user_id;         /* a per-user access key's user; 0 for static keys */
-  int64_t access_key_id;   /* that key's id; 0 for static keys */
-  char name[64];           /* the user's name; "static" for static keys */
-  char label[32];          /* for logs: "static#2", "user#3/key#7" — never the key itself */
-} principal;
 
 /* The credential the client sent, from whichever place it used first, percent-decoded into buf
  * (at most cap-1 bytes).  Returns its length, or -1 when there is none. */

@@ -600,6 +600,34 @@ void http_error(http_req *r, int status, const char *gstatus, const char *messag
   http_reply_json(r, status, j, extra);
 }
 
+int http_status_of(gg_rc rc)
+{
+  switch(rc) {
+  case GG_OK: return 200;
+  case GG_BAD_INPUT: return 400;
+  case GG_FORBIDDEN: return 403;
+  case GG_NOT_FOUND: return 404;
+  case GG_CONFLICT: return 409;
+  case GG_LIMITED: return 429;
+  case GG_BUSY: case GG_UNAVAILABLE: return 503;
+  default: return 500;
+  }
+}
+
+void http_error_rc(http_req *r, gg_rc rc, const char *message)
+{
+  static const char *const generic[] = {
+    [GG_NOMEM] = "out of memory", [GG_BAD_INPUT] = "the request is not valid",
+    [GG_NOT_FOUND] = "not found", [GG_CONFLICT] = "conflicts with the current state",
+    [GG_FORBIDDEN] = "not allowed", [GG_LIMITED] = "over a limit",
+    [GG_DB] = "the database failed", [GG_BUSY] = "busy: try again",
+    [GG_UNAVAILABLE] = "not available", [GG_INTERNAL] = "internal error",
+  };
+  if(!message || !message[0])
+    message = (unsigned)rc < ARRAY_LEN(generic) && generic[rc] ? generic[rc] : "internal error";
+  http_error(r, http_status_of(rc), NULL, message, rc == GG_BUSY ? "Retry-After: 1\r\n" : NULL);
+}
+
 json_t *http_body_object(http_req *r)
 {
   json_t *b = r->body_len ? json_loadb(r->body, r->body_len, 0, NULL) : json_object();

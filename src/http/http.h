@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "base/rc.h"
 #include "base/util.h"
 
 #define HTTP_MAX_HEADERS 100
@@ -71,6 +72,14 @@ void http_reply(http_req *r, int status, const char *ctype, const char *body, si
 
 /* A complete JSON response; takes ownership of j. */
 void http_reply_json(http_req *r, int status, json_t *j, const char *extra);
+
+/* The HTTP status for a domain result (GG_BAD_INPUT 400, GG_NOT_FOUND 404, GG_CONFLICT 409,
+ * GG_FORBIDDEN 403, GG_LIMITED 429, GG_BUSY and GG_UNAVAILABLE 503, the rest 500). */
+int http_status_of(gg_rc rc);
+
+/* A domain failure in Google's error shape: http_status_of(rc), with message (or, when NULL or
+ * "", a generic one for the kind).  GG_BUSY adds Retry-After: 1. */
+void http_error_rc(http_req *r, gg_rc rc, const char *message);
 
 /* The body as a JSON object (an empty body is {}): a new reference, or NULL after answering
  * 400 "body must be a JSON object". */

@@ -1,5 +1,6 @@
 /* users — users, access keys, quotas; contract in users.h. */
 #include "users/users.h"
+#include "base/util.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "http/auth.h"
+#include "users/principal.h"
 
 typedef struct users users;
 struct store_conn;
