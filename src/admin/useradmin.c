@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/dbcall.h"
+#include "admin/dbcall.h"
 #include "base/money.h"
 #include "http/server.h"
 #include "stats/stats.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/dbcall.h"
+#include "admin/dbcall.h"
 #include "base/log.h"
 #include "http/server.h"
 #include "store/store.h"

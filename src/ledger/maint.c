@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "store/dbcall.h"
+#include "admin/dbcall.h"
 #include "ledger/ledger.h"
 #include "http/server.h"
 #include "store/store.h"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/dbcall.h"
+#include "admin/dbcall.h"
 #include "base/log.h"
 #include "base/money.h"
 #include "http/server.h"

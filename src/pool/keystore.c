@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "base/crypto.h"
-#include "store/dbcall.h"
+#include "admin/dbcall.h"
 #include "pool/keypool.h"
 #include "base/log.h"
 #include "http/server.h"

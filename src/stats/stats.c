@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/dbcall.h"
+#include "admin/dbcall.h"
 #include "pool/keypool.h"
 #include "ledger/ledger.h"
 #include "ledger/meter.h"

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "http/http.h"
+#include "base/rc.h"
 #include "store/store.h"
 
 typedef struct dbcall dbcall;
@@ -33,5 +34,17 @@ http_req *dbcall_req(dbcall *d);
 
 /* One-shot form: dbcall_new + dbcall_run. */
 bool dbcall_start(http_req *r, void *arg, void (*free_arg)(void *), store_work work, dbcall_reply reply);
+
+/* ---- the common case: one job, one JSON answer ---- */
+
+/* Pool-thread work of a JSON job: GG_OK with *out set (a new reference, the answer's body), or a
+ * failure kind with e->msg (may be left empty for the kind's generic message).  Never touches
+ * the request. */
+typedef gg_rc (*dbcall_json_fn)(store_conn *c, void *arg, json_t **out, gg_err *e);
+
+/* Run work(conn, arg) on the store pool, then answer r on its own loop: ok_status with *out, or
+ * the failure through http_error_rc.  Takes arg (freed by free_arg, may be NULL, when the job is
+ * over, whether or not the client stayed).  The store's queue full: 503 + Retry-After. */
+void dbcall_json(http_req *r, void *arg, void (*free_arg)(void *), dbcall_json_fn work, int ok_status);
 
 #endif

@@ -1,5 +1,5 @@
 /* dbcall — database jobs bound to HTTP requests; contract in dbcall.h. */
-#include "store/dbcall.h"
+#include "admin/dbcall.h"
 
 #include <stdlib.h>
 
@@ -98,4 +98,58 @@ bool dbcall_start(http_req *r, void *arg, void (*free_arg)(void *), store_work w
 {
   dbcall *d = dbcall_new(r, arg, free_arg);
   return d && dbcall_run(d, work, reply);
+}
+
+/* ---- JSON jobs ---- */
+
+typedef struct json_job {
+  void *arg;
+  void (*free_arg)(void *);
+  dbcall_json_fn work;
+  int ok_status;
+  gg_rc rc;
+  json_t *out;
+  gg_err err;
+} json_job;
+
+static void json_job_free(void *p)
+{
+  json_job *j = p;
+  if(j->free_arg) j->free_arg(j->arg);
+  json_decref(j->out);
+  free(j);
+}
+
+static void json_job_work(store_conn *c, void *arg)
+{
+  json_job *j = arg;
+  j->rc = j->work(c, j->arg, &j->out, &j->err);
+  if(j->rc == GG_OK && !j->out) j->rc = GG_NOMEM;
+}
+
+static void json_job_reply(dbcall *d, http_req *r, void *arg)
+{
+  json_job *j = arg;
+  if(j->rc == GG_OK) {
+    http_reply_json(r, j->ok_status, j->out, NULL);
+    j->out = NULL;
+  } else {
+    http_error_rc(r, j->rc, j->err.msg);
+  }
+  dbcall_end(d);
+}
+
+void dbcall_json(http_req *r, void *arg, void (*free_arg)(void *), dbcall_json_fn work, int ok_status)
+{
+  json_job *j = calloc(1, sizeof *j);
+  if(!j) {
+    if(free_arg) free_arg(arg);
+    http_error_rc(r, GG_NOMEM, NULL);
+    return;
+  }
+  j->arg = arg;
+  j->free_arg = free_arg;
+  j->work = work;
+  j->ok_status = ok_status;
+  dbcall_start(r, j, json_job_free, json_job_work, json_job_reply);
 }
