@@ -16,22 +16,35 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 # src/<layer>/<module>.c; the layers and what each may include: src/README.md, scripts/layers.sh.
-SRC      := $(wildcard src/*/*.c)
+# Two gateways: the release $(BUILD)/gemgate, and $(BUILD)/gemgate-test for the integration
+# suite, which also has the test-only routes (-DGEMGATE_TEST_ROUTES: POST /admin/test/ledger).
+# Only the files the macro changes are compiled twice (into obj-test/); the rest is shared.
+TEST_ONLY_SRC := $(wildcard src/admin/testroute.c)
+SRC      := $(filter-out $(TEST_ONLY_SRC),$(wildcard src/*/*.c))
 HDR      := $(wildcard src/*/*.h)
 OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+TEST_SRC := src/app/route.c $(TEST_ONLY_SRC)
+TEST_OBJ := $(filter-out $(TEST_SRC:src/%.c=$(BUILD)/obj/%.o),$(OBJ)) $(TEST_SRC:src/%.c=$(BUILD)/obj-test/%.o)
 LIBOBJ   := $(filter-out $(BUILD)/obj/app/main.o,$(OBJ))
 FAKE_SRC := $(wildcard tests/fake/*.c)
 UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN := $(foreach t,$(UNIT_SRC),$(BUILD)/$(notdir $(t:.c=)))
 
 .PHONY: all deps run test unit integration clean bench check-clang layers
-all: $(BUILD)/gemgate $(BUILD)/fakegemini
+all: $(BUILD)/gemgate $(BUILD)/gemgate-test $(BUILD)/fakegemini
 
 $(BUILD)/obj/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/obj-test/%.o: src/%.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) -DGEMGATE_TEST_ROUTES $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
 $(BUILD)/gemgate: $(OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BUILD)/gemgate-test: $(TEST_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 $(BUILD)/fakegemini: $(FAKE_SRC) $(wildcard tests/fake/*.h)
@@ -56,8 +69,8 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 # ASan's quarantine would hold freed memory and blur the memory assertions: keep it small.
-integration: $(BUILD)/gemgate $(BUILD)/fakegemini
-	ASAN_OPTIONS=quarantine_size_mb=8 GEMGATE_BIN=$(abspath $(BUILD)/gemgate) FAKE_BIN=$(abspath $(BUILD)/fakegemini) \
+integration: $(BUILD)/gemgate-test $(BUILD)/fakegemini
+	ASAN_OPTIONS=quarantine_size_mb=8 GEMGATE_BIN=$(abspath $(BUILD)/gemgate-test) FAKE_BIN=$(abspath $(BUILD)/fakegemini) \
 	  node --test --test-concurrency=1 tests/integration/
 
 # The README's test command: install what is missing, build with gcc and clang, run every test,

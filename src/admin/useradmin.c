@@ -8,7 +8,7 @@
 #include "admin/dbcall.h"
 #include "base/money.h"
 #include "http/server.h"
-#include "stats/stats.h"
+#include "admin/stats.h"
 #include "users/users.h"
 
 #define LIMIT_MAX 1000000000000LL       /* 10^12: more than any real limit, less than overflow */
@@ -209,7 +209,7 @@ void useradmin_item(http_req *r)
   } else if(str_eq(rest, STR("/disable")) || str_eq(rest, STR("/enable"))) {
     if(post) op = rest.p[1] == 'd' ? 'd' : 'e'; else allow = "Allow: POST\r\n";
   } else if(str_eq(rest, STR("/usage-stats"))) {
-    if(get) { stats_user_usage(r, id); return; }
+    if(get) { stats_route_user_usage(r, id); return; }
     allow = "Allow: GET\r\n";
   } else if(str_eq(rest, STR("/keys"))) {
     if(post) op = 'k'; else allow = "Allow: POST\r\n";

@@ -1,32 +1,22 @@
+/* route — the route table; contract in route.h. */
 #include "app/route.h"
 
-#include <stdio.h>
-#include <string.h>
-
-#include "http/auth.h"
-#include "pool/keystore.h"
-#include "ledger/maint.h"
+#include "admin/stats.h"
+#include "admin/status.h"
+#include "admin/usage.h"
+#include "admin/useradmin.h"
 #include "call/native.h"
 #include "call/openai_route.h"
 #include "call/settings.h"
+#include "http/auth.h"
 #include "http/server.h"
+#include "ledger/maint.h"
 #include "ledger/prices.h"
-#include "stats/stats.h"
-#include "admin/status.h"
-#include "stats/usagerows.h"
-#include "admin/useradmin.h"
+#include "pool/keystore.h"
 
-/* CLIENT: an access key (static or per-user); the handler authenticates with auth_require. */
-typedef enum { PUBLIC, ADMIN, CLIENT } access;
+enum { PUBLIC = ROUTE_PUBLIC, ADMIN = ROUTE_ADMIN, CLIENT = ROUTE_CLIENT };   /* short, for the table */
 
-/* method "*": any method, the handler sorts them out.  A path ending in '/' is a prefix: ids
- * follow, and the handler parses them. */
-typedef struct route {
-  const char *method, *path;
-  access who;
-  void (*fn)(http_req *r);
-} route;
-
+/* The rules (exact path, or a '/'-terminated prefix; "*" for any method) are in http/route.h. */
 static const route routes[] = {
   { "GET",  "/health",                  PUBLIC, status_health },
   { "GET",  "/wake",                    PUBLIC, status_wake },
@@ -51,14 +41,16 @@ static const route routes[] = {
   { "GET",  "/admin/prices",            ADMIN,  prices_route_list },
   { "PUT",  "/admin/prices/",           ADMIN,  prices_route_set },
   { "POST", "/admin/prices/",           ADMIN,  prices_route_set },
-  { "GET",  "/admin/stats",             ADMIN,  stats_admin },
-  { "GET",  "/admin/usage",             ADMIN,  usagerows_list },
-  { "GET",  "/admin/usage/export",      ADMIN,  usagerows_export_admin },
+  { "GET",  "/admin/stats",             ADMIN,  stats_route_admin },
+  { "GET",  "/admin/usage",             ADMIN,  usage_route_list },
+  { "GET",  "/admin/usage/export",      ADMIN,  usage_route_export },
   { "POST", "/admin/maintenance/cleanup", ADMIN, maint_cleanup },
   { "POST", "/admin/maintenance/backup", ADMIN, maint_backup },
+#ifdef GEMGATE_TEST_ROUTES     /* the test binary only (make's gemgate-test): never in a release */
   { "POST", "/admin/test/ledger",       ADMIN,  maint_test_ledger },
-  { "GET",  "/api/gemini/usage-stats",  CLIENT, stats_usage },
-  { "GET",  "/api/usage/export",        CLIENT, usagerows_export_mine },
+#endif
+  { "GET",  "/api/gemini/usage-stats",  CLIENT, stats_route_usage },
+  { "GET",  "/api/usage/export",        CLIENT, usage_route_export_mine },
 };
 
 /* Client routes: authenticate, then the OpenAI API or native passthrough, each answering in
@@ -80,27 +72,34 @@ static void client_route(http_req *r)
   else native_forward(r, &who);
 }
 
+/* /v1beta/… and /v1/…: the APIs themselves, before the table (the hot path: one compare). */
+static const route client_api = { "*", "/v1/", CLIENT, client_route };
+
+static bool is_client_api(str path)
+{
+  return str_starts(path, STR("/v1beta/")) || str_starts(path, STR("/v1/"));
+}
+
+const route *route_find(str method, str path, char allow[ROUTE_ALLOW_CAP])
+{
+  if(is_client_api(path)) { allow[0] = '\0'; return &client_api; }
+  return route_match(routes, ARRAY_LEN(routes), method, path, allow);
+}
+
 void route_request(http_req *r)
 {
-  if(str_starts(r->path, STR("/v1beta/")) || str_starts(r->path, STR("/v1/"))) {
+  if(is_client_api(r->path)) {
     client_route(r);
     return;
   }
-  const route *match = NULL;
-  char allow[64] = "";
-  for(size_t i = 0; i < ARRAY_LEN(routes); i++) {
-    str p = str_c(routes[i].path);
-    bool prefix = p.n && p.p[p.n - 1] == '/';
-    if(prefix ? !(str_starts(r->path, p) && r->path.n > p.n) : !str_eq(r->path, p)) continue;
-    if(!strcmp(routes[i].method, "*") || str_eq(r->method, str_c(routes[i].method))) { match = &routes[i]; break; }
-    snprintf(allow, sizeof allow, "Allow: %s\r\n", routes[i].method);
-  }
+  char allow[ROUTE_ALLOW_CAP];
+  const route *match = route_match(routes, ARRAY_LEN(routes), r->method, r->path, allow);
   if(!match) {
     if(allow[0]) http_error(r, 405, "INVALID_ARGUMENT", "method not allowed on this route", allow);
     else http_error(r, 404, NULL, "no such route", NULL);
     return;
   }
-  if(match->who == ADMIN && !auth_admin(r->w->gw, r)) {
+  if(match->who == ROUTE_ADMIN && !auth_admin(r->w->gw, r)) {
     bool sent = http_header_get(r, STR("Authorization")).p != NULL;
     http_error(r, sent ? 403 : 401, NULL, r->w->gw->cfg.admin_token
                ? (sent ? "admin token not valid" : "admin token required: Authorization: Bearer <token>")

@@ -1,11 +1,22 @@
-/* route — which handler answers a request, and who may call it: public routes, admin routes
- * (GEMGATE_ADMIN_TOKEN), and client routes (an access key). */
+/* route — the gateway's route table: which handler answers a request, and who may call it:
+ * public routes, admin routes (GEMGATE_ADMIN_TOKEN) and client routes (an access key).  The
+ * matching rules are http/route's. */
 #ifndef GEMGATE_ROUTE_H
 #define GEMGATE_ROUTE_H
 
 #include "http/http.h"
+#include "http/route.h"
 
-/* The worker's request handler. */
+/* route.who: anyone; the admin (GEMGATE_ADMIN_TOKEN, checked here before the handler); a client
+ * with an access key (the handler authenticates, so that it answers in its own error shape). */
+enum { ROUTE_PUBLIC, ROUTE_ADMIN, ROUTE_CLIENT };
+
+/* The worker's request handler: route_find, then the admin token check, then the handler;
+ * answers 404 / 405 (with Allow) / 401 / 403 itself. */
 void route_request(http_req *r);
+
+/* The table's entry for method + path (the Gemini and OpenAI APIs under /v1beta/ and /v1/ are
+ * one client entry); NULL with allow as route_match gives it.  Static; for tests and tools. */
+const route *route_find(str method, str path, char allow[ROUTE_ALLOW_CAP]);
 
 #endif

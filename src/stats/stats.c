@@ -5,15 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/dbcall.h"
-#include "pool/keypool.h"
-#include "ledger/ledger.h"
-#include "ledger/meter.h"
 #include "base/money.h"
-#include "store/query.h"
-#include "http/server.h"
-#include "store/store.h"
-#include "users/users.h"
 #include "base/utc.h"
 
 /* success_rate as seed 000 gives it: a percentage with two decimals (93.33). */
@@ -24,21 +16,6 @@ static json_t *rate(int64_t success, int64_t total)
 }
 
 /* ---- seed 000: one user's usage ---- */
-
-typedef struct ujob {
-  int64_t user_id, now;
-  period per;
-  char type[32], model[64];
-  int status;
-  json_t *out;
-} ujob;
-
-static void ujob_free(void *arg)
-{
-  ujob *j = arg;
-  json_decref(j->out);
-  free(j);
-}
 
 /* Adds n calls of type (success or not) to by_type and the totals, when they pass the type
  * filter; a type never seen before still gets its key. */
@@ -54,21 +31,20 @@ static void count_type(json_t *by_type, const char *type, int64_t n, bool ok, bo
   if(ok) *success += n;
 }
 
-static void usage_work(store_conn *c, void *arg)
+gg_rc stats_user(store_conn *c, const stats_user_filter *f, json_t **out, gg_err *e)
 {
-  ujob *j = arg;
-  int64_t first = period_first_day(j->per, j->now);
+  int64_t first = period_first_day(f->per, f->now);
   json_t *by_type = json_object(), *recent = json_array();
   int64_t total = 0, success = 0;
   store_rc rc;
-  j->status = 500;
+  gg_rc res = GG_DB;
 
   /* Every type the user has ever used ("<user>:<type>" rows of all time), so by_type names them
    * all; for period=all without a model filter these rows are the whole answer. */
   char lo[32], hi[32], sql[512];
-  snprintf(lo, sizeof lo, "%lld:", (long long)j->user_id);
-  snprintf(hi, sizeof hi, "%lld;", (long long)j->user_id);     /* ';' follows ':' */
-  bool all_time = j->per == PERIOD_ALL && !j->model[0];
+  snprintf(lo, sizeof lo, "%lld:", (long long)f->user_id);
+  snprintf(hi, sizeof hi, "%lld;", (long long)f->user_id);     /* ';' follows ':' */
+  bool all_time = f->per == PERIOD_ALL && !f->model[0];
   store_stmt *st = store_prepare(c, "SELECT value, status, calls FROM usage_dim WHERE dim = 'utype' AND day = -1"
                                     " AND value > ? AND value < ?");
   if(!st) goto out;
@@ -77,20 +53,20 @@ static void usage_work(store_conn *c, void *arg)
   while((rc = store_step(st)) == STORE_ROW) {
     const char *type = store_col_text(st, 0) + strlen(lo);
     count_type(by_type, type, store_col_int(st, 2), !strcmp(store_col_text(st, 1), "success"),
-               all_time && (!j->type[0] || !strcmp(type, j->type)), &total, &success);
+               all_time && (!f->type[0] || !strcmp(type, f->type)), &total, &success);
   }
   store_reset(st);
   if(rc != STORE_DONE) goto out;
 
   if(!all_time) {                /* the period's days of the per-user daily rollup */
     snprintf(sql, sizeof sql, "SELECT generation_type, status, calls FROM usage_daily WHERE user_id = ? AND day >= ?%s%s",
-             j->type[0] ? " AND generation_type = ?" : "", j->model[0] ? " AND model_name = ?" : "");
+             f->type[0] ? " AND generation_type = ?" : "", f->model[0] ? " AND model_name = ?" : "");
     if(!(st = store_prepare(c, sql))) goto out;
     int i = 1;
-    store_bind_int(st, i++, j->user_id);
+    store_bind_int(st, i++, f->user_id);
     store_bind_int(st, i++, first);
-    if(j->type[0]) store_bind_text(st, i++, j->type);
-    if(j->model[0]) store_bind_text(st, i++, j->model);
+    if(f->type[0]) store_bind_text(st, i++, f->type);
+    if(f->model[0]) store_bind_text(st, i++, f->model);
     while((rc = store_step(st)) == STORE_ROW)
       count_type(by_type, store_col_text(st, 0), store_col_int(st, 2), !strcmp(store_col_text(st, 1), "success"), true,
                  &total, &success);
@@ -100,13 +76,13 @@ static void usage_work(store_conn *c, void *arg)
 
   snprintf(sql, sizeof sql, "SELECT id, generation_type, prompt, status, error_message, created_at FROM ledger"
            " WHERE user_id = ? AND created_at >= ?%s%s ORDER BY created_at DESC, id DESC LIMIT 10",
-           j->type[0] ? " AND generation_type = ?" : "", j->model[0] ? " AND model_name = ?" : "");
+           f->type[0] ? " AND generation_type = ?" : "", f->model[0] ? " AND model_name = ?" : "");
   if(!(st = store_prepare(c, sql))) goto out;
   int i = 1;
-  store_bind_int(st, i++, j->user_id);
+  store_bind_int(st, i++, f->user_id);
   store_bind_int(st, i++, first == INT64_MIN ? INT64_MIN : first * UTC_DAY_MS);
-  if(j->type[0]) store_bind_text(st, i++, j->type);
-  if(j->model[0]) store_bind_text(st, i++, j->model);
+  if(f->type[0]) store_bind_text(st, i++, f->type);
+  if(f->model[0]) store_bind_text(st, i++, f->model);
   while((rc = store_step(st)) == STORE_ROW) {
     char when[32];
     utc_iso(store_col_int(st, 5), when, sizeof when);
@@ -117,64 +93,18 @@ static void usage_work(store_conn *c, void *arg)
   }
   store_reset(st);
   if(rc != STORE_DONE) goto out;
-  j->out = json_pack("{s:s,s:{s:s,s:I,s:I,s:I,s:o,s:O,s:O}}", "status", "success", "data",
-                     "period", period_name(j->per), "total_count", (json_int_t)total, "success_count", (json_int_t)success,
-                     "failed_count", (json_int_t)(total - success), "success_rate", rate(success, total),
-                     "by_type", by_type, "recent_usage", recent);
-  j->status = j->out ? 200 : 500;
+  *out = json_pack("{s:s,s:{s:s,s:I,s:I,s:I,s:o,s:O,s:O}}", "status", "success", "data",
+                   "period", period_name(f->per), "total_count", (json_int_t)total, "success_count", (json_int_t)success,
+                   "failed_count", (json_int_t)(total - success), "success_rate", rate(success, total),
+                   "by_type", by_type, "recent_usage", recent);
+  res = *out ? GG_OK : GG_NOMEM;
 out:
   json_decref(by_type);
   json_decref(recent);
+  return res == GG_DB ? gg_fail(e, GG_DB, "could not read the statistics") : res;
 }
 
-static void usage_reply(dbcall *d, http_req *r, void *arg)
-{
-  ujob *j = arg;
-  if(j->status == 200) { http_reply_json(r, 200, j->out, NULL); j->out = NULL; }
-  else http_error(r, 500, NULL, "could not read the statistics", NULL);
-  dbcall_end(d);
-}
-
-static void usage_for(http_req *r, int64_t user_id)
-{
-  ujob *j = calloc(1, sizeof *j);
-  if(!j) { http_error(r, 500, NULL, "out of memory", NULL); return; }
-  char msg[200];
-  j->user_id = user_id;
-  j->now = now_ms();
-  if(!query_period(r, PERIOD_ALL, &j->per, msg, sizeof msg) ||
-     !query_label(r, "type", j->type, sizeof j->type, msg, sizeof msg) ||
-     !query_label(r, "model", j->model, sizeof j->model, msg, sizeof msg)) {
-    free(j);
-    http_error(r, 400, NULL, msg, NULL);
-    return;
-  }
-  dbcall_start(r, j, ujob_free, usage_work, usage_reply);
-}
-
-void stats_usage(http_req *r)
-{
-  principal who = { 0 };
-  if(auth_require(r->w->gw, r, &who)) usage_for(r, who.user_id);
-}
-void stats_user_usage(http_req *r, int64_t user_id) { usage_for(r, user_id); }
-
-/* ---- /admin/stats ---- */
-
-typedef struct ajob {
-  int64_t now, top;
-  period per;
-  users *users;
-  int status;
-  json_t *out;
-} ajob;
-
-static void ajob_free(void *arg)
-{
-  ajob *j = arg;
-  json_decref(j->out);
-  free(j);
-}
+/* ---- the whole gateway: GET /admin/stats ---- */
 
 /* One breakdown entry: {requests, success, failed, refused, success_rate, tokens…, cost}. */
 typedef struct tally { int64_t calls, success, refused, in, out, thinking, cached, cost_nanos; } tally;
@@ -216,17 +146,15 @@ static named *slot(named *v, size_t cap, const char *dim, const char *value, boo
   return &v[i];
 }
 
-static void admin_work(store_conn *c, void *arg)
+gg_rc stats_totals(store_conn *c, users *u, const stats_totals_filter *f, json_t **out, gg_err *e)
 {
-  ajob *j = arg;
-  int64_t first = period_first_day(j->per, j->now), last = utc_day(j->now);
-  if(j->per == PERIOD_ALL) first = last = -1;
+  int64_t first = period_first_day(f->per, f->now), last = utc_day(f->now);
+  if(f->per == PERIOD_ALL) first = last = -1;
   /* The days' rows, summed here: a hash beats SQL's GROUP BY (a sort) by a factor of three. */
   store_stmt *st = store_prepare(c, "SELECT dim, value, status, calls, refused, input_tokens, output_tokens,"
                                     " thinking_tokens, cached_tokens, cost_nanos FROM usage_dim"
                                     " WHERE dim IN ('all', 'model', 'user', 'key', 'type') AND day >= ? AND day <= ?");
-  j->status = 500;
-  if(!st) return;
+  if(!st) return gg_fail(e, GG_DB, "could not read the statistics");
   store_bind_int(st, 1, first);
   store_bind_int(st, 2, last);
   size_t cap = 4096, n = 0;
@@ -256,7 +184,7 @@ static void admin_work(store_conn *c, void *arg)
     x->t.cost_nanos += store_col_int(st, 9);
   }
   store_reset(st);
-  if(rc != STORE_DONE) { free(v); return; }
+  if(rc != STORE_DONE) { free(v); return gg_fail(e, GG_DB, "could not read the statistics"); }
   qsort(v, cap, sizeof *v, by_calls);
   json_t *totals = NULL, *groups[4] = { json_object(), json_object(), json_object(), json_object() };
   static const char *const dims[] = { "model", "user", "key", "type" };
@@ -266,13 +194,13 @@ static void admin_work(store_conn *c, void *arg)
     for(int d = 0; d < 4; d++) {
       if(strcmp(v[i].dim, dims[d])) continue;
       all[d]++;
-      if(shown[d] >= j->top) break;
+      if(shown[d] >= f->top) break;
       shown[d]++;
       json_t *t = tally_json(&v[i].t);
       if(d == 1) {
         char name[64] = "static";
         int64_t uid = atoll(v[i].value);
-        if(uid && !users_exists(j->users, uid, name, sizeof name)) snprintf(name, sizeof name, "(unknown)");
+        if(uid && !users_exists(u, uid, name, sizeof name)) snprintf(name, sizeof name, "(unknown)");
         json_object_set_new(t, "name", json_string(name));
       }
       json_object_set_new(groups[d], v[i].value[0] ? v[i].value : "(none)", t);
@@ -280,55 +208,11 @@ static void admin_work(store_conn *c, void *arg)
   }
   free(v);
   if(!totals) totals = tally_json(&(tally){ 0 });
-  j->out = json_pack("{s:o,s:o,s:o,s:o,s:o,s:{s:b,s:b,s:b,s:b}}", "totals", totals, "by_model", groups[0],
-                     "by_user", groups[1], "by_key", groups[2], "by_type", groups[3], "truncated",
-                     "by_model", all[0] > shown[0], "by_user", all[1] > shown[1], "by_key", all[2] > shown[2],
-                     "by_type", all[3] > shown[3]);
-  j->status = j->out ? 200 : 500;
-}
-
-static void admin_reply(dbcall *d, http_req *r, void *arg)
-{
-  ajob *j = arg;
-  if(j->status != 200) { http_error(r, 500, NULL, "could not read the statistics", NULL); dbcall_end(d); return; }
-  gateway *gw = r->w->gw;
-  int64_t nusers, nenabled, nkeys;
-  users_counts(gw->users, &nusers, &nenabled, &nkeys);
-  json_t *keys = kp_status_keys(gw->pool, j->now);
-  ledger_stats ls = { 0 };
-  if(gw->ledger) ledger_get_stats(gw->ledger, &ls);
   char from[32] = "";
-  if(j->per != PERIOD_ALL) utc_iso(period_first_day(j->per, j->now) * UTC_DAY_MS, from, sizeof from);
-  json_t *o = j->out;
-  j->out = NULL;
-  json_object_set_new(o, "period", json_string(period_name(j->per)));
-  json_object_set_new(o, "from", from[0] ? json_string(from) : json_null());
-  json_object_set_new(o, "gemini_keys", json_integer((json_int_t)json_array_size(keys)));
-  json_object_set_new(o, "active_gemini_keys", json_integer((json_int_t)kp_available(gw->pool, j->now)));
-  json_object_set_new(o, "users", json_integer(nusers));
-  json_object_set_new(o, "active_users", json_integer(nenabled));
-  json_object_set_new(o, "user_keys", json_integer(nkeys));
-  json_object_set_new(o, "usage_stats", meter_json(gw->meter, j->now));
-  json_object_set_new(o, "ledger", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "recorded", (json_int_t)ls.recorded,
-                                             "written", (json_int_t)ls.written, "queued", (json_int_t)ls.queued,
-                                             "dropped", (json_int_t)ls.dropped, "batches", (json_int_t)ls.batches,
-                                             "failed_batches", (json_int_t)ls.failed_batches));
-  json_decref(keys);
-  http_reply_json(r, 200, o, NULL);
-  dbcall_end(d);
-}
-
-void stats_admin(http_req *r)
-{
-  ajob *j = calloc(1, sizeof *j);
-  if(!j) { http_error(r, 500, NULL, "out of memory", NULL); return; }
-  char msg[200];
-  j->now = now_ms();
-  j->users = r->w->gw->users;
-  if(!query_period(r, PERIOD_TODAY, &j->per, msg, sizeof msg) || !query_int(r, "top", 1, 1000, 100, &j->top, msg, sizeof msg)) {
-    free(j);
-    http_error(r, 400, NULL, msg, NULL);
-    return;
-  }
-  dbcall_start(r, j, ajob_free, admin_work, admin_reply);
+  if(f->per != PERIOD_ALL) utc_iso(period_first_day(f->per, f->now) * UTC_DAY_MS, from, sizeof from);
+  *out = json_pack("{s:o,s:o,s:o,s:o,s:o,s:{s:b,s:b,s:b,s:b},s:s,s:s?}", "totals", totals, "by_model", groups[0],
+                   "by_user", groups[1], "by_key", groups[2], "by_type", groups[3], "truncated",
+                   "by_model", all[0] > shown[0], "by_user", all[1] > shown[1], "by_key", all[2] > shown[2],
+                   "by_type", all[3] > shown[3], "period", period_name(f->per), "from", from[0] ? from : NULL);
+  return *out ? GG_OK : GG_NOMEM;
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const GEMGATE_BIN = process.env.GEMGATE_BIN || path.join(root, 'build/gemgate');
+export const GEMGATE_BIN = process.env.GEMGATE_BIN || path.join(root, 'build/gemgate-test');
 export const FAKE_BIN = process.env.FAKE_BIN || path.join(root, 'build/fakegemini');
 
 export const ACCESS = 'test-access-key-1';
