@@ -47,7 +47,7 @@ static const char *create(users *u, const char *name, const user_limits *l, int6
 {
   static char key[128];
   json_t *out = NULL;
-  assert_int_equal(users_create(u, c, name, l, NULL, &out), 201);
+  assert_int_equal(users_create(u, c, name, l, NULL, &out, NULL), GG_OK);
   snprintf(key, sizeof key, "%s", json_string_value(json_object_get(out, "key")));
   *id = json_integer_value(json_object_get(out, "user_id"));
   json_decref(out);
@@ -149,29 +149,29 @@ static void test_update_disable_revoke(void **state)
   char key1[128];
   snprintf(key1, sizeof key1, "%s", create(u, "dave", &l, &id));
   json_t *out = NULL;
-  assert_int_equal(users_add_key(u, c, id, "second", &out), 201);
+  assert_int_equal(users_add_key(u, c, id, "second", &out, NULL), GG_OK);
   char key2[128];
   snprintf(key2, sizeof key2, "%s", json_string_value(json_object_get(out, "key")));
   int64_t kid2 = json_integer_value(json_object_get(out, "key_id"));
   json_decref(out);
   principal p = auth(u, key2, true);
   user_limits nl = { .rpm = 1 };
-  assert_int_equal(users_update(u, c, id, "david", &nl, USERS_F_RPM, &out), 200);
+  assert_int_equal(users_update(u, c, id, "david", &nl, USERS_F_RPM, &out, NULL), GG_OK);
   json_decref(out);
-  assert_int_equal(users_update(u, c, 999, NULL, &nl, USERS_F_RPM, &out), 404);
+  assert_int_equal(users_update(u, c, 999, NULL, &nl, USERS_F_RPM, &out, NULL), GG_NOT_FOUND);
   quota_verdict v;
   assert_int_equal(users_check(u, &p, "m", 1700000000000LL, &v), 0);
   assert_int_equal(users_check(u, &p, "m", 1700000000000LL, &v), 429);
-  assert_int_equal(users_set_disabled(u, c, id, true, &out), 200);
+  assert_int_equal(users_set_disabled(u, c, id, true, &out, NULL), GG_OK);
   json_decref(out);
   auth(u, key1, false);
   auth(u, key2, false);
   assert_int_equal(users_check(u, &p, "m", 1700000100000LL, &v), 403);
-  assert_int_equal(users_set_disabled(u, c, id, false, &out), 200);
+  assert_int_equal(users_set_disabled(u, c, id, false, &out, NULL), GG_OK);
   json_decref(out);
-  assert_int_equal(users_revoke_key(u, c, id, kid2, &out), 200);
+  assert_int_equal(users_revoke_key(u, c, id, kid2, &out, NULL), GG_OK);
   json_decref(out);
-  assert_int_equal(users_revoke_key(u, c, id, 12345, &out), 404);
+  assert_int_equal(users_revoke_key(u, c, id, 12345, &out, NULL), GG_NOT_FOUND);
   auth(u, key2, false);
   auth(u, key1, true);
   /* A new cache from the database sees the same: the change was committed. */
