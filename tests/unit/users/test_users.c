@@ -158,7 +158,11 @@ static void test_update_disable_revoke(void **state)
   user_limits nl = { .rpm = 1 };
   assert_int_equal(users_update(u, c, id, "david", &nl, USERS_F_RPM, &out, NULL), GG_OK);
   json_decref(out);
-  assert_int_equal(users_update(u, c, 999, NULL, &nl, USERS_F_RPM, &out, NULL), GG_NOT_FOUND);
+  gg_err e = { "" };
+  assert_int_equal(users_update(u, c, 999, NULL, &nl, USERS_F_RPM, &out, &e), GG_NOT_FOUND);
+  assert_string_equal(e.msg, "no such user");
+  assert_int_equal(users_add_key(u, c, 999, NULL, &out, &e), GG_NOT_FOUND);
+  assert_int_equal(users_set_disabled(u, c, 999, true, &out, &e), GG_NOT_FOUND);
   quota_verdict v;
   assert_int_equal(users_check(u, &p, "m", 1700000000000LL, &v), 0);
   assert_int_equal(users_check(u, &p, "m", 1700000000000LL, &v), 429);
@@ -171,7 +175,8 @@ static void test_update_disable_revoke(void **state)
   json_decref(out);
   assert_int_equal(users_revoke_key(u, c, id, kid2, &out, NULL), GG_OK);
   json_decref(out);
-  assert_int_equal(users_revoke_key(u, c, id, 12345, &out, NULL), GG_NOT_FOUND);
+  assert_int_equal(users_revoke_key(u, c, id, 12345, &out, &e), GG_NOT_FOUND);
+  assert_string_equal(e.msg, "no such access key for this user");
   auth(u, key2, false);
   auth(u, key1, true);
   /* A new cache from the database sees the same: the change was committed. */
