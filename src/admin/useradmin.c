@@ -21,37 +21,26 @@ typedef struct ujob {
   bool has_name, has_key_name;
   user_limits lim;
   int have;
-  int status;
-  json_t *out;
 } ujob;
 
-static void ujob_free(void *arg)
-{
-  ujob *j = arg;
-  json_decref(j->out);
-  free(j);
-}
-
-static void ujob_work(store_conn *c, void *arg)
+static gg_rc ujob_work(store_conn *c, void *arg, json_t **out, gg_err *e)
 {
   ujob *j = arg;
   const char *kn = j->has_key_name ? j->key_name : NULL;
   switch(j->op) {
-  case 'c': j->status = users_create(j->u, c, j->name, &j->lim, kn, &j->out); break;
-  case 'k': j->status = users_add_key(j->u, c, j->user_id, kn, &j->out); break;
-  case 'u': j->status = users_update(j->u, c, j->user_id, j->has_name ? j->name : NULL, &j->lim, j->have, &j->out); break;
-  case 'd': case 'e': j->status = users_set_disabled(j->u, c, j->user_id, j->op == 'd', &j->out); break;
-  case 'r': j->status = users_revoke_key(j->u, c, j->user_id, j->key_id, &j->out); break;
+  case 'c': return users_create(j->u, c, j->name, &j->lim, kn, out, e);
+  case 'k': return users_add_key(j->u, c, j->user_id, kn, out, e);
+  case 'u': return users_update(j->u, c, j->user_id, j->has_name ? j->name : NULL, &j->lim, j->have, out, e);
+  case 'd': case 'e': return users_set_disabled(j->u, c, j->user_id, j->op == 'd', out, e);
+  case 'r': return users_revoke_key(j->u, c, j->user_id, j->key_id, out, e);
   }
+  return GG_INTERNAL;
 }
 
-static void ujob_reply(dbcall *d, http_req *r, void *arg)
+/* Runs j's change on the store pool: 201 for a new key, 200 for the rest. */
+static void ujob_start(http_req *r, ujob *j)
 {
-  ujob *j = arg;
-  if(j->status < 300 && j->out) { http_reply_json(r, j->status, j->out, NULL); j->out = NULL; }
-  else if(j->status == 404) http_error(r, 404, NULL, j->op == 'r' ? "no such access key for this user" : "no such user", NULL);
-  else http_error(r, 500, NULL, "could not store the change", NULL);
-  dbcall_end(d);
+  dbcall_json(r, j, free, ujob_work, j->op == 'c' || j->op == 'k' ? 201 : 200);
 }
 
 /* A name: 1..63 bytes of printable text (no control characters). */
@@ -129,7 +118,7 @@ static bool parse_limits(json_t *body, user_limits *l, int *have, const char *co
 static ujob *new_job(http_req *r, int op)
 {
   ujob *j = calloc(1, sizeof *j);
-  if(!j) { http_error(r, 500, NULL, "out of memory", NULL); return NULL; }
+  if(!j) { http_error_rc(r, GG_NOMEM, NULL); return NULL; }
   j->u = r->w->gw->users;
   j->op = op;
   return j;
@@ -170,7 +159,7 @@ void useradmin_create(http_req *r)
   json_decref(body);
   if(msg[0]) { free(j); http_error(r, 400, NULL, msg, NULL); return; }
   if(j->op == 'k' && !users_exists(j->u, j->user_id, NULL, 0)) { free(j); http_error(r, 404, NULL, "no such user", NULL); return; }
-  dbcall_start(r, j, ujob_free, ujob_work, ujob_reply);
+  ujob_start(r, j);
 }
 
 void useradmin_list(http_req *r)
@@ -243,5 +232,5 @@ void useradmin_item(http_req *r)
     json_decref(body);
     if(msg[0]) { free(j); http_error(r, 400, NULL, msg, NULL); return; }
   }
-  dbcall_start(r, j, ujob_free, ujob_work, ujob_reply);
+  ujob_start(r, j);
 }

@@ -9,7 +9,6 @@
 #include "base/log.h"
 #include "app/persist.h"
 #include "http/server.h"
-#include "call/settings.h"
 
 int main(int argc, char **argv)
 {
@@ -28,7 +27,6 @@ int main(int argc, char **argv)
   gw.started_ms = now_ms();
   rc = server_run(&gw);
   persist_close(&gw);          /* drains the ledger: a graceful stop loses no row */
-  settings_free_all(&gw);
   kp_free(gw.pool);
   config_free(&gw.cfg);
   return rc;

@@ -22,12 +22,13 @@ int persist_open(gateway *gw)
   gw->users = users_new();
   gw->keystore = keystore_new(gw->cfg.encryption_key);
   gw->meter = meter_new();
-  int rc = !gw->prices || !gw->users || !gw->keystore || !gw->meter ? -1 : 0;
+  gw->settings = settings_new();
+  int rc = !gw->prices || !gw->users || !gw->keystore || !gw->meter || !gw->settings ? -1 : 0;
   if(!rc && prices_load(gw->prices, c, now)) { log_error("database: cannot load the price table"); rc = -1; }
   if(!rc && users_load(gw->users, c, now)) { log_error("database: cannot load users: %s", store_error(c)); rc = -1; }
   if(!rc && keystore_load(gw->keystore, c)) { log_error("database: cannot load upstream keys: %s", store_error(c)); rc = -1; }
   if(!rc && meter_load(gw->meter, c, now)) { log_error("database: cannot load the meters: %s", store_error(c)); rc = -1; }
-  if(!rc) settings_load(gw, c);                      /* a bad stored value leaves the defaults */
+  if(!rc) settings_load(gw->settings, c, NULL);      /* a bad stored value leaves the defaults */
   store_disconnect(c);
   if(rc) return -1;
   gw->ledger = ledger_open(gw->store, gw->users, gw->prices, gw->meter, gw->cfg.log_prompts, err, sizeof err);
@@ -50,8 +51,10 @@ void persist_close(gateway *gw)
   prices_free(gw->prices);
   keystore_free(gw->keystore);
   meter_free(gw->meter);
+  settings_free(gw->settings);
   gw->users = NULL;
   gw->prices = NULL;
   gw->keystore = NULL;
   gw->meter = NULL;
+  gw->settings = NULL;
 }

@@ -1,18 +1,19 @@
 /* route — the route table; contract in route.h. */
 #include "app/route.h"
 
+#include "admin/keys.h"
+#include "admin/maint.h"
+#include "admin/prices.h"
+#include "admin/settings.h"
 #include "admin/stats.h"
 #include "admin/status.h"
+#include "admin/testroute.h"
 #include "admin/usage.h"
 #include "admin/useradmin.h"
 #include "call/native.h"
 #include "call/openai_route.h"
-#include "call/settings.h"
 #include "http/auth.h"
 #include "http/server.h"
-#include "ledger/maint.h"
-#include "ledger/prices.h"
-#include "pool/keystore.h"
 
 enum { PUBLIC = ROUTE_PUBLIC, ADMIN = ROUTE_ADMIN, CLIENT = ROUTE_CLIENT };   /* short, for the table */
 
@@ -28,26 +29,26 @@ static const route routes[] = {
   { "POST", "/admin/keys/reload",       ADMIN,  status_reload },
   { "GET",  "/status",                  ADMIN,  status_process },
   { "GET",  "/metrics",                 ADMIN,  status_metrics },
-  { "GET",  "/admin/config/thinking",   ADMIN,  settings_thinking },
-  { "POST", "/admin/config/thinking",   ADMIN,  settings_thinking },
-  { "GET",  "/admin/config/inject-prompt", ADMIN, settings_inject },
-  { "POST", "/admin/config/inject-prompt", ADMIN, settings_inject },
+  { "GET",  "/admin/config/thinking",   ADMIN,  admin_settings_thinking },
+  { "POST", "/admin/config/thinking",   ADMIN,  admin_settings_thinking },
+  { "GET",  "/admin/config/inject-prompt", ADMIN, admin_settings_inject },
+  { "POST", "/admin/config/inject-prompt", ADMIN, admin_settings_inject },
   { "POST", "/admin/config/user-key",   ADMIN,  useradmin_create },
   { "GET",  "/admin/users",             ADMIN,  useradmin_list },
   { "*",    "/admin/users/",            ADMIN,  useradmin_item },
-  { "POST", "/admin/config/gemini-key", ADMIN,  keystore_route_add },
-  { "GET",  "/admin/config/gemini-keys", ADMIN, keystore_route_list },
-  { "*",    "/admin/config/gemini-keys/", ADMIN, keystore_route_item },
-  { "GET",  "/admin/prices",            ADMIN,  prices_route_list },
-  { "PUT",  "/admin/prices/",           ADMIN,  prices_route_set },
-  { "POST", "/admin/prices/",           ADMIN,  prices_route_set },
+  { "POST", "/admin/config/gemini-key", ADMIN,  admin_keys_add },
+  { "GET",  "/admin/config/gemini-keys", ADMIN, admin_keys_list },
+  { "*",    "/admin/config/gemini-keys/", ADMIN, admin_keys_item },
+  { "GET",  "/admin/prices",            ADMIN,  admin_prices_list },
+  { "PUT",  "/admin/prices/",           ADMIN,  admin_prices_set },
+  { "POST", "/admin/prices/",           ADMIN,  admin_prices_set },
   { "GET",  "/admin/stats",             ADMIN,  stats_route_admin },
   { "GET",  "/admin/usage",             ADMIN,  usage_route_list },
   { "GET",  "/admin/usage/export",      ADMIN,  usage_route_export },
-  { "POST", "/admin/maintenance/cleanup", ADMIN, maint_cleanup },
-  { "POST", "/admin/maintenance/backup", ADMIN, maint_backup },
+  { "POST", "/admin/maintenance/cleanup", ADMIN, admin_maint_cleanup },
+  { "POST", "/admin/maintenance/backup", ADMIN, admin_maint_backup },
 #ifdef GEMGATE_TEST_ROUTES     /* the test binary only (make's gemgate-test): never in a release */
-  { "POST", "/admin/test/ledger",       ADMIN,  maint_test_ledger },
+  { "POST", "/admin/test/ledger",       ADMIN,  admin_test_ledger },
 #endif
   { "GET",  "/api/gemini/usage-stats",  CLIENT, stats_route_usage },
   { "GET",  "/api/usage/export",        CLIENT, usage_route_export_mine },

@@ -376,9 +376,9 @@ void openai_handle(http_req *r, const principal *who)
   o->created = (int64_t)time(NULL);
   oai_error e;
   if(str_eq(r->path, STR("/v1/chat/completions"))) {
-    settings_snap *s = settings_acquire(gw);
+    settings_snap *s = settings_acquire(gw->settings);
     int rc = oai_chat_parse(r->body, r->body_len, s ? &s->oai : NULL, &o->chat, &e);
-    settings_release(gw, s);
+    settings_release(gw->settings, s);
     if(rc) goto bad;
     o->k = o->chat.stream ? K_STREAM : K_CHAT;
     make_id(o->id, sizeof o->id, "chatcmpl-");

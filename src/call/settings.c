@@ -1,17 +1,28 @@
+/* settings — snapshots of the OpenAI settings; contract in settings.h. */
 #include "call/settings.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/dbcall.h"
 #include "base/log.h"
-#include "http/server.h"
+#include "base/util.h"
 #include "store/store.h"
 
-static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+#define SETTINGS_ROW "openai"   /* the settings table's row for these settings */
 
-/* A new snapshot owning a copy of content.  refs = 1 (the gateway's). */
+struct settings {
+  pthread_mutex_t lock;         /* guards cur and every snapshot's refs */
+  pthread_mutex_t change;       /* one change at a time: store order = swap order */
+  settings_snap *cur;
+};
+
+static const oai_settings defaults = { .thinking_enabled = false, .thinking_budget = -1,
+                                       .include_thoughts = false, .inject_enabled = false,
+                                       .inject_content = "", .inject_position = OAI_INJECT_SYSTEM };
+
+/* A new snapshot owning a copy of o's content.  refs = 1 (the settings' own). */
 static settings_snap *snap_new(const oai_settings *o)
 {
   size_t n = o->inject_content ? strlen(o->inject_content) : 0;
@@ -26,60 +37,62 @@ static settings_snap *snap_new(const oai_settings *o)
   return s;
 }
 
-static const oai_settings defaults = { .thinking_enabled = false, .thinking_budget = -1,
-                                       .include_thoughts = false, .inject_enabled = false,
-                                       .inject_content = "", .inject_position = OAI_INJECT_SYSTEM };
-
-settings_snap *settings_acquire(gateway *gw)
+settings *settings_new(void)
 {
-  pthread_mutex_lock(&init_lock);
-  if(!gw->settings) { pthread_mutex_init(&gw->settings_lock, NULL); gw->settings = snap_new(&defaults); }
-  pthread_mutex_unlock(&init_lock);
-  pthread_mutex_lock(&gw->settings_lock);
-  settings_snap *s = gw->settings;
-  if(s) s->refs++;
-  pthread_mutex_unlock(&gw->settings_lock);
+  settings *s = calloc(1, sizeof *s);
+  if(!s) return NULL;
+  if(!(s->cur = snap_new(&defaults))) { free(s); return NULL; }
+  pthread_mutex_init(&s->lock, NULL);
+  pthread_mutex_init(&s->change, NULL);
   return s;
 }
 
-/* Drops a reference; the lock orders it with settings_acquire's increment. */
-static void snap_unref(gateway *gw, settings_snap *s)
+void settings_free(settings *s)
 {
-  pthread_mutex_lock(&gw->settings_lock);
-  int left = --s->refs;
-  pthread_mutex_unlock(&gw->settings_lock);
-  if(!left) free(s);
+  if(!s) return;
+  settings_release(s, s->cur);
+  pthread_mutex_destroy(&s->lock);
+  pthread_mutex_destroy(&s->change);
+  free(s);
 }
 
-void settings_release(gateway *gw, settings_snap *s)
+settings_snap *settings_acquire(settings *s)
 {
-  if(s) snap_unref(gw, s);
+  if(!s) return NULL;
+  pthread_mutex_lock(&s->lock);
+  settings_snap *snap = s->cur;
+  snap->refs++;
+  pthread_mutex_unlock(&s->lock);
+  return snap;
 }
 
-/* Installs a new snapshot built from o. */
-static int install(gateway *gw, const oai_settings *o)
+/* The lock orders the decrement with settings_acquire's increment. */
+void settings_release(settings *s, settings_snap *snap)
 {
-  settings_snap *old = settings_acquire(gw), *s = snap_new(o);
-  if(!s) { settings_release(gw, old); return -1; }
-  pthread_mutex_lock(&gw->settings_lock);
-  settings_snap *prev = gw->settings;
-  gw->settings = s;
-  pthread_mutex_unlock(&gw->settings_lock);
-  snap_unref(gw, prev);
-  snap_unref(gw, old);
-  return 0;
+  if(!s || !snap) return;
+  pthread_mutex_lock(&s->lock);
+  int left = --snap->refs;
+  pthread_mutex_unlock(&s->lock);
+  if(!left) free(snap);
+}
+
+/* Swaps in next (its reference passes to s); the old snapshot lives on while held. */
+static void install(settings *s, settings_snap *next)
+{
+  pthread_mutex_lock(&s->lock);
+  settings_snap *prev = s->cur;
+  s->cur = next;
+  pthread_mutex_unlock(&s->lock);
+  settings_release(s, prev);
 }
 
 static const char *const positions[] = { "system", "user_prefix", "user_suffix" };
 
-static json_t *thinking_json(const oai_settings *o)
+json_t *settings_part_json(const oai_settings *o, settings_part part)
 {
-  return json_pack("{s:b,s:i,s:b}", "enabled", o->thinking_enabled, "budget", o->thinking_budget,
-                   "include_thoughts", o->include_thoughts);
-}
-
-static json_t *inject_json(const oai_settings *o)
-{
+  if(part == SETTINGS_THINKING)
+    return json_pack("{s:b,s:i,s:b}", "enabled", o->thinking_enabled, "budget", o->thinking_budget,
+                     "include_thoughts", o->include_thoughts);
   return json_pack("{s:b,s:s,s:s}", "enabled", o->inject_enabled, "content", o->inject_content,
                    "position", positions[o->inject_position]);
 }
@@ -99,7 +112,7 @@ static const char *apply_thinking(oai_settings *o, json_t *j)
   return NULL;
 }
 
-/* Applies an inject object's fields to o; *content gets the new content (borrowed from j). */
+/* Applies an inject object's fields to o; o->inject_content may then be borrowed from j. */
 static const char *apply_inject(oai_settings *o, json_t *j)
 {
   json_t *v;
@@ -119,120 +132,106 @@ static const char *apply_inject(oai_settings *o, json_t *j)
   return NULL;
 }
 
-int settings_load_json(gateway *gw, const char *text)
+static const char *apply(oai_settings *o, settings_part part, json_t *fields)
 {
-  json_error_t err;
-  json_t *j = json_loads(text, 0, &err);
-  settings_snap *cur = settings_acquire(gw);
-  oai_settings o = cur->oai;
-  json_t *t = json_object_get(j, "thinking"), *in = json_object_get(j, "inject");
-  int rc = json_is_object(j) && (!t || !apply_thinking(&o, t)) && (!in || !apply_inject(&o, in)) ? install(gw, &o) : -1;
-  settings_release(gw, cur);
-  json_decref(j);
-  return rc;
+  return part == SETTINGS_THINKING ? apply_thinking(o, fields) : apply_inject(o, fields);
 }
 
-char *settings_dump(gateway *gw)
+gg_rc settings_check(settings_part part, json_t *fields, gg_err *e)
 {
-  settings_snap *s = settings_acquire(gw);
-  json_t *j = json_pack("{s:o,s:o}", "thinking", thinking_json(&s->oai), "inject", inject_json(&s->oai));
-  settings_release(gw, s);
+  oai_settings o = defaults;
+  const char *bad = apply(&o, part, fields);
+  return bad ? gg_fail(e, GG_BAD_INPUT, "%s", bad) : GG_OK;
+}
+
+/* The stored form of o. */
+static char *dump(const oai_settings *o)
+{
+  json_t *j = json_pack("{s:o,s:o}", "thinking", settings_part_json(o, SETTINGS_THINKING),
+                        "inject", settings_part_json(o, SETTINGS_INJECT));
   char *out = json_dumps(j, JSON_COMPACT);
   json_decref(j);
   return out;
 }
 
-void settings_free_all(gateway *gw)
+char *settings_dump(settings *s)
 {
-  if(gw->settings) snap_unref(gw, gw->settings);
-  gw->settings = NULL;
+  settings_snap *snap = settings_acquire(s);
+  char *out = snap ? dump(&snap->oai) : NULL;
+  settings_release(s, snap);
+  return out;
 }
 
-#define SETTINGS_ROW "openai"   /* the settings table's row for these settings */
-
-/* A change waiting to be stored before it is answered. */
-typedef struct save_req { gateway *gw; bool thinking, ok; } save_req;
-
-/* On a database thread: store the settings as they are now.  Whichever save runs last writes
- * the newest state, so two quick changes cannot be stored out of order. */
-static void save_work(store_conn *c, void *arg)
+gg_rc settings_load_json(settings *s, const char *text, gg_err *e)
 {
-  save_req *q = arg;
-  char *json = settings_dump(q->gw);
-  store_stmt *st = json ? store_prepare(c, "INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)"
-                                           " ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at") : NULL;
-  if(st) {
-    store_bind_text(st, 1, SETTINGS_ROW);
-    store_bind_text(st, 2, json);
-    store_bind_int(st, 3, now_ms());
-    q->ok = store_step(st) == STORE_DONE;
-    if(!q->ok) log_error("settings: not stored: %s", store_error(c));
-    store_reset(st);
-  }
-  free(json);
+  json_t *j = json_loads(text, 0, NULL);
+  json_t *t = json_object_get(j, "thinking"), *in = json_object_get(j, "inject");
+  pthread_mutex_lock(&s->change);
+  settings_snap *cur = settings_acquire(s), *next = NULL;
+  oai_settings o = cur->oai;
+  const char *bad = json_is_object(j) ? NULL : "not a JSON object";
+  if(!bad && t) bad = apply_thinking(&o, t);
+  if(!bad && in) bad = apply_inject(&o, in);
+  if(!bad && (next = snap_new(&o))) install(s, next);
+  settings_release(s, cur);
+  pthread_mutex_unlock(&s->change);
+  json_decref(j);
+  if(bad) return gg_fail(e, GG_BAD_INPUT, "stored settings: %s", bad);
+  return next ? GG_OK : gg_fail(e, GG_NOMEM, "out of memory");
 }
 
-static json_t *thinking_json(const oai_settings *o);
-static json_t *inject_json(const oai_settings *o);
-
-/* Back on the loop: the settings as stored. */
-static void save_reply(dbcall *d, http_req *r, void *arg)
-{
-  save_req *q = arg;
-  settings_snap *s = settings_acquire(q->gw);
-  if(q->ok) http_reply_json(r, 200, q->thinking ? thinking_json(&s->oai) : inject_json(&s->oai), NULL);
-  else http_error(r, 500, NULL, "the settings could not be stored", NULL);
-  settings_release(q->gw, s);
-  dbcall_end(d);
-}
-
-int settings_load(gateway *gw, store_conn *c)
+gg_rc settings_load(settings *s, struct store_conn *c, gg_err *e)
 {
   store_stmt *st = store_prepare(c, "SELECT value FROM settings WHERE name = ?");
-  if(!st) return -1;
+  if(!st) return gg_fail(e, GG_DB, "cannot read the settings");
   store_bind_text(st, 1, SETTINGS_ROW);
-  int rc = 0;
-  if(store_step(st) == STORE_ROW) {
+  gg_rc rc = GG_OK;
+  store_rc step = store_step(st);
+  if(step == STORE_ROW) {
     const char *v = store_col_text(st, 0);
-    if(v && settings_load_json(gw, v)) { log_error("settings: the stored value is not valid; using defaults"); rc = -1; }
-  }
+    if(v && (rc = settings_load_json(s, v, e))) log_error("settings: the stored value is not valid; using defaults");
+  } else if(step != STORE_DONE) rc = gg_fail(e, GG_DB, "cannot read the settings");
   store_reset(st);
   return rc;
 }
 
-/* The shared shape of both routes: GET shows, POST changes the fields given. */
-static void settings_route(http_req *r, bool thinking)
+/* Writes the stored form of o (on a store thread). */
+static bool store_settings(struct store_conn *c, const oai_settings *o)
 {
-  gateway *gw = r->w->gw;
-  settings_snap *cur = settings_acquire(gw);
-  oai_settings o = cur->oai;
-  json_t *body = NULL;
-  if(str_eq(r->method, STR("POST"))) {
-    if(!(body = http_body_object(r))) { settings_release(gw, cur); return; }
-    const char *bad = thinking ? apply_thinking(&o, body) : apply_inject(&o, body);
-    if(bad || install(gw, &o)) {
-      json_decref(body);
-      settings_release(gw, cur);
-      http_error(r, bad ? 400 : 500, NULL, bad ? bad : "out of memory", NULL);
-      return;
-    }
-    json_decref(body);
-    if(gw->store) {                                   /* answer once it is stored */
-      save_req *q = malloc(sizeof *q);
-      if(q) *q = (save_req){ gw, thinking, false };
-      if(!q || !dbcall_start(r, q, free, save_work, save_reply)) {
-        install(gw, &cur->oai);                       /* not stored: change nothing */
-        if(!q) http_error(r, 500, NULL, "out of memory", NULL);
-      }
-      settings_release(gw, cur);
-      return;
-    }
-    body = NULL;
+  char *json = dump(o);
+  store_stmt *st = json ? store_prepare(c, "INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)"
+                                           " ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at") : NULL;
+  bool ok = false;
+  if(st) {
+    store_bind_text(st, 1, SETTINGS_ROW);
+    store_bind_text(st, 2, json);
+    store_bind_int(st, 3, now_ms());
+    ok = store_step(st) == STORE_DONE;
+    if(!ok) log_error("settings: not stored: %s", store_error(c));
+    store_reset(st);
   }
-  http_reply_json(r, 200, thinking ? thinking_json(&o) : inject_json(&o), NULL);
-  json_decref(body);
-  settings_release(gw, cur);
+  free(json);
+  return ok;
 }
 
-void settings_thinking(http_req *r) { settings_route(r, true); }
-void settings_inject(http_req *r) { settings_route(r, false); }
+gg_rc settings_change(settings *s, struct store_conn *c, settings_part part, json_t *fields, json_t **out, gg_err *e)
+{
+  pthread_mutex_lock(&s->change);
+  settings_snap *cur = settings_acquire(s);
+  oai_settings o = cur->oai;
+  const char *bad = apply(&o, part, fields);
+  settings_snap *next = bad ? NULL : snap_new(&o);
+  gg_rc rc = bad ? gg_fail(e, GG_BAD_INPUT, "%s", bad)
+           : !next ? gg_fail(e, GG_NOMEM, "out of memory")
+           : c && !store_settings(c, &next->oai) ? gg_fail(e, GG_DB, "the settings could not be stored")
+           : GG_OK;
+  if(rc == GG_OK) {
+    *out = settings_part_json(&next->oai, part);
+    install(s, next);
+  } else if(next) {
+    free(next);
+  }
+  settings_release(s, cur);
+  pthread_mutex_unlock(&s->change);
+  return rc;
+}

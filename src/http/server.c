@@ -103,7 +103,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     return;
   }
   kp_rotation_check(w->gw->pool, now_ms());
-  if(w->id == 0) recheck_tick(w);
+  if(w->id == 0) recheck_tick(w->gw->pool, w->up, &w->gw->cfg);
   /* After a burst of connections has gone, give the freed buffers back to the system: glibc
    * keeps them otherwise, and RSS would stay at the burst's peak. */
   if(w->peak_conns >= 256 && w->nconns < w->peak_conns / 4) {

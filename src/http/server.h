@@ -35,8 +35,7 @@ typedef struct gateway {
   atomic_llong requests, upstream_attempts, upstream_errors, retries;
   atomic_llong tokens_in, tokens_out;
   atomic_llong connections;        /* open client connections, all workers */
-  struct settings_snap *settings;  /* seed 004's settings (settings.c), under settings_lock */
-  pthread_mutex_t settings_lock;
+  struct settings *settings;   /* seed 004's settings for OpenAI requests (settings.h) */
   pthread_mutex_t reload_lock;
   struct store *store;         /* the database (store.h) */
   struct ledger *ledger;       /* one row per call (ledger.h) */

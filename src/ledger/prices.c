@@ -6,13 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/dbcall.h"
 #include "base/log.h"
 #include "base/money.h"
-#include "http/server.h"
+#include "base/util.h"
 #include "store/store.h"
-
-#define MAX_PRICE_MICROS 100000000000LL    /* $100,000 per million tokens: a typo, surely */
 
 struct prices {
   pthread_rwlock_t lock;
@@ -90,7 +87,7 @@ int prices_load(prices *p, struct store_conn *c, int64_t now)
   for(size_t i = 0; i < sizeof defaults / sizeof *defaults; i++) {
     int64_t m[5];
     const char *s[5] = { defaults[i].in, defaults[i].out, defaults[i].think, defaults[i].cached, defaults[i].req };
-    for(int k = 0; k < 5; k++) money_parse_str(s[k], 6, MAX_PRICE_MICROS, &m[k]);
+    for(int k = 0; k < 5; k++) money_parse_str(s[k], 6, PRICES_MAX_MICROS, &m[k]);
     if(store_do(c, "INSERT INTO prices (model, input_micros, output_micros, thinking_micros, cached_micros,"
                    " request_micros, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (model) DO NOTHING",
                 "tiiiiii", defaults[i].model, m[0], m[1], m[2], m[3], m[4], now) < 0) {
@@ -149,80 +146,9 @@ void prices_bill(prices *p, const char *model, int64_t in, int64_t out, int64_t 
   pthread_rwlock_unlock(&p->lock);
 }
 
-/* ---- routes ---- */
+/* ---- changes ---- */
 
-static json_t *price_json(const price *pr)
-{
-  return json_pack("{s:I,s:s,s:o,s:o,s:o,s:o,s:o,s:I}", "id", (json_int_t)pr->id, "model", pr->model,
-                   "input", money_json(pr->input, 6), "output", money_json(pr->output, 6),
-                   "thinking", money_json(pr->thinking, 6), "cached", money_json(pr->cached, 6),
-                   "per_request", money_json(pr->request, 6), "updated_at", (json_int_t)pr->updated_at);
-}
-
-void prices_route_list(http_req *r)
-{
-  prices *p = r->w->gw->prices;
-  json_t *arr = json_array();
-  pthread_rwlock_rdlock(&p->lock);
-  for(size_t i = 0; i < p->n; i++) json_array_append_new(arr, price_json(&p->v[i]));
-  pthread_rwlock_unlock(&p->lock);
-  http_reply_json(r, 200, json_pack("{s:o,s:s}", "prices", arr, "unit",
-                                    "USD per 1M tokens; per_request: USD per call"), NULL);
-}
-
-typedef struct set_job {
-  prices *p;
-  price pr;            /* the new values (fields in `have` were given) */
-  int have;            /* bit k: field k given */
-  int status;
-  price result;
-} set_job;
-
-static const char *const FIELDS[] = { "input", "output", "thinking", "cached", "per_request" };
-
-static int64_t *field(price *pr, int k)
-{
-  int64_t *f[] = { &pr->input, &pr->output, &pr->thinking, &pr->cached, &pr->request };
-  return f[k];
-}
-
-/* Pool thread: upsert the row (fields not given keep their value), then reload the table. */
-static void set_work(store_conn *c, void *arg)
-{
-  set_job *j = arg;
-  price *pr = &j->pr;
-  int64_t now = now_ms();
-  int64_t v[5];
-  for(int k = 0; k < 5; k++) v[k] = (j->have & (1 << k)) ? *field(pr, k) : -1;
-  /* -1 = keep: CASE keeps the stored value on update, and inserts 0 for a new model. */
-  int64_t rc = store_do(c, "INSERT INTO prices (model, input_micros, output_micros, thinking_micros,"
-                        " cached_micros, request_micros, updated_at) VALUES (?1, MAX(?2, 0), MAX(?3, 0),"
-                        " MAX(?4, 0), MAX(?5, 0), MAX(?6, 0), ?7) ON CONFLICT (model) DO UPDATE SET"
-                        " input_micros = CASE WHEN ?2 < 0 THEN input_micros ELSE ?2 END,"
-                        " output_micros = CASE WHEN ?3 < 0 THEN output_micros ELSE ?3 END,"
-                        " thinking_micros = CASE WHEN ?4 < 0 THEN thinking_micros ELSE ?4 END,"
-                        " cached_micros = CASE WHEN ?5 < 0 THEN cached_micros ELSE ?5 END,"
-                        " request_micros = CASE WHEN ?6 < 0 THEN request_micros ELSE ?6 END,"
-                        " updated_at = ?7",
-                        "tiiiiii", pr->model, v[0], v[1], v[2], v[3], v[4], now);
-  if(rc < 0 || reload(j->p, c)) { j->status = 500; return; }
-  j->status = 200;
-  pthread_rwlock_rdlock(&j->p->lock);
-  for(size_t i = 0; i < j->p->n; i++)
-    if(!strcmp(j->p->v[i].model, pr->model)) j->result = j->p->v[i];
-  pthread_rwlock_unlock(&j->p->lock);
-}
-
-static void set_reply(dbcall *d, http_req *r, void *arg)
-{
-  set_job *j = arg;
-  if(j->status != 200) http_error(r, 500, NULL, "could not store the price", NULL);
-  else http_reply_json(r, 200, price_json(&j->result), NULL);
-  dbcall_end(d);
-}
-
-/* A model name: letters, digits, . _ - : and at most 63 of them; or "*". */
-static bool valid_model(const char *s, size_t n)
+bool prices_model_valid(const char *s, size_t n)
 {
   if(n == 1 && s[0] == '*') return true;
   if(!n || n > 63) return false;
@@ -235,31 +161,44 @@ static bool valid_model(const char *s, size_t n)
   return true;
 }
 
-void prices_route_set(http_req *r)
+gg_rc prices_set(prices *p, struct store_conn *c, const price_update *u, price *out, gg_err *e)
 {
-  str name = { r->path.p + 14, r->path.n - 14 };      /* after "/admin/prices/" */
-  if(!valid_model(name.p, name.n)) { http_error(r, 400, NULL, "the model name in the path is not valid", NULL); return; }
-  json_t *body = http_body_object(r);
-  if(!body) return;
-  set_job *j = calloc(1, sizeof *j);
-  if(!j) { json_decref(body); http_error(r, 500, NULL, "out of memory", NULL); return; }
-  j->p = r->w->gw->prices;
-  memcpy(j->pr.model, name.p, name.n);
-  const char *key;
-  json_t *v;
-  char msg[160] = "";
-  json_object_foreach(body, key, v) {
-    int k = -1;
-    for(int i = 0; i < 5; i++) if(!strcmp(key, FIELDS[i])) k = i;
-    if(k < 0) { snprintf(msg, sizeof msg, "unknown field \"%.60s\"", key); break; }
-    if(!money_parse_json(v, 6, MAX_PRICE_MICROS, field(&j->pr, k))) {
-      snprintf(msg, sizeof msg, "\"%s\" must be a non-negative amount in USD with at most 6 decimals", key);
-      break;
-    }
-    j->have |= 1 << k;
+  if(!prices_model_valid(u->model, strnlen(u->model, sizeof u->model)))
+    return gg_fail(e, GG_BAD_INPUT, "the model name in the path is not valid");
+  if(!(u->have & 31)) return gg_fail(e, GG_BAD_INPUT, "give at least one of input, output, thinking, cached, per_request");
+  const int64_t given[5] = { u->input, u->output, u->thinking, u->cached, u->request };
+  int64_t v[5];
+  for(int k = 0; k < 5; k++) {
+    if((u->have & (1u << k)) && (given[k] < 0 || given[k] > PRICES_MAX_MICROS))
+      return gg_fail(e, GG_BAD_INPUT, "a price must be from 0 to 100000 USD");
+    v[k] = (u->have & (1u << k)) ? given[k] : -1;
   }
-  json_decref(body);
-  if(!msg[0] && !j->have) snprintf(msg, sizeof msg, "give at least one of input, output, thinking, cached, per_request");
-  if(msg[0]) { free(j); http_error(r, 400, NULL, msg, NULL); return; }
-  dbcall_start(r, j, free, set_work, set_reply);
+  /* -1 = keep: CASE keeps the stored value on update, and inserts 0 for a new model. */
+  int64_t rc = store_do(c, "INSERT INTO prices (model, input_micros, output_micros, thinking_micros,"
+                        " cached_micros, request_micros, updated_at) VALUES (?1, MAX(?2, 0), MAX(?3, 0),"
+                        " MAX(?4, 0), MAX(?5, 0), MAX(?6, 0), ?7) ON CONFLICT (model) DO UPDATE SET"
+                        " input_micros = CASE WHEN ?2 < 0 THEN input_micros ELSE ?2 END,"
+                        " output_micros = CASE WHEN ?3 < 0 THEN output_micros ELSE ?3 END,"
+                        " thinking_micros = CASE WHEN ?4 < 0 THEN thinking_micros ELSE ?4 END,"
+                        " cached_micros = CASE WHEN ?5 < 0 THEN cached_micros ELSE ?5 END,"
+                        " request_micros = CASE WHEN ?6 < 0 THEN request_micros ELSE ?6 END,"
+                        " updated_at = ?7",
+                        "tiiiiii", u->model, v[0], v[1], v[2], v[3], v[4], now_ms());
+  if(rc < 0 || reload(p, c)) return gg_fail(e, GG_DB, "could not store the price");
+  bool found = false;
+  pthread_rwlock_rdlock(&p->lock);
+  for(size_t i = 0; i < p->n; i++)
+    if(!strcmp(p->v[i].model, u->model)) { *out = p->v[i]; found = true; }
+  pthread_rwlock_unlock(&p->lock);
+  return found ? GG_OK : gg_fail(e, GG_DB, "could not store the price");
+}
+
+price *prices_list(prices *p, size_t *n)
+{
+  pthread_rwlock_rdlock(&p->lock);
+  price *v = p->n ? malloc(p->n * sizeof *v) : NULL;
+  *n = v ? p->n : 0;
+  if(v) memcpy(v, p->v, p->n * sizeof *v);
+  pthread_rwlock_unlock(&p->lock);
+  return v;
 }

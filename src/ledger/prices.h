@@ -8,10 +8,11 @@
 #ifndef GEMGATE_PRICES_H
 #define GEMGATE_PRICES_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 
-#include "http/http.h"
+#include "base/rc.h"
 
 typedef struct prices prices;
 struct store_conn;
@@ -44,9 +45,27 @@ void prices_bill(prices *p, const char *model, int64_t in, int64_t out, int64_t 
 /* The same for one price row (exposed for tests). */
 void price_compute(const price *pr, int64_t in, int64_t out, int64_t thinking, int64_t cached, bill *b);
 
-/* GET /admin/prices, and PUT|POST /admin/prices/{model} {"input","output","thinking","cached",
- * "per_request"} (USD, decimal strings or numbers; fields left out keep their value). */
-void prices_route_list(http_req *r);
-void prices_route_set(http_req *r);
+#define PRICES_MAX_MICROS 100000000000LL    /* $100,000 per million tokens: a typo, surely */
+
+/* A change to one model's prices: the fields whose PRICE_F_* bit is in `have` get the value
+ * given (micro-USD, 0..PRICES_MAX_MICROS); the others keep theirs (0 for a new model). */
+enum { PRICE_F_INPUT = 1, PRICE_F_OUTPUT = 2, PRICE_F_THINKING = 4, PRICE_F_CACHED = 8, PRICE_F_REQUEST = 16 };
+typedef struct price_update {
+  char model[64];
+  int64_t input, output, thinking, cached, request;
+  unsigned have;
+} price_update;
+
+/* A model name for the table: letters, digits, . _ - : @ and at most 63 of them; or "*". */
+bool prices_model_valid(const char *s, size_t n);
+
+/* Store the change (inserting the model if new), then load the table again.  On a store pool
+ * thread.  GG_OK with *out (the model's row as stored); GG_BAD_INPUT (model name, no field, a
+ * value out of range), GG_NOMEM or GG_DB, with a message in e. */
+gg_rc prices_set(prices *p, struct store_conn *c, const price_update *u, price *out, gg_err *e);
+
+/* A copy of the table, by model name: malloc'ed (caller frees), *n rows; NULL with *n = 0 when
+ * empty or out of memory.  Memory only. */
+price *prices_list(prices *p, size_t *n);
 
 #endif

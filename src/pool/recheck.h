@@ -1,11 +1,15 @@
-/* recheck — the background re-test of invalid and disabled keys: a cheap authenticated call
- * (list one model) per due key; a key that answers 200 comes back into the pool. */
+/* recheck — the background re-test of invalid and disabled keys: a probe (probe.h) per due key;
+ * a key that answers 200 comes back into the pool. */
 #ifndef GEMGATE_RECHECK_H
 #define GEMGATE_RECHECK_H
 
-struct worker;
+#include "base/config.h"
+#include "pool/keypool.h"
+#include "upstream/upstream.h"
 
-/* Start probes for the keys that are due.  Called once a second on one worker. */
-void recheck_tick(struct worker *w);
+/* Start probes for the keys of pool that are due, on up (a worker's upstream client: the
+ * probes end on its loop) with cfg's upstream URL, timeout and proxies.  Called once a second
+ * on one worker. */
+void recheck_tick(keypool *pool, upstream *up, const config *cfg);
 
 #endif

@@ -16,6 +16,8 @@
 
 #define KEY_PREFIX "gg-"
 #define PREFIX_SHOWN 11            /* "gg-" + 8 characters: enough to tell keys apart */
+#define NO_USER "no such user"
+#define STORE_FAILED "could not store the change"
 
 typedef struct akey {
   int64_t id, user_id;
@@ -509,7 +511,7 @@ static json_t *created_json(users *u, int64_t user_id, int64_t key_id, const cha
   return o;
 }
 
-int users_create(users *u, struct store_conn *c, const char *name, const user_limits *l, const char *key_name, json_t **out)
+gg_rc users_create(users *u, struct store_conn *c, const char *name, const user_limits *l, const char *key_name, json_t **out, gg_err *e)
 {
   int64_t now = now_ms(), uid = 0, kid = 0;
   char key[64], prefix[16];
@@ -539,7 +541,7 @@ int users_create(users *u, struct store_conn *c, const char *name, const user_li
     log_error("users: cannot create a user: %s", store_error(c));
     store_rollback(c);
     pthread_mutex_unlock(&u->admin);
-    return 500;
+    return gg_fail(e, GG_DB, STORE_FAILED);
   }
   pthread_rwlock_wrlock(&u->lock);
   user *x = add_user(u, uid, name, now);
@@ -552,15 +554,15 @@ int users_create(users *u, struct store_conn *c, const char *name, const user_li
   pthread_rwlock_unlock(&u->lock);
   pthread_mutex_unlock(&u->admin);
   *out = created_json(u, uid, kid, key, now);
-  return 201;
+  return GG_OK;
 }
 
-int users_add_key(users *u, struct store_conn *c, int64_t user_id, const char *key_name, json_t **out)
+gg_rc users_add_key(users *u, struct store_conn *c, int64_t user_id, const char *key_name, json_t **out, gg_err *e)
 {
   int64_t now = now_ms(), kid = 0;
   char key[64], prefix[16], name[64];
   uint8_t hash[32];
-  if(!users_exists(u, user_id, name, sizeof name)) return 404;
+  if(!users_exists(u, user_id, name, sizeof name)) return gg_fail(e, GG_NOT_FOUND, NO_USER);
   pthread_mutex_lock(&u->admin);
   int ok = store_begin(c) == 0 && insert_key(c, user_id, key_name ? key_name : name, now, key, hash, prefix, &kid) == 0 &&
            store_commit(c) == 0;
@@ -568,7 +570,7 @@ int users_add_key(users *u, struct store_conn *c, int64_t user_id, const char *k
     log_error("users: cannot add a key: %s", store_error(c));
     store_rollback(c);
     pthread_mutex_unlock(&u->admin);
-    return 500;
+    return gg_fail(e, GG_DB, STORE_FAILED);
   }
   pthread_rwlock_wrlock(&u->lock);
   user *x = find_user(u, user_id);
@@ -577,10 +579,10 @@ int users_add_key(users *u, struct store_conn *c, int64_t user_id, const char *k
   pthread_rwlock_unlock(&u->lock);
   pthread_mutex_unlock(&u->admin);
   *out = created_json(u, user_id, kid, key, now);
-  return 201;
+  return GG_OK;
 }
 
-int users_update(users *u, struct store_conn *c, int64_t user_id, const char *name, const user_limits *l, int have, json_t **out)
+gg_rc users_update(users *u, struct store_conn *c, int64_t user_id, const char *name, const user_limits *l, int have, json_t **out, gg_err *e)
 {
   int64_t now = now_ms();
   pthread_mutex_lock(&u->admin);
@@ -593,7 +595,7 @@ int users_update(users *u, struct store_conn *c, int64_t user_id, const char *na
     pthread_mutex_unlock(&x->mu);
   }
   pthread_rwlock_unlock(&u->lock);
-  if(!x) { pthread_mutex_unlock(&u->admin); return 404; }
+  if(!x) { pthread_mutex_unlock(&u->admin); return gg_fail(e, GG_NOT_FOUND, NO_USER); }
   if(have & USERS_F_RPM) nl.rpm = l->rpm;
   if(have & USERS_F_TPM) nl.tpm = l->tpm;
   if(have & USERS_F_RPD) nl.rpd = l->rpd;
@@ -606,7 +608,7 @@ int users_update(users *u, struct store_conn *c, int64_t user_id, const char *na
   if(rc < 0) {
     log_error("users: cannot update user %lld: %s", (long long)user_id, store_error(c));
     pthread_mutex_unlock(&u->admin);
-    return 500;
+    return gg_fail(e, GG_DB, STORE_FAILED);
   }
   pthread_rwlock_wrlock(&u->lock);
   pthread_mutex_lock(&x->mu);
@@ -616,17 +618,17 @@ int users_update(users *u, struct store_conn *c, int64_t user_id, const char *na
   pthread_rwlock_unlock(&u->lock);
   pthread_mutex_unlock(&u->admin);
   *out = users_json(u, user_id, now);
-  return 200;
+  return GG_OK;
 }
 
-int users_set_disabled(users *u, struct store_conn *c, int64_t user_id, bool disabled, json_t **out)
+gg_rc users_set_disabled(users *u, struct store_conn *c, int64_t user_id, bool disabled, json_t **out, gg_err *e)
 {
   int64_t now = now_ms();
-  if(!users_exists(u, user_id, NULL, 0)) return 404;
+  if(!users_exists(u, user_id, NULL, 0)) return gg_fail(e, GG_NOT_FOUND, NO_USER);
   pthread_mutex_lock(&u->admin);
   if(store_do(c, "UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?", "iii", (int64_t)disabled, now, user_id) < 0) {
     pthread_mutex_unlock(&u->admin);
-    return 500;
+    return gg_fail(e, GG_DB, STORE_FAILED);
   }
   pthread_rwlock_rdlock(&u->lock);
   user *x = find_user(u, user_id);
@@ -636,10 +638,10 @@ int users_set_disabled(users *u, struct store_conn *c, int64_t user_id, bool dis
   pthread_rwlock_unlock(&u->lock);
   pthread_mutex_unlock(&u->admin);
   *out = users_json(u, user_id, now);
-  return 200;
+  return GG_OK;
 }
 
-int users_revoke_key(users *u, struct store_conn *c, int64_t user_id, int64_t key_id, json_t **out)
+gg_rc users_revoke_key(users *u, struct store_conn *c, int64_t user_id, int64_t key_id, json_t **out, gg_err *e)
 {
   int64_t now = now_ms();
   pthread_mutex_lock(&u->admin);
@@ -648,11 +650,11 @@ int users_revoke_key(users *u, struct store_conn *c, int64_t user_id, int64_t ke
   akey *k = NULL;
   for(size_t i = 0; x && i < x->nkeys; i++) if(x->keys[i]->id == key_id) k = x->keys[i];
   pthread_rwlock_unlock(&u->lock);
-  if(!k) { pthread_mutex_unlock(&u->admin); return 404; }
+  if(!k) { pthread_mutex_unlock(&u->admin); return gg_fail(e, GG_NOT_FOUND, "no such access key for this user"); }
   if(!k->revoked_at &&
      store_do(c, "UPDATE access_keys SET revoked_at = ? WHERE id = ? AND user_id = ?", "iii", now, key_id, user_id) < 0) {
     pthread_mutex_unlock(&u->admin);
-    return 500;
+    return gg_fail(e, GG_DB, STORE_FAILED);
   }
   pthread_rwlock_wrlock(&u->lock);
   if(!k->revoked_at) k->revoked_at = now;
@@ -660,5 +662,5 @@ int users_revoke_key(users *u, struct store_conn *c, int64_t user_id, int64_t ke
   pthread_rwlock_unlock(&u->lock);
   pthread_mutex_unlock(&u->admin);
   *out = users_json(u, user_id, now);
-  return 200;
+  return GG_OK;
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "base/rc.h"
 #include "users/principal.h"
 
 typedef struct users users;
@@ -60,14 +61,14 @@ void users_account(users *u, int64_t user_id, int64_t tokens, int64_t cost_nanos
 
 /* ---- admin changes: on a store pool thread ---- */
 
-/* Each returns an HTTP status (200/201 done, 404 unknown user or key, 500 database error) and
- * sets *out to the JSON answer (new reference) when done. */
-int users_create(users *u, struct store_conn *c, const char *name, const user_limits *lim, const char *key_name, json_t **out);
-int users_add_key(users *u, struct store_conn *c, int64_t user_id, const char *key_name, json_t **out);
+/* Each returns GG_OK and sets *out to the JSON answer (a new reference), or GG_NOT_FOUND
+ * (unknown user, or key of that user) or GG_DB, with the message for the client in e. */
+gg_rc users_create(users *u, struct store_conn *c, const char *name, const user_limits *lim, const char *key_name, json_t **out, gg_err *e);
+gg_rc users_add_key(users *u, struct store_conn *c, int64_t user_id, const char *key_name, json_t **out, gg_err *e);
 /* Changes the limits present in `have` (bits: USERS_F_*), and the name when name != NULL. */
-int users_update(users *u, struct store_conn *c, int64_t user_id, const char *name, const user_limits *lim, int have, json_t **out);
-int users_set_disabled(users *u, struct store_conn *c, int64_t user_id, bool disabled, json_t **out);
-int users_revoke_key(users *u, struct store_conn *c, int64_t user_id, int64_t key_id, json_t **out);
+gg_rc users_update(users *u, struct store_conn *c, int64_t user_id, const char *name, const user_limits *lim, int have, json_t **out, gg_err *e);
+gg_rc users_set_disabled(users *u, struct store_conn *c, int64_t user_id, bool disabled, json_t **out, gg_err *e);
+gg_rc users_revoke_key(users *u, struct store_conn *c, int64_t user_id, int64_t key_id, json_t **out, gg_err *e);
 
 enum { USERS_F_RPM = 1, USERS_F_TPM = 2, USERS_F_RPD = 4, USERS_F_DAILY = 8, USERS_F_MONTHLY = 16, USERS_F_MODELS = 32 };
 

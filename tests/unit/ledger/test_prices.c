@@ -79,6 +79,72 @@ static void test_table(void **state)
   assert_int_equal(system(cmd), 0);
 }
 
+/* prices_set: a partial edit keeps the other fields, billing follows at once, a new model starts
+ * at 0, and bad input changes nothing. */
+static void test_set(void **state)
+{
+  char dir[] = "/tmp/gg-prices-XXXXXX", path[64], err[256];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/t.db", dir);
+  store *s = store_open(path, 1, err, sizeof err);
+  store_conn *c = store_connect(s, err, sizeof err);
+  prices *p = prices_new();
+  assert_int_equal(prices_load(p, c, 1), 0);
+  size_t n0;
+  free(prices_list(p, &n0));
+  assert_true(n0 >= 12);                                               /* the defaults */
+
+  price_update u = { .model = "gemini-2.5-flash", .output = 3000000, .have = PRICE_F_OUTPUT };
+  price pr;
+  gg_err e = { "" };
+  assert_int_equal(prices_set(p, c, &u, &pr, &e), GG_OK);
+  assert_string_equal(pr.model, "gemini-2.5-flash");
+  assert_int_equal(pr.output, 3000000);
+  assert_int_equal(pr.input, 300000);                                  /* kept: $0.30 */
+  assert_int_equal(pr.cached, 30000);
+  bill b;
+  prices_bill(p, "gemini-2.5-flash", 0, 1000000, 0, 0, &b);            /* billed at the new price */
+  assert_int_equal(b.cost_nanos, 3000000000LL);
+
+  price_update nu = { .model = "my-model@v2", .request = 50000, .have = PRICE_F_REQUEST };
+  assert_int_equal(prices_set(p, c, &nu, &pr, &e), GG_OK);
+  assert_int_equal(pr.request, 50000);
+  assert_int_equal(pr.input, 0);
+  assert_int_equal(pr.output, 0);
+  size_t n;
+  price *v = prices_list(p, &n);
+  assert_int_equal(n, n0 + 1);
+  bool listed = false;
+  for(size_t i = 0; i < n; i++) listed |= !strcmp(v[i].model, "my-model@v2") && v[i].request == 50000;
+  assert_true(listed);
+  free(v);
+
+  price_update bad = { .model = "no spaces", .input = 1, .have = PRICE_F_INPUT };
+  assert_int_equal(prices_set(p, c, &bad, &pr, &e), GG_BAD_INPUT);
+  assert_string_equal(e.msg, "the model name in the path is not valid");
+  price_update none = { .model = "gemini-2.5-pro" };
+  assert_int_equal(prices_set(p, c, &none, &pr, &e), GG_BAD_INPUT);
+  price_update big = { .model = "gemini-2.5-pro", .input = PRICES_MAX_MICROS + 1, .have = PRICE_F_INPUT };
+  assert_int_equal(prices_set(p, c, &big, &pr, &e), GG_BAD_INPUT);
+  prices_bill(p, "gemini-2.5-pro", 1000000, 0, 0, 0, &b);
+  assert_int_equal(b.cost_nanos, 1250000000);                          /* unchanged */
+  assert_true(prices_model_valid("*", 1));
+  assert_false(prices_model_valid("", 0));
+
+  /* Stored: a restart prices the same. */
+  prices *q = prices_new();
+  assert_int_equal(prices_load(q, c, 2), 0);
+  prices_bill(q, "gemini-2.5-flash", 1000000, 1000000, 0, 0, &b);
+  assert_int_equal(b.cost_nanos, 3300000000LL);
+  prices_free(q);
+  prices_free(p);
+  store_disconnect(c);
+  store_close(s);
+  char cmd[96];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void test_money(void **state)
 {
   int64_t v;
@@ -124,6 +190,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_compute),
     cmocka_unit_test(test_table),
+    cmocka_unit_test(test_set),
     cmocka_unit_test(test_money),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,136 @@
+/* keystore: a stored key is listed masked and merged into the pool's list; a duplicate is a
+ * conflict; disable, exclude and delete take it out; changes survive a restart; unknown ids
+ * are not found. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pool/keystore.h"
+#include "store/store.h"
+
+static char dir[64], path[192];
+static store *db;
+static store_conn *c;
+
+static int setup(void **state)
+{
+  snprintf(dir, sizeof dir, "/tmp/gg-keystore-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/t.db", dir);
+  char err[256];
+  db = store_open(path, 1, err, sizeof err);
+  assert_non_null(db);
+  c = store_connect(db, err, sizeof err);
+  assert_non_null(c);
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  store_disconnect(c);
+  store_close(db);
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  return system(cmd);
+}
+
+/* The secrets keystore_secrets hands to the pool, joined with ','. */
+static const char *secrets(keystore *ks)
+{
+  static char buf[1024];
+  strlist l = { 0 };
+  keystore_secrets(ks, &l);
+  buf[0] = '\0';
+  for(size_t i = 0; i < l.n; i++) snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i ? "," : "", l.v[i]);
+  strlist_free(&l);
+  return buf;
+}
+
+static void test_keys(void **state)
+{
+  const char *k1 = "AIzaSyFirstKey0000000000000000000wxyz", *k2 = "AIzaSySecondKey000000000000000000abcd";
+  keystore *ks = keystore_new("a passphrase");
+  assert_int_equal(keystore_load(ks, c), 0);
+  keystore_key a, b, x;
+  gg_err e = { "" };
+  assert_int_equal(keystore_add(ks, c, k1, &a, &e), GG_OK);
+  assert_true(a.id > 0);
+  assert_true(a.enabled);
+  assert_null(strstr(a.masked, "FirstKey"));                 /* masked, never the secret */
+  assert_non_null(strstr(a.masked, "wxyz"));
+  assert_int_equal(keystore_add(ks, c, k1, &x, &e), GG_CONFLICT);
+  assert_string_equal(e.msg, "this upstream key is already stored");
+  assert_int_equal(keystore_add(ks, c, "short", &x, &e), GG_BAD_INPUT);
+  assert_int_equal(keystore_add(ks, c, k2, &b, &e), GG_OK);
+  assert_false(keystore_secret_valid("AIza with space", 15));
+  assert_false(keystore_secret_valid("AIzaSy,comma,key", 16));
+
+  char buf[600];
+  snprintf(buf, sizeof buf, "%s,%s", k1, k2);
+  assert_string_equal(secrets(ks), buf);
+  size_t n;
+  bool sealed = false;
+  keystore_key *v = keystore_list(ks, &n, &sealed);
+  assert_int_equal(n, 2);
+  assert_true(sealed);
+  assert_int_equal(v[1].id, b.id);
+  free(v);
+  /* At rest: sealed, not the secret. */
+  store_stmt *st = store_prepare(c, "SELECT secret FROM upstream_keys WHERE id = ?");
+  store_bind_int(st, 1, a.id);
+  assert_int_equal(store_step(st), STORE_ROW);
+  assert_null(strstr(store_col_text(st, 0), "FirstKey"));
+  store_reset(st);
+
+  /* Disabled: stays listed, leaves the pool.  Excluded for a re-check: out until put back. */
+  assert_int_equal(keystore_set_enabled(ks, c, a.id, false, &x, &e), GG_OK);
+  assert_false(x.enabled);
+  assert_string_equal(secrets(ks), k2);
+  keystore_exclude(ks, b.id, true);
+  assert_string_equal(secrets(ks), "");
+  keystore_exclude(ks, b.id, false);
+  assert_string_equal(secrets(ks), k2);
+  char secret[300];
+  assert_int_equal(keystore_secret(ks, b.id, secret, sizeof secret, &x), GG_OK);
+  assert_string_equal(secret, k2);
+  assert_int_equal(keystore_secret(ks, 999, secret, sizeof secret, &x), GG_NOT_FOUND);
+
+  /* Unknown ids. */
+  assert_int_equal(keystore_set_enabled(ks, c, 999, true, &x, &e), GG_NOT_FOUND);
+  assert_string_equal(e.msg, "no such upstream key");
+  assert_int_equal(keystore_remove(ks, c, 999, &x, &e), GG_NOT_FOUND);
+
+  /* Deleted: gone from memory and from the database. */
+  assert_int_equal(keystore_remove(ks, c, b.id, &x, &e), GG_OK);
+  assert_int_equal(x.id, b.id);
+  assert_string_equal(x.masked, b.masked);
+  assert_string_equal(secrets(ks), "");
+  keystore_free(ks);
+
+  /* A restart: key 1 still stored and still disabled, key 2 gone. */
+  ks = keystore_new("a passphrase");
+  assert_int_equal(keystore_load(ks, c), 0);
+  v = keystore_list(ks, &n, NULL);
+  assert_int_equal(n, 1);
+  assert_int_equal(v[0].id, a.id);
+  assert_false(v[0].enabled);
+  free(v);
+  assert_int_equal(keystore_set_enabled(ks, c, a.id, true, &x, &e), GG_OK);
+  assert_string_equal(secrets(ks), k1);
+  keystore_free(ks);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
