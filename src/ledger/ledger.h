@@ -9,7 +9,10 @@
  * Queue policy: at most LEDGER_MAX_ROWS rows or LEDGER_MAX_BYTES of them wait in memory.  Beyond
  * that (the database has been unwritable for a long while) a new row is dropped, counted in
  * ledger_stats.dropped and logged once a second — the request path is never slowed to wait for
- * the database.  A batch that fails to commit is retried with backoff, keeping its rows. */
+ * the database.  A batch that fails to commit is retried with backoff, keeping its rows.
+ *
+ * The ledger knows no HTTP and no API dialect: a row is plain facts, and the prompt of a
+ * request body is taken by the extractor the row names (ledger_row.prompt_of). */
 #ifndef GEMGATE_LEDGER_H
 #define GEMGATE_LEDGER_H
 
@@ -73,7 +76,9 @@ typedef struct ledger_stats {
 } ledger_stats;
 
 /* Start the writer on its own connection to s.  users/prices/meter may be NULL (no accounting,
- * no bills, no meters).  NULL on failure, with a message. */
+ * no bills, no meters).  log_prompts false (GEMGATE_LOG_PROMPTS=0): no prompt is stored, neither
+ * a row's own nor one taken from its body — the one place that setting is applied.  NULL on
+ * failure, with a message. */
 ledger *ledger_open(struct store *s, struct users *u, struct prices *p, struct meter *m,
                     bool log_prompts, char *err, size_t errcap);
 
