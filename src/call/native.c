@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "call/body_prompt.h"
 #include "call/proxy.h"
 #include "http/server.h"
 
@@ -69,26 +70,13 @@ static char *build_url(const char *base, const http_req *r)
   return url;
 }
 
-/* The endpoint kind of a Gemini action, for the ledger's generation type. */
-static const char *endpoint_of(str action, bool has_model)
-{
-  if(str_starts(action, STR("streamGenerateContent"))) return "stream";
-  if(str_starts(action, STR("generateContent"))) return "generate";
-  if(str_starts(action, STR("countTokens"))) return "count_tokens";
-  if(str_starts(action, STR("embedContent")) || str_starts(action, STR("batchEmbedContents"))) return "embed";
-  if(str_starts(action, STR("predict")) || str_starts(action, STR("generateImages"))) return "image";
-  if(!action.p) return "models";
-  return has_model ? "other" : "models";
-}
-
 void native_forward(http_req *r, const principal *who)
 {
   native *n = calloc(1, sizeof *n);
-  proxy_spec s = { .who = *who, .codec = &native_codec, .codec_state = n };
+  proxy_spec s = { .who = *who, .prompt_of = body_prompt_gemini, .codec = &native_codec, .codec_state = n };
   if(!n) { http_error(r, 500, NULL, "out of memory", NULL); return; }
   str action;
   proxy_parse_model(r->path, s.model, sizeof s.model, &action);
-  s.endpoint = endpoint_of(action, s.model[0] != 0);
   s.stream = str_starts(action, STR("streamGenerateContent"));
   n->sse = s.stream && str_eq(http_query_get(r, STR("alt")), STR("sse"));
   s.url = build_url(r->w->cfg->upstream, r);

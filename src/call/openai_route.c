@@ -8,7 +8,9 @@
 
 #include "upstream/fetch.h"
 #include "openai/openai.h"
+#include "call/body_prompt.h"
 #include "call/proxy.h"
+#include "call/record.h"
 #include "http/server.h"
 #include "call/settings.h"
 
@@ -229,9 +231,9 @@ static char **extension_headers(const http_req *r, bool json, size_t *count)
 }
 
 /* Builds the spec for POST models/<model>:<action> with body j (or GET path when j is NULL). */
-static void send_upstream(http_req *r, oa *o, const char *model, const char *path, json_t *j, const char *endpoint)
+static void send_upstream(http_req *r, oa *o, const char *model, const char *path, json_t *j)
 {
-  proxy_spec s = { .who = o->who, .endpoint = endpoint, .stream = o->k == K_STREAM,
+  proxy_spec s = { .who = o->who, .prompt_of = body_prompt_openai, .stream = o->k == K_STREAM,
                    .codec = &codec, .codec_state = o };
   snprintf(s.model, sizeof s.model, "%s", model);
   const char *base = r->w->cfg->upstream;
@@ -265,7 +267,7 @@ static void send_chat(http_req *r, oa *o)
     o->stream = oai_stream_new(&m, o->chat.include_usage);
     if(!o->stream) { oa_free(o); openai_error(r, 500, NULL, "out of memory", NULL); return; }
   }
-  send_upstream(r, o, o->chat.model, path, o->chat.body, "chat");
+  send_upstream(r, o, o->chat.model, path, o->chat.body);
 }
 
 /* ---------- image fetches before a chat call ---------- */
@@ -273,7 +275,7 @@ static void send_chat(http_req *r, oa *o)
 static void fetch_abort(http_req *r)
 {
   oa *o = r->ctx;
-  proxy_record(r, &o->who, o->chat.model, 499, false, "client_closed", NULL, NULL, 0, 0);
+  record_local(r, &o->who, o->chat.model, body_prompt_openai, 499, false, "client_closed");
   oa_free(o);
 }
 
@@ -298,7 +300,7 @@ static void fetched_one(oa *o, size_t i, int ok, const char *ctype, const char *
   r->on_abort = NULL;
   if(o->ffailed) {
     oai_error e = o->ferr;
-    proxy_record(r, &o->who, o->chat.model, e.status, false, e.message, NULL, NULL, 0, 0);
+    record_local(r, &o->who, o->chat.model, body_prompt_openai, e.status, false, e.message);
     oa_free(o);
     reply_error(r, &e, NULL);
     return;
@@ -395,7 +397,7 @@ void openai_handle(http_req *r, const principal *who)
     o->k = K_EMBED;
     char path[256];
     snprintf(path, sizeof path, "/v1beta/models/%s:batchEmbedContents", o->emb.model);
-    send_upstream(r, o, o->emb.model, path, o->emb.batch[0], "embed");
+    send_upstream(r, o, o->emb.model, path, o->emb.batch[0]);
     return;
   }
   if(str_eq(r->path, STR("/v1/images/generations"))) {
@@ -403,7 +405,7 @@ void openai_handle(http_req *r, const principal *who)
     o->k = K_IMAGE;
     char path[256];
     snprintf(path, sizeof path, "/v1beta/models/%s:%s", o->img.model, o->img.gemini ? "generateContent" : "predict");
-    send_upstream(r, o, o->img.model, path, o->img.body, "image");
+    send_upstream(r, o, o->img.model, path, o->img.body);
     return;
   }
   o->k = K_MODELS;
@@ -412,14 +414,14 @@ void openai_handle(http_req *r, const principal *who)
     snprintf(o->model_id, sizeof o->model_id, "%.*s", (int)(r->path.n - 11), r->path.p + 11);
   }
   if(models_from_cache(r, o)) {
-    proxy_record(r, who, "", 200, false, NULL, NULL, NULL, 0, 0);
+    record_local(r, who, "", body_prompt_openai, 200, false, NULL);
     oa_free(o);
     return;
   }
-  send_upstream(r, o, "", "/v1beta/models?pageSize=1000", NULL, "models");
+  send_upstream(r, o, "", "/v1beta/models?pageSize=1000", NULL);
   return;
 bad:
-  proxy_record(r, who, "", e.status, false, e.message, NULL, NULL, 0, 0);
+  record_local(r, who, "", body_prompt_openai, e.status, false, e.message);
   oa_free(o);
   reply_error(r, &e, NULL);
 }

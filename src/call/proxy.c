@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "http/server.h"
 #include "upstream/upstream.h"
+#include "call/record.h"
 #include "call/usage.h"
 #include "users/users.h"
 
@@ -153,32 +154,6 @@ static void call_free(call *c)
   free(c);
 }
 
-void proxy_record(http_req *r, const principal *who, const char *model, int status, bool refused,
-                  const char *error, const usage *u, const char *keymask, int attempts, int64_t ttfb_us)
-{
-  gateway *gw = r->w->gw;
-  if(!gw->ledger) return;
-  ledger_row row;
-  ledger_row_begin(&row, gw, r, who, model);
-  if(keymask) snprintf(row.upstream_key, sizeof row.upstream_key, "%s", keymask);
-  row.is_local = attempts == 0;
-  if(u) {
-    row.in_tokens = u->prompt;
-    row.out_tokens = u->candidates;
-    row.thinking_tokens = u->thoughts;
-    row.cached_tokens = u->cached;
-  }
-  row.success = status >= 200 && status < 300 && !error;
-  row.refused = refused;
-  row.http_status = status;
-  if(error) snprintf(row.error, sizeof row.error, "%s", error);
-  int64_t now = mono_us();
-  row.latency_ms = (now - r->t0_us) / 1000;
-  row.ttfb_ms = ttfb_us ? (ttfb_us - r->t0_us) / 1000 : 0;
-  row.attempts = attempts;
-  ledger_record(gw->ledger, &row);
-}
-
 /* The call's ledger row, and one line for the operator. */
 static void record(call *c, int status, const char *outcome)
 {
@@ -186,8 +161,19 @@ static void record(call *c, int status, const char *outcome)
   gateway *gw = c->gw;
   bool ok = !strcmp(outcome, "success");
   const char *err = ok ? NULL : c->last_error[0] ? c->last_error : outcome;
-  proxy_record(r, &c->s.who, c->s.model, status, false, err, &c->usage.u, c->keymask[0] ? c->keymask : NULL,
-               (int)c->ntried, c->ttfb_us);
+  if(gw->ledger) {
+    ledger_row row;
+    record_begin(&row, r, &c->s.who, c->s.model, c->s.prompt_of);
+    snprintf(row.upstream_key, sizeof row.upstream_key, "%s", c->keymask);
+    row.is_local = c->ntried == 0;
+    row.in_tokens = c->usage.u.prompt;
+    row.out_tokens = c->usage.u.candidates;
+    row.thinking_tokens = c->usage.u.thoughts;
+    row.cached_tokens = c->usage.u.cached;
+    row.attempts = (int)c->ntried;
+    record_end(&row, r, status, err, c->ttfb_us);
+    ledger_record(gw->ledger, &row);
+  }
   atomic_fetch_add(&gw->tokens_in, c->usage.u.prompt);
   atomic_fetch_add(&gw->tokens_out, c->usage.u.candidates + c->usage.u.thoughts);
   log_info("call %s %s %.*s model=%s status=%d outcome=%s attempts=%zu tokens=%lld/%lld ms=%lld",
@@ -465,7 +451,7 @@ void proxy_start(http_req *r, proxy_spec *spec)
   if(c->gw->users && users_check(c->gw->users, &c->s.who, c->s.model, now, &v)) {
     char extra[64] = "";
     if(v.status == 429) snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)v.retry_after_s);
-    proxy_record(r, &c->s.who, c->s.model, v.status, true, v.message, NULL, NULL, 0, 0);
+    record_local(r, &c->s.who, c->s.model, c->s.prompt_of, v.status, true, v.message);
     proxy_fail(r, c->s.codec, c->s.codec_state, v.status, v.message, extra[0] ? extra : NULL);
     call_free(c);
     return;

@@ -10,6 +10,7 @@
 
 #include "http/auth.h"
 #include "http/http.h"
+#include "ledger/ledger.h"
 
 typedef struct proxy_codec {
   /* A 2xx head: begin the client's response.  headers: the upstream's forwardable header
@@ -33,7 +34,7 @@ typedef struct proxy_codec {
 typedef struct proxy_spec {
   principal who;
   char model[64];
-  const char *endpoint;        /* chat, generate, stream, embed, count_tokens, image, models, other */
+  ledger_prompt_fn prompt_of;  /* the client dialect's prompt extractor, for the ledger row */
   char *url;
   char **hdrs;                 /* "Name: value" lines; one more slot at [nhdrs] for the key */
   size_t nhdrs;
@@ -51,14 +52,6 @@ void proxy_start(http_req *r, proxy_spec *spec);
 /* Answer r with the gateway's own error through codec (for errors found before any call). */
 void proxy_fail(http_req *r, const proxy_codec *codec, void *st, int status, const char *message,
                 const char *extra);
-
-struct usage;
-
-/* The ledger row of a call that ends: who, what, how it ended.  attempts 0 means the gateway
- * answered by itself (is_local); refused marks a quota refusal.  error NULL on success.  No-op
- * without a ledger. */
-void proxy_record(http_req *r, const principal *who, const char *model, int status, bool refused,
-                  const char *error, const struct usage *u, const char *keymask, int attempts, int64_t ttfb_us);
 
 /* The client headers worth forwarding upstream ("Name: value" lines, malloc'ed; one spare
  * slot at the end for the key header, so the array has *count + 1 entries). */

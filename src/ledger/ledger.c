@@ -7,16 +7,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "http/auth.h"
-#include "http/clientip.h"
 #include "base/log.h"
+#include "base/utc.h"
+#include "base/util.h"
 #include "ledger/meter.h"
 #include "ledger/prices.h"
 #include "ledger/prompt.h"
-#include "http/server.h"
 #include "store/store.h"
 #include "users/users.h"
-#include "base/utc.h"
 
 /* A queued row: the fixed fields inline, error and prompt in the tail (sized to fit). */
 typedef struct entry {
@@ -27,7 +25,8 @@ typedef struct entry {
   int64_t latency_ms, ttfb_ms, created_ms;
   int http_status, attempts;
   bool is_local, stream, success, refused;
-  bool raw_prompt;                /* prompt holds raw request-body bytes (raw_len): extract it */
+  ledger_prompt_fn prompt_of;     /* set: prompt holds raw request-body bytes (raw_len); the
+                                     writer extracts the prompt from them with this */
   size_t raw_len;
   char upstream_key[32], model[64], gen_type[32], endpoint[32], ip[64];
   char *error, *prompt;           /* point into text */
@@ -177,8 +176,8 @@ static int insert_row(store_conn *c, const entry *e)
 {
   char prompt[LEDGER_PROMPT_CHARS * 3 + 4];
   const char *pr = e->prompt;
-  if(e->raw_prompt) {          /* the JSON work the workers were spared */
-    prompt_extract(e->prompt, e->raw_len, prompt, sizeof prompt, LEDGER_PROMPT_CHARS);
+  if(e->prompt_of) {           /* the JSON work the workers were spared */
+    e->prompt_of(e->prompt, e->raw_len, prompt, sizeof prompt, LEDGER_PROMPT_CHARS);
     prompt_sanitize(prompt);
     pr = prompt;
   }
@@ -379,7 +378,7 @@ void ledger_record(ledger *l, const ledger_row *row)
   if(!l) return;
   size_t elen = strnlen(row->error, sizeof row->error - 1);
   size_t plen = l->log_prompts ? strnlen(row->prompt, sizeof row->prompt - 1) : 0;
-  bool raw = l->log_prompts && !plen && row->body && row->body_len;
+  bool raw = l->log_prompts && !plen && row->prompt_of && row->body && row->body_len;
   if(raw) plen = row->body_len < LEDGER_BODY_COPY ? row->body_len : LEDGER_BODY_COPY;
   size_t size = sizeof(entry) + elen + plen + 2;
   int64_t created = row->created_ms ? row->created_ms : now_ms();
@@ -432,7 +431,7 @@ void ledger_record(ledger *l, const ledger_row *row)
   if(raw) {
     memcpy(e->prompt, row->body, plen);
     e->prompt[plen] = '\0';
-    e->raw_prompt = true;
+    e->prompt_of = row->prompt_of;
     e->raw_len = plen;
   } else {
     put(e->prompt, plen + 1, l->log_prompts ? row->prompt : "");
@@ -468,63 +467,9 @@ void ledger_get_stats(ledger *l, ledger_stats *out)
   pthread_mutex_unlock(&l->mu);
 }
 
-/* ---- helpers for the request path ---- */
-
-const char *ledger_endpoint_kind(str method, str path)
-{
-  if(str_eq(path, STR("/v1/chat/completions"))) return "chat";
-  if(str_eq(path, STR("/v1/embeddings"))) return "embed";
-  if(str_eq(path, STR("/v1/images/generations"))) return "image";
-  const char *colon = NULL;
-  for(size_t i = path.n; i-- > 0 && path.p[i] != '/';) if(path.p[i] == ':') { colon = path.p + i; break; }
-  if(!colon) return str_starts(path, STR("/v1beta/models")) || str_starts(path, STR("/v1/models")) ? "models" : "other";
-  str action = { colon + 1, (size_t)(path.p + path.n - colon - 1) };
-  if(str_eq(action, STR("generateContent"))) return "generate";
-  if(str_eq(action, STR("streamGenerateContent"))) return "stream";
-  if(str_eq(action, STR("countTokens"))) return "count_tokens";
-  if(str_eq(action, STR("embedContent")) || str_eq(action, STR("batchEmbedContents"))) return "embed";
-  if(str_eq(action, STR("predict")) || str_eq(action, STR("predictLongRunning"))) return "image";
-  (void)method;
-  return "other";
-}
-
-/* X-Generation-Type is a label: letters, digits, '_', '-', '.', 1..31 of them. */
-static bool valid_label(str v)
-{
-  if(!v.n || v.n > 31) return false;
-  for(size_t i = 0; i < v.n; i++) {
-    char c = v.p[i];
-    if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
-      return false;
-  }
-  return true;
-}
-
-void ledger_row_begin(ledger_row *row, const gateway *gw, const http_req *r, const principal *who, const char *model)
-{
-  memset(row, 0, sizeof *row);
-  row->user_id = who ? who->user_id : 0;
-  row->access_key_id = who ? who->access_key_id : 0;
-  snprintf(row->model, sizeof row->model, "%s", model ? model : "");
-  const char *kind = ledger_endpoint_kind(r->method, r->path);
-  snprintf(row->endpoint, sizeof row->endpoint, "%s", kind);
-  str label = http_header_get(r, STR("X-Generation-Type"));
-  if(valid_label(label)) snprintf(row->gen_type, sizeof row->gen_type, "%.*s", (int)label.n, label.p);
-  else snprintf(row->gen_type, sizeof row->gen_type, "%s", kind);
-  row->stream = !strcmp(kind, "stream");
-  clientip_of(r, row->ip, sizeof row->ip);
-  if(gw->cfg.log_prompts) { row->body = r->body; row->body_len = r->body_len; }   /* parsed by the writer */
-  row->created_ms = now_ms();
-}
-
 void ledger_set_prompt(ledger_row *row, const char *text, size_t n)
 {
   size_t k = prompt_cut(text, n, LEDGER_PROMPT_CHARS, sizeof row->prompt - 1);
   memcpy(row->prompt, text, k);
   row->prompt[k] = '\0';
-}
-
-void ledger_prompt_from_body(ledger_row *row, const char *body, size_t len)
-{
-  prompt_extract(body, len, row->prompt, sizeof row->prompt, LEDGER_PROMPT_CHARS);
 }

@@ -9,15 +9,16 @@
  * Queue policy: at most LEDGER_MAX_ROWS rows or LEDGER_MAX_BYTES of them wait in memory.  Beyond
  * that (the database has been unwritable for a long while) a new row is dropped, counted in
  * ledger_stats.dropped and logged once a second — the request path is never slowed to wait for
- * the database.  A batch that fails to commit is retried with backoff, keeping its rows. */
+ * the database.  A batch that fails to commit is retried with backoff, keeping its rows.
+ *
+ * The ledger knows no HTTP and no API dialect: a row is plain facts, and the prompt of a
+ * request body is taken by the extractor the row names (ledger_row.prompt_of). */
 #ifndef GEMGATE_LEDGER_H
 #define GEMGATE_LEDGER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "http/http.h"
 
 #define LEDGER_MAX_ROWS 200000
 #define LEDGER_MAX_BYTES (64u << 20)
@@ -31,9 +32,13 @@ struct store;
 struct users;
 struct prices;
 struct meter;
-struct gateway;
-struct principal;
 
+/* The prompt of a request body, written into out (NUL-terminated, at most max_chars UTF-8
+ * characters and cap-1 bytes; "" when there is none).  The call engine picks one per client
+ * dialect; the ledger's writer thread calls it, so it must be pure and thread-safe. */
+typedef void (*ledger_prompt_fn)(const char *body, size_t len, char *out, size_t cap, size_t max_chars);
+
+/* The plain facts of one call, filled by the call engine (call/record.c) or a test. */
 typedef struct ledger_row {
   int64_t user_id;            /* 0: a static GEMGATE_ACCESS_KEYS caller */
   int64_t access_key_id;      /* 0: none (static key) */
@@ -54,9 +59,11 @@ typedef struct ledger_row {
   int attempts;
   char prompt[1504];          /* first 500 characters (UTF-8), "" when GEMGATE_LOG_PROMPTS=0 */
   const char *body;           /* the request body (borrowed until ledger_record returns): when
-                                 prompt is "", the writer thread takes the prompt from a copy of
-                                 its first LEDGER_BODY_COPY bytes, so no worker parses JSON */
+                                 prompt is "" and prompt_of is set, the writer thread takes the
+                                 prompt from a copy of its first LEDGER_BODY_COPY bytes with
+                                 prompt_of, so no worker parses JSON */
   size_t body_len;
+  ledger_prompt_fn prompt_of;
   int64_t created_ms;
 } ledger_row;
 
@@ -69,7 +76,9 @@ typedef struct ledger_stats {
 } ledger_stats;
 
 /* Start the writer on its own connection to s.  users/prices/meter may be NULL (no accounting,
- * no bills, no meters).  NULL on failure, with a message. */
+ * no bills, no meters).  log_prompts false (GEMGATE_LOG_PROMPTS=0): no prompt is stored, neither
+ * a row's own nor one taken from its body — the one place that setting is applied.  NULL on
+ * failure, with a message. */
 ledger *ledger_open(struct store *s, struct users *u, struct prices *p, struct meter *m,
                     bool log_prompts, char *err, size_t errcap);
 
@@ -87,26 +96,7 @@ bool ledger_flush(ledger *l, int64_t timeout_ms);
 
 void ledger_get_stats(ledger *l, ledger_stats *out);
 
-/* ---- helpers for the request path ---- */
-
-/* Fill the parts of a row known when a call starts: the caller (user, access key), the client
- * address (X-Forwarded-For only from GEMGATE_TRUSTED_PROXIES), the model, the endpoint kind and
- * the generation type (a valid X-Generation-Type label — letters, digits, '_', '-', '.', at most
- * 31 — else the endpoint kind), the stream flag, the prompt (unless GEMGATE_LOG_PROMPTS=0) and
- * created_ms = now.  The rest of *row is zeroed. */
-void ledger_row_begin(ledger_row *row, const struct gateway *gw, const http_req *r,
-                      const struct principal *who, const char *model);
-
-/* The endpoint kind of a request: chat, generate, stream, embed, count_tokens, image, models,
- * other. */
-const char *ledger_endpoint_kind(str method, str path);
-
 /* The prompt: the first 500 characters of text (UTF-8, cut at a character boundary). */
 void ledger_set_prompt(ledger_row *row, const char *text, size_t n);
-
-/* The prompt from a request body, native or OpenAI: the last user turn's text, else an
- * embedding's input or an image prompt.  Bodies over 256 KiB are not parsed: the first
- * "text" string of their first 64 KiB is taken. */
-void ledger_prompt_from_body(ledger_row *row, const char *body, size_t len);
 
 #endif

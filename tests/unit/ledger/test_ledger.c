@@ -1,5 +1,6 @@
 /* ledger: batched writes from many threads, rollups equal to the rows, bills, drain on close,
- * and the row helpers (endpoint kind, generation type, prompt, client address). */
+ * the prompt taken on the writer thread by the row's extractor.  No HTTP here: the ledger gets
+ * plain facts (the request side is tests/unit/call/test_record.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,12 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "http/auth.h"
-#include "http/clientip.h"
+#include "base/util.h"
 #include "ledger/ledger.h"
 #include "ledger/prices.h"
 #include "ledger/prompt.h"
-#include "http/server.h"
 #include "store/store.h"
 
 static char dir[64], path[192];
@@ -175,121 +174,64 @@ static void test_close_drains_everything(void **state)
   assert_int_equal(q("SELECT SUM(calls) FROM usage_dim WHERE dim = 'all' AND day = -1"), 20000);
 }
 
-/* ---- helpers ---- */
+/* ---- the prompt: the row's own, or the body's through the row's extractor on the writer ---- */
 
-static void test_endpoint_kinds(void **state)
+static int calls_on_caller;          /* extractor calls made on the recording thread */
+static pthread_t recorder;
+
+/* A dialect-free stand-in for the call engine's extractors: the body between '<' and '>'. */
+static void angle_prompt(const char *body, size_t len, char *out, size_t cap, size_t max_chars)
 {
-  struct { const char *path, *kind; } t[] = {
-    { "/v1beta/models/gemini-2.5-flash:generateContent", "generate" },
-    { "/v1/models/gemini-2.5-flash:streamGenerateContent", "stream" },
-    { "/v1beta/models/m:countTokens", "count_tokens" },
-    { "/v1beta/models/m:embedContent", "embed" },
-    { "/v1beta/models/m:batchEmbedContents", "embed" },
-    { "/v1beta/models/imagen-4.0-generate-001:predict", "image" },
-    { "/v1beta/models", "models" },
-    { "/v1beta/models/gemini-2.5-flash", "models" },
-    { "/v1/chat/completions", "chat" },
-    { "/v1/embeddings", "embed" },
-    { "/v1/images/generations", "image" },
-    { "/v1beta/cachedContents", "other" },
-  };
-  for(size_t i = 0; i < sizeof t / sizeof *t; i++)
-    assert_string_equal(ledger_endpoint_kind(STR("POST"), str_c(t[i].path)), t[i].kind);
+  if(pthread_equal(pthread_self(), recorder)) calls_on_caller++;
+  const char *a = memchr(body, '<', len), *b = a ? memchr(a, '>', len - (size_t)(a - body)) : NULL;
+  size_t n = a && b ? (size_t)(b - a - 1) : 0;
+  n = prompt_cut(a ? a + 1 : "", n, max_chars, cap - 1);
+  memcpy(out, a ? a + 1 : "", n);
+  out[n] = '\0';
 }
 
-static void test_prompts(void **state)
+static void prompt_rows(ledger *l, const char *prompt, const char *body, ledger_prompt_fn fn)
 {
-  char out[1504];
-  const char *gem = "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"first\"}]},{\"role\":\"model\",\"parts\":[{\"text\":\"reply\"}]},"
-                    "{\"role\":\"user\",\"parts\":[{\"text\":\"春天的花园\"},{\"inlineData\":{}},{\"text\":\"阳光\"}]}]}";
-  prompt_extract(gem, strlen(gem), out, sizeof out, 500);
-  assert_string_equal(out, "春天的花园\n阳光");
-  /* the tree-less walk: braces and quotes inside strings, nested values, escapes, a role-less
-   * last turn after a model turn, keys in any order */
-  const char *tricky = "{\"generationConfig\":{\"stop\":[\"}]\"]},\"contents\":[{\"role\":\"model\",\"parts\":[{\"text\":\"no\"}]},"
-                       "{\"parts\":[{\"inlineData\":{\"data\":\"x\\\"}]{\"}},{\"text\":\"tab\\there \\u00e9\"}]}],\"x\":[1,2.5e3,true,null]}";
-  prompt_extract(tricky, strlen(tricky), out, sizeof out, 500);
-  assert_string_equal(out, "tab\there é");
-  const char *cut = "{\"contents\":[{\"parts\":[{\"text\":\"fine\"}]}";   /* not closed: jansson refuses, the scan finds it */
-  prompt_extract(cut, strlen(cut), out, sizeof out, 500);
-  assert_string_equal(out, "fine");
-  const char *oai = "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"sys\"},{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}]}";
-  prompt_extract(oai, strlen(oai), out, sizeof out, 500);
-  assert_string_equal(out, "hi");
-  const char *img = "{\"instances\":[{\"prompt\":\"a cat\"}]}";
-  prompt_extract(img, strlen(img), out, sizeof out, 500);
-  assert_string_equal(out, "a cat");
-  prompt_extract("not json", 8, out, sizeof out, 500);
-  assert_string_equal(out, "");
-  /* 500 characters, whatever their width */
-  char big[4000] = "{\"contents\":[{\"parts\":[{\"text\":\"";
-  for(int i = 0; i < 600; i++) strcat(big, "é");
-  strcat(big, "\"}]}]}");
-  prompt_extract(big, strlen(big), out, sizeof out, 500);
-  assert_int_equal(strlen(out), 1000);
-  /* bodies too big to parse: the first "text" string, escapes decoded */
-  size_t n = PROMPT_PARSE_MAX + 10;
-  char *huge = malloc(n + 1);
-  memset(huge, ' ', n);
-  memcpy(huge, "{\"contents\":[{\"parts\":[{\"text\": \"line\\none \\u00e9\\\"q\\\"\"}", 57);
-  huge[n] = '\0';
-  prompt_extract(huge, n, out, sizeof out, 500);
-  assert_string_equal(out, "line\none é\"q\"");
-  free(huge);
-  assert_int_equal(prompt_cut("aé日😀", 10, 3, 100), 6);
-  assert_int_equal(prompt_cut("aé日😀", 10, 10, 5), 3);
-  char bad[] = "ok\xc3\x28\xe2\x82\xac\xf0\x9f\x98";
-  prompt_sanitize(bad);
-  assert_string_equal(bad, "ok?(€???");
-}
-
-static http_req *req(const char *ip, const char *xff, const char *gtype)
-{
-  static http_req r;
-  memset(&r, 0, sizeof r);
-  r.method = STR("POST");
-  r.path = STR("/v1beta/models/gemini-2.5-flash:streamGenerateContent");
-  snprintf(r.ip, sizeof r.ip, "%s", ip);
-  if(xff) r.hdr[r.nhdr++] = (http_header){ STR("X-Forwarded-For"), str_c(xff) };
-  if(gtype) r.hdr[r.nhdr++] = (http_header){ STR("X-Generation-Type"), str_c(gtype) };
-  static char body[] = "{\"contents\":[{\"parts\":[{\"text\":\"hello\"}]}]}";
-  r.body = body;
-  r.body_len = strlen(body);
-  return &r;
-}
-
-static void test_row_begin(void **state)
-{
-  static gateway gw;
-  gw.cfg.log_prompts = 1;
-  const char *const trusted[] = { "10.0.0.0/8", "::1" };
-  char bad[64];
-  assert_int_equal(clientip_set(trusted, 2, bad, sizeof bad), 2);
-  principal who = { .user_id = 7, .access_key_id = 9 };
   ledger_row r;
-  ledger_row_begin(&r, &gw, req("10.1.2.3", "203.0.113.9, 10.9.9.9", "ip_image"), &who, "gemini-2.5-flash");
-  assert_string_equal(r.ip, "203.0.113.9");                  /* trusted hops skipped from the right */
-  assert_string_equal(r.gen_type, "ip_image");
-  assert_string_equal(r.endpoint, "stream");
-  assert_true(r.stream);
-  assert_string_equal(r.prompt, "");                          /* the writer extracts it ... */
-  assert_int_equal(r.body_len, strlen("{\"contents\":[{\"parts\":[{\"text\":\"hello\"}]}]}"));  /* ... from the body */
-  assert_int_equal(r.user_id, 7);
-  assert_int_equal(r.access_key_id, 9);
-  ledger_row_begin(&r, &gw, req("198.51.100.1", "203.0.113.9", "bad label!"), &who, "m");
-  assert_string_equal(r.ip, "198.51.100.1");                 /* untrusted peer: header ignored */
-  assert_string_equal(r.gen_type, "stream");                 /* invalid label: the endpoint kind */
-  ledger_row_begin(&r, &gw, req("::1", "garbage, 10.0.0.7", NULL), &who, "m");
-  assert_string_equal(r.ip, "10.0.0.7");                     /* malformed entry stops the walk */
-  ledger_row_begin(&r, &gw, req("::ffff:10.0.0.1", "[2001:db8::1]:443", NULL), &who, "m");
-  assert_string_equal(r.ip, "2001:db8::1");
-  gw.cfg.log_prompts = 0;
-  ledger_row_begin(&r, &gw, req("1.2.3.4", NULL, NULL), &who, "m");
-  assert_string_equal(r.prompt, "");
-  const char *const none[] = { "10.0.0.0/33" };
-  assert_int_equal(clientip_set(none, 1, bad, sizeof bad), -1);
-  assert_string_equal(bad, "10.0.0.0/33");
-  clientip_set(NULL, 0, bad, sizeof bad);
+  memset(&r, 0, sizeof r);
+  r.success = true;
+  r.http_status = 200;
+  if(prompt) ledger_set_prompt(&r, prompt, strlen(prompt));
+  r.body = body;
+  r.body_len = body ? strlen(body) : 0;
+  r.prompt_of = fn;
+  recorder = pthread_self();
+  ledger_record(l, &r);
+}
+
+static void test_prompt_from_the_writer(void **state)
+{
+  calls_on_caller = 0;
+  ledger *l = open_ledger(true);
+  char body[64];
+  snprintf(body, sizeof body, "{\"x\":\"<a \xe6\x98\xa5 \xff>\"}");        /* invalid UTF-8 is sanitized */
+  prompt_rows(l, NULL, body, angle_prompt);
+  prompt_rows(l, "given", "{<not this>}", angle_prompt);              /* a set prompt wins */
+  prompt_rows(l, NULL, "{<no extractor>}", NULL);                     /* no dialect: no prompt */
+  ledger_close(l);
+  assert_int_equal(calls_on_caller, 0);                               /* never on the request path */
+  assert_int_equal(q("SELECT COUNT(*) FROM ledger WHERE prompt = 'a \xe6\x98\xa5 ?'"), 1);
+  assert_int_equal(q("SELECT COUNT(*) FROM ledger WHERE prompt = 'given'"), 1);
+  assert_int_equal(q("SELECT COUNT(*) FROM ledger WHERE prompt = ''"), 1);
+  /* GEMGATE_LOG_PROMPTS=0: neither the row's prompt nor the body's is stored */
+  l = open_ledger(false);
+  prompt_rows(l, NULL, "{<secret>}", angle_prompt);
+  prompt_rows(l, "secret too", NULL, angle_prompt);
+  ledger_close(l);
+  assert_int_equal(q("SELECT COUNT(*) FROM ledger WHERE prompt = ''"), 3);
+  /* 500 characters at most, whatever their width */
+  l = open_ledger(true);
+  char big[2000] = "<";
+  for(int i = 0; i < 600; i++) strcat(big, "\xc3\xa9");
+  strcat(big, ">");
+  prompt_rows(l, NULL, big, angle_prompt);
+  ledger_close(l);
+  assert_int_equal(q("SELECT MAX(LENGTH(prompt)) FROM ledger"), 500);
 }
 
 int main(void)
@@ -298,9 +240,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_threads_rows_and_rollups_agree, setup, teardown),
     cmocka_unit_test_setup_teardown(test_bill_and_fields, setup, teardown),
     cmocka_unit_test_setup_teardown(test_close_drains_everything, setup, teardown),
-    cmocka_unit_test(test_endpoint_kinds),
-    cmocka_unit_test(test_prompts),
-    cmocka_unit_test(test_row_begin),
+    cmocka_unit_test_setup_teardown(test_prompt_from_the_writer, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,62 @@
+/* endpoint: the one map from a client request to the kind the ledger records (its endpoint
+ * column, and the generation type of an unlabelled call). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "call/endpoint.h"
+
+static void test_kinds(void **state)
+{
+  static const struct { const char *method, *path, *kind; } t[] = {
+    /* native Gemini, both API versions: by the action after the last ':' */
+    { "POST", "/v1beta/models/gemini-2.5-flash:generateContent", "generate" },
+    { "POST", "/v1/models/gemini-2.5-flash:generateContent", "generate" },
+    { "POST", "/v1beta/models/gemini-2.5-flash:streamGenerateContent", "stream" },
+    { "POST", "/v1/models/gemini-2.5-flash:streamGenerateContent", "stream" },
+    { "POST", "/v1beta/models/m:countTokens", "count_tokens" },
+    { "POST", "/v1beta/models/text-embedding-004:embedContent", "embed" },
+    { "POST", "/v1beta/models/text-embedding-004:batchEmbedContents", "embed" },
+    { "POST", "/v1beta/models/imagen-4.0-generate-001:predict", "image" },
+    { "POST", "/v1beta/models/veo-3.0-generate-001:predictLongRunning", "image" },
+    { "POST", "/v1beta/models/imagen-4.0-generate-001:generateImages", "image" },
+    /* exact actions: a longer or unknown one is not the known kind */
+    { "POST", "/v1beta/models/m:generateContentX", "other" },
+    { "POST", "/v1beta/models/m:streamGenerateContents", "other" },
+    { "POST", "/v1beta/models/m:predictX", "other" },
+    { "POST", "/v1beta/models/m:batchGenerateContent", "other" },
+    { "POST", "/v1beta/tunedModels/t:generateContent", "generate" },
+    /* model listing and lookup */
+    { "GET", "/v1beta/models", "models" },
+    { "GET", "/v1beta/models/gemini-2.5-flash", "models" },
+    { "GET", "/v1/models", "models" },
+    { "GET", "/v1/models/gemini-2.5-flash", "models" },
+    /* OpenAI */
+    { "POST", "/v1/chat/completions", "chat" },
+    { "POST", "/v1/embeddings", "embed" },
+    { "POST", "/v1/images/generations", "image" },
+    /* everything else */
+    { "POST", "/v1beta/cachedContents", "other" },
+    { "GET", "/v1beta/files/abc", "other" },
+    { "POST", "/upload/v1beta/files", "other" },
+    { "POST", "/v1/chat/completions/x", "other" },
+    { "GET", "/", "other" },
+    { "GET", "", "other" },
+  };
+  for(size_t i = 0; i < sizeof t / sizeof *t; i++) {
+    const char *k = call_endpoint_kind(str_c(t[i].method), str_c(t[i].path));
+    if(strcmp(k, t[i].kind)) fail_msg("%s %s: %s, want %s", t[i].method, t[i].path, k, t[i].kind);
+  }
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_kinds),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
