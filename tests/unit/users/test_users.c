@@ -14,6 +14,7 @@
 #include "ledger/ledger.h"
 #include "ledger/prices.h"
 #include "store/store.h"
+#include "base/util.h"
 #include "users/users.h"
 #include "base/utc.h"
 
