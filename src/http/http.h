@@ -24,8 +24,6 @@
 struct worker;
 struct conn;
 
-typedef struct http_header { str name, value; } http_header;
-
 typedef struct http_req http_req;
 struct http_req {
   struct conn *conn;
