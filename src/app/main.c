@@ -8,6 +8,7 @@
 #include "pool/keypool.h"
 #include "base/log.h"
 #include "app/persist.h"
+#include "app/route.h"
 #include "http/server.h"
 #include "call/settings.h"
 
@@ -26,7 +27,7 @@ int main(int argc, char **argv)
   if(!gw.cfg.access_keys.n) log_warn("no access keys: every client call will get 401 (set GEMGATE_ACCESS_KEYS)");
   if(!gw.cfg.admin_token) log_warn("no admin token: admin routes are disabled (set GEMGATE_ADMIN_TOKEN)");
   gw.started_ms = now_ms();
-  rc = server_run(&gw);
+  rc = server_run(&gw, route_request);
   persist_close(&gw);          /* drains the ledger: a graceful stop loses no row */
   settings_free_all(&gw);
   kp_free(gw.pool);

@@ -243,10 +243,14 @@ static void test_prompts(void **state)
   assert_string_equal(bad, "ok?(€???");
 }
 
+static gateway gw;
+static worker row_worker = { .gw = &gw, .cfg = &gw.cfg };   /* clientip reads the trusted proxies here */
+
 static http_req *req(const char *ip, const char *xff, const char *gtype)
 {
   static http_req r;
   memset(&r, 0, sizeof r);
+  r.w = &row_worker;
   r.method = STR("POST");
   r.path = STR("/v1beta/models/gemini-2.5-flash:streamGenerateContent");
   snprintf(r.ip, sizeof r.ip, "%s", ip);
@@ -260,11 +264,10 @@ static http_req *req(const char *ip, const char *xff, const char *gtype)
 
 static void test_row_begin(void **state)
 {
-  static gateway gw;
   gw.cfg.log_prompts = 1;
   const char *const trusted[] = { "10.0.0.0/8", "::1" };
   char bad[64];
-  assert_int_equal(clientip_set(trusted, 2, bad, sizeof bad), 2);
+  assert_int_equal(cidr_list_parse(&gw.cfg.trusted_nets, trusted, 2, bad, sizeof bad), 2);
   principal who = { .user_id = 7, .access_key_id = 9 };
   ledger_row r;
   ledger_row_begin(&r, &gw, req("10.1.2.3", "203.0.113.9, 10.9.9.9", "ip_image"), &who, "gemini-2.5-flash");
@@ -287,9 +290,9 @@ static void test_row_begin(void **state)
   ledger_row_begin(&r, &gw, req("1.2.3.4", NULL, NULL), &who, "m");
   assert_string_equal(r.prompt, "");
   const char *const none[] = { "10.0.0.0/33" };
-  assert_int_equal(clientip_set(none, 1, bad, sizeof bad), -1);
+  assert_int_equal(cidr_list_parse(&gw.cfg.trusted_nets, none, 1, bad, sizeof bad), -1);
   assert_string_equal(bad, "10.0.0.0/33");
-  clientip_set(NULL, 0, bad, sizeof bad);
+  cidr_list_free(&gw.cfg.trusted_nets);
 }
 
 int main(void)
