@@ -8,6 +8,7 @@
 #include "pool/keypool.h"
 #include "base/log.h"
 #include "app/persist.h"
+#include "app/route.h"
 #include "http/server.h"
 
 int main(int argc, char **argv)
@@ -25,7 +26,7 @@ int main(int argc, char **argv)
   if(!gw.cfg.access_keys.n) log_warn("no access keys: every client call will get 401 (set GEMGATE_ACCESS_KEYS)");
   if(!gw.cfg.admin_token) log_warn("no admin token: admin routes are disabled (set GEMGATE_ADMIN_TOKEN)");
   gw.started_ms = now_ms();
-  rc = server_run(&gw);
+  rc = server_run(&gw, route_request);
   persist_close(&gw);          /* drains the ledger: a graceful stop loses no row */
   kp_free(gw.pool);
   config_free(&gw.cfg);

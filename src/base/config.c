@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "http/clientip.h"
+#include "base/cidr.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -260,7 +260,8 @@ int config_load(config *cfg, int argc, char **argv)
   cfg->encryption_key = OPT("ENCRYPTION_KEY");
   strlist_split(&cfg->trusted_proxies, RAW("TRUSTED_PROXIES"));
   char bad[64];
-  if(clientip_set((const char *const *)cfg->trusted_proxies.v, cfg->trusted_proxies.n, bad, sizeof bad) < 0) {
+  if(cidr_list_parse(&cfg->trusted_nets, (const char *const *)cfg->trusted_proxies.v, cfg->trusted_proxies.n,
+                     bad, sizeof bad) < 0) {
     fprintf(stderr, "gemgate: GEMGATE_TRUSTED_PROXIES: \"%s\" is not an address or CIDR block\n", bad);
     goto fail;
   }
@@ -326,7 +327,7 @@ void config_free(config *cfg)
 {
   free(cfg->listen); free(cfg->upstream); free(cfg->keys_file); free(cfg->admin_token);
   free(cfg->db); free(cfg->redis); free(cfg->log_dir); free(cfg->ca_file); free(cfg->limits);
-  free(cfg->encryption_key); strlist_free(&cfg->trusted_proxies);
+  free(cfg->encryption_key); strlist_free(&cfg->trusted_proxies); cidr_list_free(&cfg->trusted_nets);
   strlist_free(&cfg->keys); strlist_free(&cfg->access_keys); strlist_free(&cfg->proxies);
   free(keys_raw);
   keys_raw = NULL;

@@ -7,7 +7,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pool/keypool.h"
+#include "base/cidr.h"
+
+/* The key pool's settings (pool/keypool.h takes them as they are). */
+typedef enum { KP_ROUND_ROBIN, KP_LEAST_USED, KP_HEALTH } kp_strategy;
+
+typedef struct kp_limit {            /* per-key limits for one model; 0 = unlimited */
+  char model[64];                    /* model name, or "*" for every model without its own entry */
+  int64_t rpm, tpm, rpd;
+} kp_limit;
+
+typedef struct kp_config {
+  kp_strategy strategy;              /* default KP_ROUND_ROBIN */
+  int64_t cooldown_base_ms;          /* first 429 without RetryInfo cools for this long (10 s) */
+  int64_t cooldown_max_ms;           /* cap of base*2^(n-1) and of RetryInfo delays (15 min) */
+  int max_failures;                  /* consecutive failures that disable a key (5) */
+  int64_t recheck_interval_ms;       /* how often disabled/invalid keys are re-tested (60 s) */
+  int64_t rotation_interval_ms;      /* seed 002's rotation check, at most this often (5 min) */
+  const kp_limit *limits;            /* copied by kp_new */
+  size_t nlimits;
+} kp_config;
 
 typedef struct strlist { char **v; size_t n; } strlist;
 
@@ -20,7 +39,8 @@ typedef struct config {
   strlist access_keys;     /* static client keys */
   char *db, *redis, *log_dir, *ca_file;
   char *encryption_key;    /* GEMGATE_ENCRYPTION_KEY: upstream keys at rest; NULL = stored plain */
-  strlist trusted_proxies; /* X-Forwarded-For is believed only from these */
+  strlist trusted_proxies; /* X-Forwarded-For is believed only from these ... */
+  cidr_list trusted_nets;  /* ... parsed (http/clientip.c reads it) */
   int log_prompts;         /* 1: the ledger keeps the first 500 characters of prompts */
   strlist proxies;         /* outbound proxies; each key pinned to one by hash */
   int workers;

@@ -10,6 +10,10 @@
 /* A borrowed byte range; never owns its memory, not NUL-terminated. */
 typedef struct str { const char *p; size_t n; } str;
 
+/* One header field of an HTTP message, borrowed from the message's bytes.  Both sides use it:
+ * the server's requests (http/) and the upstream client's responses (upstream/). */
+typedef struct http_header { str name, value; } http_header;
+
 #define STR(lit) ((str){ (lit), sizeof(lit) - 1 })
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -327,7 +327,7 @@ static void start_fetches(http_req *r, oa *o)
   for(size_t i = 0; i < o->chat.nfetch; i++) {
     fetch_slot *s = malloc(sizeof *s);
     if(s) *s = (fetch_slot){ o, i };
-    fetch *f = s ? fetch_start(r->w, o->chat.fetch[i].url, IMAGE_CAP, fetched, s) : NULL;
+    fetch *f = s ? fetch_start(r->w->up, o->chat.fetch[i].url, IMAGE_CAP, fetched, s) : NULL;
     if(!f) {
       free(s);
       fetched_one(o, i, 0, NULL, NULL, 0, "could not start the image fetch");

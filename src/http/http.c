@@ -1,7 +1,5 @@
 #include "http/http.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -13,22 +11,23 @@
 #include <event2/event.h>
 
 #include "base/log.h"
+#include "http/reqparse.h"
 #include "http/server.h"
 
-typedef enum { C_HEAD, C_BODY, C_CHUNK_SIZE, C_CHUNK_DATA, C_CHUNK_CRLF, C_TRAILER,
-               C_HANDLER, C_CLOSING, C_LINGER } conn_state;
+typedef enum { C_HEAD, C_BODY, C_CHUNKED, C_HANDLER, C_CLOSING, C_LINGER } conn_state;
 
 struct conn {
   struct worker *w;
   struct bufferevent *bev;
   struct conn *prev, *next;      /* the worker's list, for shutdown */
   conn_state state;
-  bool keep_alive, in_process, freed_in_process;
+  bool keep_alive, expect_continue, in_process, freed_in_process;
   size_t scanned;                /* head bytes already searched for the blank line */
   char *head;                    /* this request's head (the request's strs point into it) */
   size_t head_cap;
-  size_t body_cap, chunk_left;
-  int64_t content_length;
+  size_t body_cap;
+  int64_t content_length;        /* C_BODY */
+  rp_chunked chunks;             /* C_CHUNKED: where the body's framing stands (reqparse.h) */
   char ip[64];                   /* the peer, copied into each request */
   http_req req;
 };
@@ -153,79 +152,31 @@ static void conn_fail(struct conn *c, int status, const char *msg)
   http_error(&c->req, status, NULL, msg, NULL);
 }
 
-/* ---------- parsing ---------- */
-
-static bool is_tchar(unsigned char ch)
-{
-  return isalnum(ch) || strchr("!#$%&'*+-.^_`|~", ch);
-}
-
-/* Parse the head in c->head[0..n) (ends with CRLF CRLF) into c->req.  Returns 0, or an HTTP
- * status to fail with. */
-static int parse_head(struct conn *c, size_t n)
+/* Parses the head in c->head[0..n) (through its blank line) into c->req and the body's
+ * framing.  false after answering the error the parser found. */
+static bool parse_head(struct conn *c, size_t n)
 {
   http_req *r = &c->req;
-  char *p = c->head, *end = c->head + n;
-  char *eol = memchr(p, '\r', (size_t)(end - p));
-  if(!eol || eol[1] != '\n') return 400;
-  /* request line: METHOD SP target SP HTTP/1.x */
-  char *sp1 = memchr(p, ' ', (size_t)(eol - p));
-  if(!sp1 || sp1 == p) return 400;
-  for(char *q = p; q < sp1; q++) if(!is_tchar((unsigned char)*q)) return 400;
-  char *sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
-  if(!sp2 || sp2 == sp1 + 1 || eol - sp2 != 9 || memcmp(sp2 + 1, "HTTP/1.", 7) ||
-     (sp2[8] != '0' && sp2[8] != '1')) return 400;
-  r->method = (str){ p, (size_t)(sp1 - p) };
-  r->target = (str){ sp1 + 1, (size_t)(sp2 - sp1 - 1) };
-  for(size_t i = 0; i < r->target.n; i++)
-    if((unsigned char)r->target.p[i] <= ' ' || r->target.p[i] == 0x7f) return 400;
-  if(r->target.p[0] != '/' && !str_eq(r->method, STR("OPTIONS"))) return 400;
-  r->minor = sp2[8] - '0';
-  const char *qm = memchr(r->target.p, '?', r->target.n);
-  r->path = (str){ r->target.p, qm ? (size_t)(qm - r->target.p) : r->target.n };
-  r->query = qm ? (str){ qm + 1, r->target.n - r->path.n - 1 } : (str){ NULL, 0 };
-
-  /* header lines */
-  for(p = eol + 2; p < end - 2; p = eol + 2) {
-    eol = memchr(p, '\r', (size_t)(end - p));
-    if(!eol || eol[1] != '\n') return 400;
-    char *colon = memchr(p, ':', (size_t)(eol - p));
-    if(!colon || colon == p) return 400;            /* also rejects obs-fold lines */
-    for(char *q = p; q < colon; q++) if(!is_tchar((unsigned char)*q)) return 400;
-    char *v = colon + 1, *ve = eol;
-    while(v < ve && (*v == ' ' || *v == '\t')) v++;
-    while(ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-    for(char *q = v; q < ve; q++) if((unsigned char)*q < 0x20 && *q != '\t') return 400;
-    if(r->nhdr == HTTP_MAX_HEADERS) return 431;
-    r->hdr[r->nhdr++] = (http_header){ { p, (size_t)(colon - p) }, { v, (size_t)(ve - v) } };
-  }
-
-  /* framing and connection handling */
-  str conn_h = http_header_get(r, STR("Connection"));
-  c->keep_alive = r->minor == 1 ? !str_ieq(conn_h, STR("close")) : str_ieq(conn_h, STR("keep-alive"));
-  c->content_length = 0;
-  bool have_cl = false;
-  for(size_t i = 0; i < r->nhdr; i++) {
-    if(!str_ieq(r->hdr[i].name, STR("Content-Length"))) continue;
-    char num[24];
-    if(r->hdr[i].value.n == 0 || r->hdr[i].value.n >= sizeof num) return 400;
-    memcpy(num, r->hdr[i].value.p, r->hdr[i].value.n);
-    num[r->hdr[i].value.n] = '\0';
-    int64_t v = parse_int(num);
-    if(v < 0 || (have_cl && v != c->content_length)) return 400;
-    c->content_length = v;
-    have_cl = true;
-  }
-  str te = http_header_get(r, STR("Transfer-Encoding"));
-  if(te.p) {
-    if(have_cl) return 400;                           /* request smuggling guard */
-    if(!str_ieq(te, STR("chunked"))) return 501;
-    c->state = C_CHUNK_SIZE;
+  rp_head h;
+  rp_limits lim = { (size_t)c->w->cfg->max_header, c->w->cfg->max_body };
+  rp_step st = rp_head_parse_complete(c->head, n, &lim, &h, r->hdr, HTTP_MAX_HEADERS);
+  r->minor = h.minor;                  /* the error answer, too, speaks the client's version */
+  r->nhdr = h.nhdr;
+  if(st != RP_DONE) { conn_fail(c, h.status, h.error); return false; }
+  r->method = h.method;
+  r->target = h.target;
+  r->path = h.path;
+  r->query = h.query;
+  c->keep_alive = h.keep_alive;
+  c->expect_continue = h.expect_continue;
+  if(h.framing == RP_BODY_CHUNKED) {
+    rp_chunked_init(&c->chunks, c->w->cfg->max_body);
+    c->state = C_CHUNKED;
   } else {
-    if(c->content_length > c->w->cfg->max_body) return 413;
+    c->content_length = h.content_length;
     c->state = C_BODY;
   }
-  return 0;
+  return true;
 }
 
 /* Make room for n more body bytes; false when that would pass max_body. */
@@ -242,19 +193,6 @@ static bool body_reserve(struct conn *c, size_t n)
     c->body_cap = cap;
   }
   return true;
-}
-
-/* Reads a CRLF-terminated line of at most cap-1 bytes from in into line.  1: got one, 0: need
- * more, -1: too long. */
-static int read_line(struct evbuffer *in, char *line, size_t cap)
-{
-  struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_CRLF_STRICT);
-  if(eol.pos < 0) return evbuffer_get_length(in) >= cap ? -1 : 0;
-  if((size_t)eol.pos >= cap) return -1;
-  evbuffer_remove(in, line, (size_t)eol.pos);
-  line[eol.pos] = '\0';
-  evbuffer_drain(in, 2);
-  return 1;
 }
 
 static void dispatch(struct conn *c)
@@ -298,15 +236,8 @@ static void conn_process(struct conn *c)
         c->head = malloc(c->head_cap);
       }
       evbuffer_remove(in, c->head, n);
-      int err = parse_head(c, n);
-      if(err) {
-        conn_fail(c, err, err == 413 ? "request body too large" : err == 431 ? "too many headers"
-                          : err == 501 ? "unsupported transfer encoding" : "malformed request");
-        continue;
-      }
-      str expect = http_header_get(&c->req, STR("Expect"));
-      if(expect.p && str_ieq(expect, STR("100-continue")) && c->req.minor == 1 &&
-         !(c->state == C_BODY && c->content_length == 0))
+      if(!parse_head(c, n)) continue;
+      if(c->expect_continue)
       { bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25); flush_now(c); }
       continue;
     }
@@ -321,42 +252,27 @@ static void conn_process(struct conn *c)
       dispatch(c);
       continue;
     }
-    if(c->state == C_CHUNK_SIZE || c->state == C_TRAILER) {
-      char line[256];
-      int got = read_line(in, line, sizeof line);
-      if(got == 0) break;
-      if(got < 0) { conn_fail(c, 400, "malformed chunked body"); continue; }
-      if(c->state == C_TRAILER) {
-        if(!line[0]) dispatch(c);
-        continue;
-      }
-      char *e;
-      errno = 0;
-      unsigned long long sz = strtoull(line, &e, 16);
-      if(e == line || errno || (*e && *e != ';' && *e != ' ')) { conn_fail(c, 400, "malformed chunked body"); continue; }
-      if(sz == 0) { c->state = C_TRAILER; continue; }
-      if(sz > (unsigned long long)c->w->cfg->max_body || !body_reserve(c, (size_t)sz)) {
+    if(c->state == C_CHUNKED && c->chunks.state == RP_CHUNK_DATA) {
+      size_t n = rp_chunked_data(&c->chunks, avail);
+      if(n == 0) break;
+      evbuffer_remove(in, c->req.body + c->req.body_len, n);
+      c->req.body_len += n;
+      continue;
+    }
+    if(c->state == C_CHUNKED) {          /* a size line, a data CRLF or a trailer line */
+      size_t win = avail < RP_CHUNK_WINDOW ? avail : RP_CHUNK_WINDOW;
+      const char *p = win ? (const char *)evbuffer_pullup(in, (ssize_t)win) : NULL;
+      int status;
+      const char *msg;
+      long used = rp_chunked_frame(&c->chunks, p, win, &status, &msg);
+      if(used < 0) { conn_fail(c, status, msg); continue; }
+      if(used == 0) break;
+      evbuffer_drain(in, (size_t)used);
+      if(c->chunks.state == RP_CHUNK_DATA && !body_reserve(c, (size_t)c->chunks.left)) {
         conn_fail(c, 413, "request body too large");
         continue;
       }
-      c->chunk_left = (size_t)sz;
-      c->state = C_CHUNK_DATA;
-      continue;
-    }
-    if(c->state == C_CHUNK_DATA) {
-      if(avail == 0) break;
-      size_t n = avail < c->chunk_left ? avail : c->chunk_left;
-      evbuffer_remove(in, c->req.body + c->req.body_len, n);
-      c->req.body_len += n;
-      if((c->chunk_left -= n) == 0) c->state = C_CHUNK_CRLF;
-      continue;
-    }
-    if(c->state == C_CHUNK_CRLF) {
-      if(avail < 2) break;
-      char crlf[2];
-      evbuffer_remove(in, crlf, 2);
-      if(crlf[0] != '\r' || crlf[1] != '\n') { conn_fail(c, 400, "malformed chunked body"); continue; }
-      c->state = C_CHUNK_SIZE;
+      if(c->chunks.state == RP_CHUNK_END) dispatch(c);
       continue;
     }
     break;   /* C_HANDLER, C_CLOSING, C_LINGER: wait */

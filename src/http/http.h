@@ -6,7 +6,8 @@
  * http_finish).  The request belongs to its connection: it is valid from the handler call until
  * the handler finishes the response, or until on_abort is called (the client went away), after
  * which the handler must not touch it.  Keep-alive, pipelining (in order), Expect: 100-continue,
- * idle and stalled-reader timeouts are handled here. */
+ * idle and stalled-reader timeouts are handled here; the bytes themselves are parsed by
+ * reqparse.h (pure), which decides every 400/413/431/501 answered before a handler runs. */
 #ifndef GEMGATE_HTTP_H
 #define GEMGATE_HTTP_H
 
@@ -23,8 +24,6 @@
 
 struct worker;
 struct conn;
-
-typedef struct http_header { str name, value; } http_header;
 
 typedef struct http_req http_req;
 struct http_req {

@@ -21,7 +21,6 @@
 #include "pool/keystore.h"
 #include "base/log.h"
 #include "pool/recheck.h"
-#include "app/route.h"
 #include "upstream/upstream.h"
 
 static pthread_mutex_t keys_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -143,7 +142,7 @@ static void *worker_main(void *arg)
   return NULL;
 }
 
-int server_run(gateway *gw)
+int server_run(gateway *gw, http_handler handler)
 {
   const config *cfg = &gw->cfg;
   evthread_use_pthreads();
@@ -165,13 +164,13 @@ int server_run(gateway *gw)
     w->id = i;
     w->gw = gw;
     w->cfg = cfg;
-    w->handler = route_request;
+    w->handler = handler;
     w->base = event_base_new();
     int fd = listen_on(cfg->listen, port);
     if(fd < 0) { log_error("cannot listen on %s: %s", cfg->listen, strerror(errno)); return 1; }
     if(port < 0) port = bound_port(fd);
     w->listener = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, 0, fd);   /* 0: keep our listen(4096) */
-    w->up = up_new(w);
+    w->up = up_new(w->base, cfg);
     w->tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
     struct timeval sec = { 1, 0 };
     event_add(w->tick, &sec);

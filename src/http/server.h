@@ -62,8 +62,9 @@ typedef struct worker {
   pthread_t thread;
 } worker;
 
-/* Runs the gateway until a stop signal; returns the process exit code. */
-int server_run(gateway *gw);
+/* Runs the gateway until a stop signal, every request going to handler (main passes the route
+ * table's); returns the process exit code. */
+int server_run(gateway *gw, http_handler handler);
 
 /* Re-read the key list (SIGHUP, admin changes): config_read_keys then kp_set_keys. */
 int server_reload_keys(gateway *gw);

@@ -19,23 +19,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-typedef enum { KP_ROUND_ROBIN, KP_LEAST_USED, KP_HEALTH } kp_strategy;
-
-typedef struct kp_limit {            /* per-key limits for one model; 0 = unlimited */
-  char model[64];                    /* model name, or "*" for every model without its own entry */
-  int64_t rpm, tpm, rpd;
-} kp_limit;
-
-typedef struct kp_config {
-  kp_strategy strategy;              /* default KP_ROUND_ROBIN */
-  int64_t cooldown_base_ms;          /* first 429 without RetryInfo cools for this long (10 s) */
-  int64_t cooldown_max_ms;           /* cap of base*2^(n-1) and of RetryInfo delays (15 min) */
-  int max_failures;                  /* consecutive failures that disable a key (5) */
-  int64_t recheck_interval_ms;       /* how often disabled/invalid keys are re-tested (60 s) */
-  int64_t rotation_interval_ms;      /* seed 002's rotation check, at most this often (5 min) */
-  const kp_limit *limits;            /* copied by kp_new */
-  size_t nlimits;
-} kp_config;
+#include "base/config.h"   /* kp_config, kp_limit, kp_strategy: settings, so they live in base */
 
 typedef struct keypool keypool;
 typedef struct kp_key kp_key;

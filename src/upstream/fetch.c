@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/server.h"
 #include "upstream/upstream.h"
 
 struct fetch {
@@ -55,16 +54,16 @@ static void on_done(void *ctx, up_error err, const char *msg)
 
 static const up_callbacks callbacks = { on_head, on_data, on_done };
 
-fetch *fetch_start(struct worker *w, const char *url, size_t cap, fetch_done done, void *ctx)
+fetch *fetch_start(upstream *u, const char *url, size_t cap, fetch_done done, void *ctx)
 {
   fetch *f = calloc(1, sizeof *f);
   if(!f) return NULL;
   f->done = done;
   f->ctx = ctx;
   f->cap = cap;
-  up_request req = { .method = "GET", .url = url, .timeout_ms = w->cfg->timeout_ms < 30000 ? w->cfg->timeout_ms : 30000,
-                     .fetch = 1 };
-  f->up = up_start(w->up, &req, &callbacks, f);
+  int64_t timeout_ms = up_config(u)->timeout_ms;
+  up_request req = { .method = "GET", .url = url, .timeout_ms = timeout_ms < 30000 ? timeout_ms : 30000, .fetch = 1 };
+  f->up = up_start(u, &req, &callbacks, f);
   if(!f->up) { free(f); return NULL; }
   return f;
 }

@@ -6,15 +6,16 @@
 
 #include <stddef.h>
 
-struct worker;
+struct upstream;
 typedef struct fetch fetch;
 
 /* Called once: ok with the body (borrowed for the call) and its Content-Type (may be NULL), or
  * not ok with a message. */
 typedef void (*fetch_done)(void *ctx, int ok, const char *ctype, const char *body, size_t len, const char *err);
 
-/* Start a GET of url; at most cap bytes.  NULL when it could not start (done is not called). */
-fetch *fetch_start(struct worker *w, const char *url, size_t cap, fetch_done done, void *ctx);
+/* Start a GET of url on upstream client u (the worker's); at most cap bytes, within the
+ * configured timeout capped at 30 s.  NULL when it could not start (done is not called). */
+fetch *fetch_start(struct upstream *u, const char *url, size_t cap, fetch_done done, void *ctx);
 
 /* Stop a fetch; done is not called. */
 void fetch_cancel(fetch *f);

@@ -330,9 +330,9 @@ static int consume(h1_call *c)
 {
   h1_conn *k = c->k;
   if(!c->head_done) {
-    http_header hdr[HTTP_MAX_HEADERS];
+    http_header hdr[H1_MAX_HEADERS];
     for(;;) {
-      long n = h1_parse_head(k->buf + k->rpos, k->rlen - k->rpos, &c->h, hdr, HTTP_MAX_HEADERS);
+      long n = h1_parse_head(k->buf + k->rpos, k->rlen - k->rpos, &c->h, hdr, H1_MAX_HEADERS);
       if(n == 0) return MORE;
       if(n < 0) { call_fail(c, UP_ERR_RECV, "malformed upstream response head"); return ENDED; }
       k->rpos += (size_t)n;

@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http/http.h"
+#include "base/util.h"
+
+#define H1_MAX_HEADERS 100   /* headers of a response head stored for the caller */
 
 /* What a response head says about the message and its connection. */
 typedef struct h1_head {

@@ -12,14 +12,15 @@
 #include <event2/event.h>
 
 #include "upstream/h1client.h"
+#include "upstream/h1parse.h"
 #include "base/log.h"
-#include "http/server.h"
 
 #define HEAD_CAP (64 * 1024)      /* largest upstream response head we accept */
 #define POOL_MAX 64               /* spare easy handles kept per worker */
 
 struct upstream {
-  struct worker *w;
+  struct event_base *base;
+  const config *cfg;
   h1_client *h1;                 /* direct calls (h1client.h) */
   CURLM *multi;
   struct event *timer;
@@ -84,7 +85,7 @@ static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *sock
   } else {
     event_free(sk->ev);
   }
-  sk->ev = event_new(u->w->base, s, ev, on_socket_event, u);
+  sk->ev = event_new(u->base, s, ev, on_socket_event, u);
   event_add(sk->ev, NULL);
   return 0;
 }
@@ -98,14 +99,15 @@ static int timer_cb(CURLM *m, long timeout_ms, void *userp)
   return 0;
 }
 
-upstream *up_new(struct worker *w)
+upstream *up_new(struct event_base *base, const config *cfg)
 {
   upstream *u = calloc(1, sizeof *u);
   if(!u) return NULL;
-  u->w = w;
-  u->h1 = h1_new(w->base, w->cfg->ca_file);
+  u->base = base;
+  u->cfg = cfg;
+  u->h1 = h1_new(base, cfg->ca_file);
   u->multi = curl_multi_init();
-  u->timer = evtimer_new(w->base, on_timer, u);
+  u->timer = evtimer_new(base, on_timer, u);
   curl_multi_setopt(u->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
   curl_multi_setopt(u->multi, CURLMOPT_SOCKETDATA, u);
   curl_multi_setopt(u->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
@@ -125,6 +127,8 @@ void up_free(upstream *u)
 }
 
 size_t up_active(const upstream *u) { return u->active + (u->h1 ? h1_active(u->h1) : 0); }
+
+const config *up_config(const upstream *u) { return u->cfg; }
 
 /* ---------- one call ---------- */
 
@@ -166,7 +170,7 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
 /* Parses the collected head into headers and reports it. */
 static void deliver_head(up_call *c)
 {
-  http_header h[HTTP_MAX_HEADERS];
+  http_header h[H1_MAX_HEADERS];
   size_t n = 0;
   char *p = c->head, *end = c->head + c->head_len;
   char *eol = memchr(p, '\n', (size_t)(end - p));   /* skip the status line */
@@ -176,7 +180,7 @@ static void deliver_head(up_call *c)
     char *le = eol;
     if(le > p && le[-1] == '\r') le--;
     char *colon = memchr(p, ':', (size_t)(le - p));
-    if(!colon || n == HTTP_MAX_HEADERS) continue;
+    if(!colon || n == H1_MAX_HEADERS) continue;
     char *v = colon + 1;
     while(v < le && (*v == ' ' || *v == '\t')) v++;
     h[n++] = (http_header){ { p, (size_t)(colon - p) }, { v, (size_t)(le - v) } };
@@ -270,7 +274,7 @@ up_call *up_start(upstream *u, const up_request *req, const up_callbacks *cb, vo
   c->easy = u->nspare ? u->spare[--u->nspare] : curl_easy_init();
   if(!c->easy) { free(c); return NULL; }
   CURL *e = c->easy;
-  const config *cfg = u->w->cfg;
+  const config *cfg = u->cfg;
   for(size_t i = 0; i < req->n_headers; i++) c->hdrs = curl_slist_append(c->hdrs, req->headers[i]);
   c->hdrs = curl_slist_append(c->hdrs, "Expect:");   /* never wait for 100-continue */
   curl_easy_setopt(e, CURLOPT_URL, req->url);
@@ -307,7 +311,7 @@ up_call *up_start(upstream *u, const up_request *req, const up_callbacks *cb, vo
   }
   if(req->stream && req->idle_ms > 0) {
     c->idle_ms = req->idle_ms;
-    c->idle = evtimer_new(u->w->base, on_idle, c);
+    c->idle = evtimer_new(u->base, on_idle, c);
     /* until the first byte, the call's own timeout applies */
     struct timeval tv = { req->timeout_ms / 1000, (req->timeout_ms % 1000) * 1000 };
     evtimer_add(c->idle, &tv);

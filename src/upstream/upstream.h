@@ -13,9 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http/http.h"
+#include "base/config.h"
+#include "base/util.h"
 
-struct worker;
+struct event_base;
 typedef struct upstream upstream;
 typedef struct up_call up_call;
 
@@ -48,7 +49,9 @@ typedef struct up_request {
                                       GEMGATE_FETCH_PRIVATE is set */
 } up_request;
 
-upstream *up_new(struct worker *w);
+/* A client on loop base (the worker's).  cfg is borrowed and must outlive the client: ca_file,
+ * fetch_private and timeout_ms are read from it. */
+upstream *up_new(struct event_base *base, const config *cfg);
 void up_free(upstream *u);
 
 /* Start a call.  NULL when it could not be started (then no callback runs). */
@@ -62,5 +65,8 @@ void up_cancel(up_call *c);
 
 /* Calls in flight on this worker. */
 size_t up_active(const upstream *u);
+
+/* The configuration up_new was given. */
+const config *up_config(const upstream *u);
 
 #endif

@@ -13,14 +13,20 @@
 #include "base/util.h"
 #include "call/body_prompt.h"
 #include "call/record.h"
+#include "base/cidr.h"
 #include "http/clientip.h"
+#include "http/server.h"
 
 static char body[] = "{\"contents\":[{\"parts\":[{\"text\":\"hello\"}]}]}";
+
+static gateway gw;
+static worker row_worker = { .gw = &gw, .cfg = &gw.cfg };   /* clientip reads the trusted proxies here */
 
 static http_req *req(const char *path, const char *ip, const char *xff, const char *gtype)
 {
   static http_req r;
   memset(&r, 0, sizeof r);
+  r.w = &row_worker;
   r.method = STR("POST");
   r.path = str_c(path);
   snprintf(r.ip, sizeof r.ip, "%s", ip);
@@ -38,7 +44,7 @@ static void test_begin(void **state)
 {
   const char *const trusted[] = { "10.0.0.0/8", "::1" };
   char bad[64];
-  assert_int_equal(clientip_set(trusted, 2, bad, sizeof bad), 2);
+  assert_int_equal(cidr_list_parse(&gw.cfg.trusted_nets, trusted, 2, bad, sizeof bad), 2);
   principal who = { .user_id = 7, .access_key_id = 9 };
   ledger_row r;
   int64_t before = now_ms();
@@ -79,9 +85,9 @@ static void test_begin(void **state)
                        "a_label.that-is-32-characters-xy"), &who, "m", NULL);
   assert_string_equal(r.gen_type, "generate");               /* too long: not a label */
   const char *const none[] = { "10.0.0.0/33" };
-  assert_int_equal(clientip_set(none, 1, bad, sizeof bad), -1);
+  assert_int_equal(cidr_list_parse(&gw.cfg.trusted_nets, none, 1, bad, sizeof bad), -1);
   assert_string_equal(bad, "10.0.0.0/33");
-  clientip_set(NULL, 0, bad, sizeof bad);
+  cidr_list_free(&gw.cfg.trusted_nets);
 }
 
 static void test_end(void **state)
