@@ -3,6 +3,9 @@
 
 #include "fg_behav.h"
 #include "fg_gen.h"
+#include "fg_quota.h"
+#include "fg_res.h"
+#include "fg_route.h"
 #include "fg_state.h"
 
 #include <jansson.h>
@@ -18,7 +21,8 @@ fg_config fg_conf = {3, 0};
 #define RAW_DEFAULT (25LL * 1024 * 1024)         /* /_fake/big.bin's default size */
 #define RAW_MAX (64LL * 1024 * 1024 * 1024)      /* ?bytes= cap */
 
-static const char CT_JSON[] = "application/json; charset=UTF-8";
+const char FG_CT_JSON[] = "application/json; charset=UTF-8";
+#define CT_JSON FG_CT_JSON
 static const char CT_SSE[] = "text/event-stream";
 
 /* Which API call a path names. */
@@ -33,13 +37,28 @@ enum route_kind {
     RT_EMBED,
     RT_BATCH_EMBED,
     RT_PREDICT,
+    /* The stateful API (fg_route.h): resources owned by the key that made them. */
+    RT_UPLOAD,       /* POST /upload/{v}/files */
+    RT_FILES,        /* files[/{id}] */
+    RT_CACHES,       /* cachedContents[/{id}] */
+    RT_BATCHES,      /* batches[/{id}[:cancel]] */
+    RT_BATCH_CREATE, /* models/{model}:batchGenerateContent */
+    RT_INTERACTIONS, /* interactions[/{id}] */
 };
 
 typedef struct route {
     enum route_kind kind;
     fg_str version; /* "v1beta" or "v1" */
     fg_str model;   /* "gemini-2.5-flash" (n == 0 when the path names none) */
+    fg_str rest;    /* the path after /{version}/ */
 } route;
+
+/* True when rest is coll or starts with coll + '/'. */
+static int under(fg_str rest, const char *coll)
+{
+    size_t n = strlen(coll);
+    return rest.n >= n && memcmp(rest.p, coll, n) == 0 && (rest.n == n || rest.p[n] == '/');
+}
 
 /* The models GET models lists; anything else answers 404 to GET models/{model}. */
 static const char *const MODEL_JSON[] = {
@@ -96,12 +115,15 @@ void fg_api_init(void)
     for (const char *e = b64 + sizeof b64 - 2; *e == '='; e--)
         n--;
     png_len = (size_t)n;
+    fg_files_init();
 }
 
 void fg_api_free(void)
 {
     buf_free(&list_body);
     buf_free(&embed_body);
+    fg_res_reset();
+    fg_quota_reset();
 }
 
 void fg_reply_free(fg_reply *r)
@@ -132,13 +154,13 @@ static void reply_reset(fg_reply *r)
     memcpy(r->finish, "STOP", sizeof "STOP");
     r->raw_bytes = 0;
     r->prompt_tokens = 0;
+    r->cached_tokens = 0;
     r->resp_id[0] = '\0';
 }
 
 /* ---- request helpers ---------------------------------------------------------------- */
 
-/* Value of query parameter name (raw, not decoded); found reports presence. */
-static fg_str query_param(fg_str q, const char *name, int *found)
+fg_str fg_query_param(fg_str q, const char *name, int *found)
 {
     size_t nl = strlen(name);
     const char *p = q.p, *end = q.p + q.n;
@@ -166,8 +188,8 @@ static int hexval(char c)
                                     : -1;
 }
 
-/* Percent-decodes s into out (replacing its contents); '+' stays '+' as Google treats it. */
-static void pct_decode(fg_str s, fg_buf *out)
+/* '+' stays '+' as Google treats it. */
+void fg_pct_decode(fg_str s, fg_buf *out)
 {
     out->len = 0;
     buf_reserve(out, s.n);
@@ -189,10 +211,10 @@ static fg_str request_key(fg_worker *w, const fg_req *req)
     if (req->api_key.n)
         return req->api_key;
     int found;
-    fg_str k = query_param(req->query, "key", &found);
+    fg_str k = fg_query_param(req->query, "key", &found);
     if (!k.n)
         return k;
-    pct_decode(k, &w->key);
+    fg_pct_decode(k, &w->key);
     return (fg_str){w->key.p, w->key.len};
 }
 
@@ -200,8 +222,13 @@ static fg_str request_key(fg_worker *w, const fg_req *req)
 static void parse_route(const fg_req *req, route *rt)
 {
     fg_str p = req->path;
-    *rt = (route){RT_NONE, {p.p, 0}, {p.p, 0}};
+    *rt = (route){RT_NONE, {p.p, 0}, {p.p, 0}, {p.p, 0}};
     size_t pre;
+    if (str_eq(p, "/upload/v1beta/files") || str_eq(p, "/upload/v1/files")) {
+        rt->kind = str_eq(req->method, "POST") ? RT_UPLOAD : RT_UNKNOWN;
+        rt->version = (fg_str){p.p + 8, p.n - 8 - 6};
+        return;
+    }
     if (p.n >= 8 && memcmp(p.p, "/v1beta/", 8) == 0)
         pre = 8;
     else if (p.n >= 4 && memcmp(p.p, "/v1/", 4) == 0)
@@ -211,7 +238,18 @@ static void parse_route(const fg_req *req, route *rt)
     rt->version = (fg_str){p.p + 1, pre - 2};
     rt->kind = RT_UNKNOWN;
     fg_str rest = {p.p + pre, p.n - pre};
+    rt->rest = rest;
     int get = str_eq(req->method, "GET"), post = str_eq(req->method, "POST");
+    if (under(rest, "files"))
+        rt->kind = RT_FILES;
+    else if (under(rest, "cachedContents"))
+        rt->kind = RT_CACHES;
+    else if (under(rest, "batches") || (rest.n > 8 && memcmp(rest.p, "batches/", 8) == 0))
+        rt->kind = RT_BATCHES;
+    else if (under(rest, "interactions"))
+        rt->kind = RT_INTERACTIONS;
+    if (rt->kind != RT_UNKNOWN)
+        return;
     if (str_eq(rest, "models")) {
         if (get)
             rt->kind = RT_LIST;
@@ -245,14 +283,23 @@ static void parse_route(const fg_req *req, route *rt)
         rt->kind = RT_BATCH_EMBED;
     else if (str_eq(verb, "predict"))
         rt->kind = RT_PREDICT;
+    else if (str_eq(verb, "batchGenerateContent"))
+        rt->kind = RT_BATCH_CREATE;
 }
 
 /* ---- reply builders ------------------------------------------------------------------ */
 
-/* Completes a non-stream reply: status line, headers with Content-Length, blank line. */
-static void finish(fg_reply *r, int code, const char *ctype)
+void fg_reply_finish(fg_reply *r, int code, const char *ctype)
+{
+    fg_reply_finish_hdrs(r, code, ctype, NULL, 0);
+}
+
+void fg_reply_finish_hdrs(fg_reply *r, int code, const char *ctype, const char *extra,
+                          size_t extra_len)
 {
     fg_http_head_start(&r->head, code, ctype);
+    if (extra_len)
+        buf_add(&r->head, extra, extra_len);
     BUF_LIT(&r->head, "Content-Length: ");
     buf_addu(&r->head, fg_reply_entity(r).n);
     if (r->close_after)
@@ -267,7 +314,14 @@ static void reply_static(fg_reply *r, const char *body, size_t n)
 {
     r->sbody = body;
     r->sbody_len = n;
-    finish(r, 200, CT_JSON);
+    fg_reply_finish(r, 200, CT_JSON);
+}
+
+void fg_reply_json(fg_reply *r, int code, const char *json, size_t n)
+{
+    r->body.len = 0;
+    buf_add(&r->body, json, n);
+    fg_reply_finish(r, code, CT_JSON);
 }
 
 /* Answers code with a malloc'ed JSON entity (taken over and freed). */
@@ -276,122 +330,7 @@ static void reply_owned(fg_reply *r, int code, char *body)
     r->body.len = 0;
     buf_adds(&r->body, body);
     free(body);
-    finish(r, code, CT_JSON);
-}
-
-/* google.rpc.Code name for an HTTP status, as Google's API front end maps them. */
-static const char *rpc_status(int code)
-{
-    switch (code) {
-    case 400: return "INVALID_ARGUMENT";
-    case 401: return "UNAUTHENTICATED";
-    case 403: return "PERMISSION_DENIED";
-    case 404: return "NOT_FOUND";
-    case 409: return "ABORTED";
-    case 413: return "INVALID_ARGUMENT";
-    case 429: return "RESOURCE_EXHAUSTED";
-    case 431: return "INVALID_ARGUMENT";
-    case 499: return "CANCELLED";
-    case 500: return "INTERNAL";
-    case 501: return "UNIMPLEMENTED";
-    case 502: return "UNAVAILABLE";
-    case 503: return "UNAVAILABLE";
-    case 504: return "DEADLINE_EXCEEDED";
-    default: return code < 500 ? "FAILED_PRECONDITION" : "UNKNOWN";
-    }
-}
-
-/* Answers {"error":{"code","message","status","details":[details]}}; msg is raw text,
- * details is ready-made JSON (the array's contents, may be ""). */
-static void reply_error(fg_reply *r, int code, const char *msg, size_t msglen,
-                        const char *details, size_t dlen)
-{
-    fg_buf *b = &r->body;
-    b->len = 0;
-    BUF_LIT(b, "{\"error\":{\"code\":");
-    buf_addu(b, (uint64_t)code);
-    BUF_LIT(b, ",\"message\":\"");
-    buf_addjson(b, msg, msglen);
-    BUF_LIT(b, "\",\"status\":\"");
-    buf_adds(b, rpc_status(code));
-    BUF_LIT(b, "\",\"details\":[");
-    buf_add(b, details, dlen);
-    BUF_LIT(b, "]}}");
-    finish(r, code, CT_JSON);
-}
-
-/* reply_error for a C-string message and no details. */
-static void reply_error_plain(fg_reply *r, int code, const char *msg)
-{
-    reply_error(r, code, msg, strlen(msg), "", 0);
-}
-
-/* The message Google uses for a bare status (x-fake-status, e<code>, flaky). */
-static const char *status_message(int code)
-{
-    switch (code) {
-    case 400: return "Request contains an invalid argument.";
-    case 401: return "Request had invalid authentication credentials.";
-    case 403: return "The caller does not have permission";
-    case 404: return "Requested entity was not found.";
-    case 429: return "Resource has been exhausted (e.g. check quota).";
-    case 500:
-        return "An internal error has occurred. Please retry or report in "
-               "https://developers.generativeai.google/guide/troubleshooting";
-    case 503: return "The model is overloaded. Please try again later.";
-    case 504: return "Deadline expired before operation could complete.";
-    default: return fg_http_reason(code);
-    }
-}
-
-/* 429 RESOURCE_EXHAUSTED with QuotaFailure, Help and (when delay is not "") RetryInfo. */
-static void reply_rate_limited(fg_reply *r, const route *rt, const char *delay)
-{
-    fg_buf *d = &r->tmp;
-    d->len = 0;
-    BUF_LIT(d, "{\"@type\":\"type.googleapis.com/google.rpc.QuotaFailure\",\"violations\":[{"
-               "\"quotaMetric\":\"generativelanguage.googleapis.com/"
-               "generate_content_free_tier_requests\",\"quotaId\":"
-               "\"GenerateRequestsPerMinutePerProjectPerModel-FreeTier\",\"quotaDimensions\":{"
-               "\"location\":\"global\",\"model\":\"");
-    if (rt->model.n)
-        buf_addjson(d, rt->model.p, rt->model.n);
-    else
-        BUF_LIT(d, "gemini-2.5-flash");
-    BUF_LIT(d, "\"},\"quotaValue\":\"250\"}]},{\"@type\":\"type.googleapis.com/google.rpc.Help\","
-               "\"links\":[{\"description\":\"Learn more about Gemini API quotas\",\"url\":"
-               "\"https://ai.google.dev/gemini-api/docs/rate-limits\"}]}");
-    if (delay[0]) {
-        BUF_LIT(d, ",{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\",\"retryDelay\":\"");
-        buf_adds(d, delay);
-        BUF_LIT(d, "\"}");
-    }
-    static const char msg[] =
-        "You exceeded your current quota, please check your plan and billing details. For more "
-        "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.";
-    reply_error(r, 429, msg, sizeof msg - 1, d->p, d->len);
-}
-
-/* 400 INVALID_ARGUMENT with ErrorInfo reason API_KEY_INVALID. */
-static void reply_key_invalid(fg_reply *r)
-{
-    static const char msg[] = "API key not valid. Please pass a valid API key.";
-    static const char det[] =
-        "{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\",\"reason\":\"API_KEY_INVALID\","
-        "\"domain\":\"googleapis.com\",\"metadata\":{\"service\":"
-        "\"generativelanguage.googleapis.com\"}}";
-    reply_error(r, 400, msg, sizeof msg - 1, det, sizeof det - 1);
-}
-
-/* 403 PERMISSION_DENIED for a key whose project is suspended. */
-static void reply_forbidden(fg_reply *r)
-{
-    static const char msg[] = "Permission denied: Consumer has been suspended.";
-    static const char det[] =
-        "{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\",\"reason\":"
-        "\"CONSUMER_SUSPENDED\",\"domain\":\"googleapis.com\",\"metadata\":{\"service\":"
-        "\"generativelanguage.googleapis.com\"}}";
-    reply_error(r, 403, msg, sizeof msg - 1, det, sizeof det - 1);
+    fg_reply_finish(r, code, CT_JSON);
 }
 
 /* 404 NOT_FOUND for an unknown model. */
@@ -407,7 +346,7 @@ static void reply_no_model(fg_reply *r, const route *rt, const char *verb)
     buf_adds(m, verb);
     BUF_LIT(m, ". Call ListModels to see the list of available models and their supported "
                "methods.");
-    reply_error(r, 404, m->p, m->len, "", 0);
+    fg_reply_error(r, 404, m->p, m->len, "", 0);
 }
 
 /* splitmix64's finaliser: a bijection on 64 bits that makes counters look random. */
@@ -441,7 +380,7 @@ static const char *set_generation(fg_worker *w, const fg_req *req, const route *
                                   fg_reply *r)
 {
     buf_addjson(&r->model, rt->model.p, rt->model.n);
-    r->prompt_tokens = (long)((req->body.n + 3) / 4);
+    r->prompt_tokens = (long)((req->body.n + 3) / 4) + r->cached_tokens;
     make_response_id(w, r);
     return fg_gen_plan(req, rt->model, stream, r);
 }
@@ -451,11 +390,11 @@ static void reply_generate(fg_worker *w, const fg_req *req, const route *rt, fg_
 {
     const char *err = set_generation(w, req, rt, 0, r);
     if (err) {
-        reply_error_plain(r, 400, err);
+        fg_reply_error_plain(r, 400, err);
         return;
     }
     fg_gen_body(r);
-    finish(r, 200, CT_JSON);
+    fg_reply_finish(r, 200, CT_JSON);
 }
 
 /* Picks the first value that is >= 0. */
@@ -472,11 +411,11 @@ static void reply_stream(fg_worker *w, const fg_req *req, const route *rt, const
     r->chunks = (int)(chunks > MAX_CHUNKS ? MAX_CHUNKS : chunks);
     const char *err = set_generation(w, req, rt, 1, r); /* sets objects and pieces */
     if (err) {
-        reply_error_plain(r, 400, err);
+        fg_reply_error_plain(r, 400, err);
         return;
     }
     int found;
-    fg_str alt = query_param(req->query, "alt", &found);
+    fg_str alt = fg_query_param(req->query, "alt", &found);
     r->stream = str_eq(alt, "sse") ? FG_STREAM_SSE : FG_STREAM_ARRAY;
     r->interval_ms = (int)first_set(req->x_interval_ms, b->gap_ms, fg_conf.interval_ms);
     r->chunk_bytes = req->x_chunk_bytes > MAX_CHUNK_BYTES ? MAX_CHUNK_BYTES : req->x_chunk_bytes;
@@ -539,7 +478,7 @@ static void reply_count(const fg_req *req, fg_reply *r)
     BUF_LIT(&r->body, "{\"totalTokens\":");
     buf_addu(&r->body, (req->body.n + 3) / 4);
     buf_addc(&r->body, '}');
-    finish(r, 200, CT_JSON);
+    fg_reply_finish(r, 200, CT_JSON);
 }
 
 /* batchEmbedContents: one embedding per element of "requests" (jansson: not a fast path). */
@@ -549,7 +488,7 @@ static void reply_batch_embed(const fg_req *req, fg_reply *r)
     json_t *reqs = in ? json_object_get(in, "requests") : NULL;
     if (!json_is_array(reqs)) {
         json_decref(in);
-        reply_error_plain(r, 400, "Invalid JSON payload received. Expected \"requests\".");
+        fg_reply_error_plain(r, 400, "Invalid JSON payload received. Expected \"requests\".");
         return;
     }
     size_t n = json_array_size(reqs);
@@ -565,7 +504,7 @@ static void reply_batch_embed(const fg_req *req, fg_reply *r)
         buf_addc(b, '}');
     }
     BUF_LIT(b, "]}");
-    finish(r, 200, CT_JSON);
+    fg_reply_finish(r, 200, CT_JSON);
 }
 
 /* GET models/{model}: the model's entry, or 404. */
@@ -586,13 +525,13 @@ static void reply_get_model(const route *rt, fg_reply *r)
 static void reply_big(const fg_req *req, fg_reply *r)
 {
     int found;
-    fg_str v = query_param(req->query, "bytes", &found);
+    fg_str v = fg_query_param(req->query, "bytes", &found);
     long long n = found ? fg_parse_u(v.p, v.n) : RAW_DEFAULT;
     if (n < 0 || n > RAW_MAX) {
-        reply_error_plain(r, 400, "bytes must be a number from 0 to 64 GiB.");
+        fg_reply_error_plain(r, 400, "bytes must be a number from 0 to 64 GiB.");
         return;
     }
-    v = query_param(req->query, "chunked", &found);
+    v = fg_query_param(req->query, "chunked", &found);
     int chunked = found && str_eq(v, "1");
     r->stream = FG_STREAM_RAW;
     r->raw_bytes = n;
@@ -623,27 +562,37 @@ static void reply_control(const fg_req *req, fg_reply *r)
     if (str_eq(p, "/_fake/image.png")) {
         r->sbody = (const char *)png;
         r->sbody_len = png_len;
-        finish(r, 200, "image/png");
+        fg_reply_finish(r, 200, "image/png");
     } else if (str_eq(p, "/_fake/big.bin"))
         reply_big(req, r);
     else if (str_eq(p, "/_fake/stats"))
         reply_owned(r, 200, fg_state_stats_json());
     else if (str_eq(p, "/_fake/last"))
         reply_owned(r, 200, fg_state_last_json());
-    else if (str_eq(p, "/_fake/reset"))
+    else if (str_eq(p, "/_fake/reset")) {
+        fg_res_reset();
+        fg_quota_reset();
         reply_owned(r, 200, fg_state_reset());
+    } else if (str_eq(p, "/_fake/resources"))
+        reply_owned(r, 200, fg_res_dump_json());
     else if (str_eq(p, "/_fake/mode") && str_eq(req->method, "POST")) {
         char *body = fg_state_mode(req->body, &status);
         reply_owned(r, status, body);
     } else
-        reply_error_plain(r, 404, "Method not found.");
+        fg_reply_error_plain(r, 404, "Method not found.");
 }
 
 /* Answers a route that passed the key checks. */
 static void reply_route(fg_worker *w, const fg_req *req, const route *rt, const fg_behav *b,
-                        fg_reply *r)
+                        fg_ctx *c, fg_reply *r)
 {
     switch (rt->kind) {
+    case RT_UPLOAD: fg_upload_route(c, r); break;
+    case RT_FILES: fg_files_route(c, r); break;
+    case RT_CACHES: fg_cache_route(c, r); break;
+    case RT_BATCHES:
+    case RT_BATCH_CREATE: fg_batch_route(c, r); break;
+    case RT_INTERACTIONS: fg_interaction_route(c, r); break;
     case RT_GENERATE: reply_generate(w, req, rt, r); break;
     case RT_STREAM: reply_stream(w, req, rt, b, r); break;
     case RT_COUNT: reply_count(req, r); break;
@@ -653,41 +602,69 @@ static void reply_route(fg_worker *w, const fg_req *req, const route *rt, const 
     case RT_LIST: reply_static(r, list_body.p, list_body.len); break;
     case RT_GET: reply_get_model(rt, r); break;
     case RT_NONE:
-    case RT_UNKNOWN: reply_error_plain(r, 404, "Method not found."); break;
+    case RT_UNKNOWN: fg_reply_error_plain(r, 404, "Method not found."); break;
+    }
+}
+
+/* The RPC a route calls, as API_KEY_SERVICE_BLOCKED names it. */
+static const char *rpc_method(enum route_kind k)
+{
+    switch (k) {
+    case RT_STREAM: return "StreamGenerateContent";
+    case RT_COUNT: return "CountTokens";
+    case RT_EMBED: return "EmbedContent";
+    case RT_BATCH_EMBED: return "BatchEmbedContents";
+    case RT_LIST: return "ListModels";
+    case RT_GET: return "GetModel";
+    case RT_BATCH_CREATE: return "BatchGenerateContent";
+    default: return "GenerateContent";
     }
 }
 
 /* Applies the key's outcome; returns 1 when it produced the reply. */
-static int reply_outcome(const fg_behav *b, long key_count, const route *rt, fg_reply *r)
+static int reply_outcome(const fg_behav *b, long key_count, const route *rt, fg_str key,
+                         fg_reply *r)
 {
     if (b->flaky && (key_count - 1) % b->flaky == 0) {
-        reply_error_plain(r, 503, status_message(503));
+        fg_reply_error_plain(r, 503, fg_status_message(503));
         return 1;
     }
     switch (b->outcome) {
     case FG_OUT_OK: return 0;
     case FG_OUT_HANG: r->hang = 1; return 1;
-    case FG_OUT_RL: reply_rate_limited(r, rt, b->retry_delay); return 1;
-    case FG_OUT_INVALID: reply_key_invalid(r); return 1;
-    case FG_OUT_FORBID: reply_forbidden(r); return 1;
-    case FG_OUT_ECODE: reply_error_plain(r, b->ecode, status_message(b->ecode)); return 1;
+    case FG_OUT_RL: fg_reply_rate_limited(r, rt->model, b->retry_delay); return 1;
+    case FG_OUT_ECODE: fg_reply_error_plain(r, b->ecode, fg_status_message(b->ecode)); return 1;
+    default: fg_reply_verdict(r, b->outcome, key, rpc_method(rt->kind)); return 1;
     }
-    return 0;
+}
+
+/* rpm<N> / rpd<N>: counts a generate call against the key × model quotas; returns 1 when
+ * the call is over one and the 429 is planned. */
+static int reply_quota(const fg_behav *b, fg_str key, const route *rt, fg_reply *r)
+{
+    if ((b->rpm < 0 && b->rpd < 0) || (rt->kind != RT_GENERATE && rt->kind != RT_STREAM))
+        return 0;
+    double retry = 0;
+    int over = fg_quota_take(key, rt->model, b->rpm, b->rpd, &retry);
+    if (!over)
+        return 0;
+    fg_reply_quota(r, rt->model, over == 2, over == 2 ? b->rpd : b->rpm, retry);
+    return 1;
 }
 
 /* Checks that come before the key's own behaviour: x-fake-status wins over everything, then
- * a missing key is refused.  Returns 1 when it produced the reply. */
-static int reply_gate(const fg_req *req, fg_str key, const route *rt, fg_reply *r)
+ * a missing key is refused (unless need_key is 0).  Returns 1 when it produced the reply. */
+static int reply_gate(const fg_req *req, fg_str key, const route *rt, int need_key, fg_reply *r)
 {
     if (req->x_status >= 400 && req->x_status <= 599) {
         if (req->x_status == 429)
-            reply_rate_limited(r, rt, ""); /* the bare "rl" shape: no RetryInfo */
+            fg_reply_rate_limited(r, rt->model, ""); /* the bare "rl" shape: no RetryInfo */
         else
-            reply_error_plain(r, (int)req->x_status, status_message((int)req->x_status));
+            fg_reply_error_plain(r, (int)req->x_status, fg_status_message((int)req->x_status));
         return 1;
     }
-    if (!key.n) {
-        reply_error_plain(r, 403, "Method doesn't allow unregistered callers (callers without "
+    if (!key.n && need_key) {
+        fg_reply_error_plain(r, 403, "Method doesn't allow unregistered callers (callers without "
                                   "established identity). Please use API Key or other form of "
                                   "API consumer identity to call this API.");
         return 1;
@@ -713,17 +690,31 @@ void fg_api_handle(fg_worker *w, const fg_req *req, fg_reply *r)
     route rt;
     parse_route(req, &rt);
     if (rt.kind == RT_NONE) {
-        reply_error_plain(r, 404, "Method not found.");
+        fg_reply_error_plain(r, 404, "Method not found.");
         return;
     }
     r->slow_ms = b.slow_ms;
-    if (reply_gate(req, key, &rt, r) || reply_outcome(&b, key_count, &rt, r))
+    fg_ctx c = {w, req, key, rt.version, rt.rest, rt.model};
+    /* An upload continuation is authorised by its upload_id, like Google's upload URL. */
+    int found = 0;
+    if (rt.kind == RT_UPLOAD)
+        fg_query_param(req->query, "upload_id", &found);
+    if (found) {
+        if (!reply_gate(req, key, &rt, 0, r))
+            fg_upload_route(&c, r);
+        return;
+    }
+    if (reply_gate(req, key, &rt, 1, r) || reply_outcome(&b, key_count, &rt, key, r) ||
+        reply_quota(&b, key, &rt, r))
         return;
     if (b.reset_after >= 0 && rt.kind != RT_STREAM && rt.kind != RT_UNKNOWN) {
         r->reset_now = 1;
         return;
     }
-    reply_route(w, req, &rt, &b, r);
+    if ((rt.kind == RT_GENERATE || rt.kind == RT_STREAM || rt.kind == RT_COUNT) &&
+        fg_refs_check(&c, r))
+        return;
+    reply_route(w, req, &rt, &b, &c, r);
 }
 
 void fg_api_parse_error(int parse_result, fg_reply *r)
@@ -731,9 +722,9 @@ void fg_api_parse_error(int parse_result, fg_reply *r)
     reply_reset(r);
     r->close_after = 1;
     if (parse_result == FG_PARSE_TOOBIG)
-        reply_error_plain(r, 413, "Request body is larger than fakegemini accepts.");
+        fg_reply_error_plain(r, 413, "Request body is larger than fakegemini accepts.");
     else if (parse_result == FG_PARSE_HEAD_TOOBIG)
-        reply_error_plain(r, 431, "Request headers are larger than fakegemini accepts.");
+        fg_reply_error_plain(r, 431, "Request headers are larger than fakegemini accepts.");
     else
-        reply_error_plain(r, 400, "Malformed HTTP request.");
+        fg_reply_error_plain(r, 400, "Malformed HTTP request.");
 }

@@ -18,6 +18,7 @@ typedef struct fg_worker {
     unsigned id;  /* distinguishes threads in responseIds */
     uint64_t seq; /* responses made by this worker */
     fg_buf key;   /* percent-decoded ?key= value */
+    int tls;      /* serving HTTPS: URLs the fake hands out say https:// */
 } fg_worker;
 
 /* FG_STREAM_RAW: /_fake/big.bin, raw_bytes zero bytes sent piece by piece. */
@@ -55,6 +56,7 @@ typedef struct fg_reply {
     int reset_after;   /* -1: never */
     long prompt_tokens;
     int thoughts;      /* the request asked for thinking: count 3 thought tokens */
+    long cached_tokens; /* tokens of the owned cachedContent the request names (0: none) */
     /* Generation features (fg_gen_plan). */
     int ncand;         /* candidates per answer (candidateCount) */
     int thought_part;  /* includeThoughts: a thought part first (streams: object 0) */

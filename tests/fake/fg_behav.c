@@ -63,6 +63,16 @@ static void apply_token(const char *t, size_t n, fg_behav *b, int *have_outcome)
         o.outcome = FG_OUT_FORBID;
     } else if (n == 4 && memcmp(t, "hang", 4) == 0) {
         o.outcome = FG_OUT_HANG;
+    } else if (n == 7 && memcmp(t, "expired", 7) == 0) {
+        o.outcome = FG_OUT_EXPIRED;
+    } else if (n == 7 && memcmp(t, "blocked", 7) == 0) {
+        o.outcome = FG_OUT_BLOCKED;
+    } else if (n == 8 && memcmp(t, "disabled", 8) == 0) {
+        o.outcome = FG_OUT_DISABLED;
+    } else if (n == 9 && memcmp(t, "suspended", 9) == 0) {
+        o.outcome = FG_OUT_SUSPENDED;
+    } else if (n == 6 && memcmp(t, "leaked", 6) == 0) {
+        o.outcome = FG_OUT_LEAKED;
     } else if (n == 4 && t[0] == 'e' && (v = tail_int(t, n, 1)) >= 400 && v <= 599) {
         o.outcome = FG_OUT_ECODE;
         o.ecode = v;
@@ -86,13 +96,17 @@ static void apply_token(const char *t, size_t n, fg_behav *b, int *have_outcome)
         b->chunks = v;
     else if (has_prefix(t, n, "gap") && (v = tail_int(t, n, 3)) >= 0 && b->gap_ms < 0)
         b->gap_ms = v;
+    else if (has_prefix(t, n, "rpm") && (v = tail_int(t, n, 3)) >= 0 && b->rpm < 0)
+        b->rpm = v;
+    else if (has_prefix(t, n, "rpd") && (v = tail_int(t, n, 3)) >= 0 && b->rpd < 0)
+        b->rpd = v;
 }
 
 void fg_behav_parse(const char *s, size_t n, fg_behav *b)
 {
     memset(b, 0, sizeof *b);
     b->outcome = FG_OUT_OK;
-    b->reset_after = b->chunks = b->gap_ms = -1;
+    b->reset_after = b->chunks = b->gap_ms = b->rpm = b->rpd = -1;
     int have_outcome = 0;
     size_t start = 0;
     for (size_t i = 0; i <= n; i++) {

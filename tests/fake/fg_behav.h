@@ -12,6 +12,12 @@ enum fg_outcome {
     FG_OUT_FORBID,  /* 403 PERMISSION_DENIED */
     FG_OUT_ECODE,   /* the status in ecode */
     FG_OUT_HANG,    /* read the request, never answer */
+    /* Google's verdicts on a key (fg_reply_verdict): */
+    FG_OUT_EXPIRED,   /* 400 API_KEY_EXPIRED */
+    FG_OUT_BLOCKED,   /* 403 API_KEY_SERVICE_BLOCKED */
+    FG_OUT_DISABLED,  /* 403 SERVICE_DISABLED */
+    FG_OUT_SUSPENDED, /* 403 CONSUMER_SUSPENDED */
+    FG_OUT_LEAKED,    /* 403 "Your API key was reported as leaked." */
 };
 
 /* Parsed behaviour.  Modifiers (flaky, slow, reset, chunks, gap) combine with the outcome;
@@ -25,6 +31,8 @@ typedef struct fg_behav {
     int reset_after;       /* -1: never; N: RST after N stream chunks (non-streams: at once) */
     int chunks;            /* -1: default stream length */
     int gap_ms;            /* -1: default stream pacing */
+    int rpm;               /* -1: no per-minute quota; N: generate calls per minute per model */
+    int rpd;               /* -1: no per-day quota; N: generate calls per day per model */
 } fg_behav;
 
 /* Parses '-'-separated tokens from s[0..n) into *b; unknown tokens are ignored. */

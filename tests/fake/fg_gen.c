@@ -239,6 +239,11 @@ static void add_usage(fg_buf *b, const fg_reply *r, long cand, int details)
     }
     BUF_LIT(b, ",\"totalTokenCount\":");
     buf_addu(b, (uint64_t)(r->prompt_tokens + cand + thoughts));
+    if (r->cached_tokens) {
+        /* promptTokenCount already includes them, as Google counts. */
+        BUF_LIT(b, ",\"cachedContentTokenCount\":");
+        buf_addu(b, (uint64_t)r->cached_tokens);
+    }
     if (thoughts) {
         BUF_LIT(b, ",\"thoughtsTokenCount\":");
         buf_addu(b, (uint64_t)thoughts);

@@ -6,6 +6,19 @@
 
 enum { CS_SIZE, CS_DATA, CS_DATA_CRLF, CS_TRAILER };
 
+#define SINK_READ (256u * 1024u) /* how far ahead a streamed body asks the caller to read */
+
+int (*fg_http_sink_open)(const fg_req *req, fg_sink *s);
+
+fg_str fg_req_header(const fg_req *req, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 0; i < req->nhdrs; i++)
+        if (req->hdrs[i].name.n == n && strncasecmp(req->hdrs[i].name.p, name, n) == 0)
+            return req->hdrs[i].value;
+    return (fg_str){req->head.p, 0};
+}
+
 void fg_lower(char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -150,6 +163,7 @@ int fg_http_parse_head(const char *buf, size_t head_len, fg_req *req)
     req->x_finish = (fg_str){buf, 0};
     req->head = (fg_str){buf, head_len};
     req->body = (fg_str){buf + head_len, 0};
+    req->sink = NULL;
 
     const char *p = buf, *end = buf + head_len - 2; /* drop the blank line's CRLF */
     const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -265,6 +279,36 @@ static void maybe_continue(fg_parser *ps, const fg_req *req)
     }
 }
 
+/* Streams what buf holds of a sunk body: hashes the decoded bytes, then cuts them (and, for
+ * chunked framing, their framing) out of buf so the buffer never holds more than a read's
+ * worth.  Returns DONE (*consumed: the head alone now), MORE, BAD or TOOBIG. */
+static int sink_body(fg_parser *ps, char *buf, size_t len, size_t *consumed, size_t *hint)
+{
+    size_t h = ps->head_len, cut_end;
+    int r;
+    if (ps->chunked) {
+        r = dechunk(ps, buf, len);
+        if (r < 0)
+            return r;
+        SHA256_Update(&ps->sink.sha, buf + h, ps->dec_end - h);
+        ps->sink.bytes += (long long)(ps->dec_end - h);
+        cut_end = ps->raw_pos;
+        ps->raw_pos = ps->dec_end = h;
+    } else {
+        cut_end = len < ps->need ? len : ps->need;
+        SHA256_Update(&ps->sink.sha, buf + h, cut_end - h);
+        ps->sink.bytes += (long long)(cut_end - h);
+        ps->need -= cut_end - h;
+        r = ps->need > h ? FG_PARSE_MORE : FG_PARSE_DONE;
+        if (r == FG_PARSE_MORE)
+            *hint = h + (ps->need - h < SINK_READ ? ps->need - h : SINK_READ);
+    }
+    memmove(buf + h, buf + cut_end, len - cut_end);
+    ps->shrink = cut_end - h;
+    *consumed = h;
+    return r;
+}
+
 size_t fg_http_leading_crlf(const char *buf, size_t len)
 {
     size_t k = 0;
@@ -291,15 +335,30 @@ int fg_http_parse(fg_parser *ps, char *buf, size_t len, fg_req *req, size_t *con
         if (fg_http_parse_head(buf, ps->head_len, req))
             return FG_PARSE_BAD;
         fresh = 1;
+        memset(&ps->sink, 0, sizeof ps->sink);
+        if (fg_http_sink_open && fg_http_sink_open(req, &ps->sink))
+            ps->sink.on = 1;
         if (req->chunked) {
             ps->chunked = 1;
             ps->raw_pos = ps->dec_end = ps->head_len;
         } else {
             long long cl = req->content_length < 0 ? 0 : req->content_length;
-            if (cl > (long long)FG_MAX_BODY)
+            if (cl > (long long)FG_MAX_BODY && !ps->sink.on)
                 return FG_PARSE_TOOBIG;
             ps->need = ps->head_len + (size_t)cl;
         }
+    }
+    ps->shrink = 0;
+    if (ps->sink.on) {
+        int r = sink_body(ps, buf, len, consumed, hint);
+        if (r == FG_PARSE_MORE && fresh)
+            maybe_continue(ps, req);
+        if (r != FG_PARSE_DONE)
+            return r;
+        if (!fresh && fg_http_parse_head(buf, ps->head_len, req))
+            return FG_PARSE_BAD;
+        req->sink = &ps->sink;
+        return FG_PARSE_DONE;
     }
     size_t body_end;
     if (ps->chunked) {

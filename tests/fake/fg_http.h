@@ -4,6 +4,7 @@
 #define FG_HTTP_H
 
 #include "fg_buf.h"
+#include "fg_sink.h"
 
 #define FG_MAX_HDRS 64
 #define FG_MAX_HEAD (64u * 1024u)          /* request line + headers */
@@ -29,7 +30,8 @@ typedef struct fg_req {
     long x_error_after;                 /* x-fake-error-after (-1 when absent) */
     fg_str x_finish;                    /* x-fake-finish (n == 0 when absent) */
     fg_str head;                        /* raw request line + headers incl. final CRLFCRLF */
-    fg_str body;                        /* decoded body */
+    fg_str body;                        /* decoded body (empty when sink is set) */
+    const fg_sink *sink;                /* the streamed body's count and hash, or NULL */
 } fg_req;
 
 /* Incremental parse state for one request; zero it to start the next request. */
@@ -44,7 +46,18 @@ typedef struct fg_parser {
     size_t dec_end;     /* end of the decoded body (decoded in place, behind raw_pos) */
     int want_continue;  /* the caller should send "100 Continue" now (it clears this) */
     int continue_done;  /* 100 Continue was already offered for this request */
+    fg_sink sink;       /* sink.on: the body streams (fg_http_sink_open said so) */
+    size_t shrink;      /* bytes this call removed from the buffer: the caller's length must
+                           drop by as much (a streamed body is consumed as it arrives) */
 } fg_parser;
+
+/* Asked once per request when its head is parsed: returns 1 (after seeding *s) when the body
+ * must stream through a sink instead of being buffered; no size limit applies then.  NULL (the
+ * default) streams nothing. */
+extern int (*fg_http_sink_open)(const fg_req *req, fg_sink *s);
+
+/* The value of the first header called name (case-insensitive), or n == 0. */
+fg_str fg_req_header(const fg_req *req, const char *name);
 
 enum {
     FG_PARSE_MORE = 0,    /* need more bytes */
@@ -55,7 +68,7 @@ enum {
 };
 
 /* Parses the request at the start of buf[0..len).  Chunked bodies are decoded in place, so
- * buf is modified.  On FG_PARSE_DONE fills *req and sets *consumed to the number of raw
+ * buf is modified; a streamed body is hashed and cut out of buf (see ps->shrink).  On FG_PARSE_DONE fills *req and sets *consumed to the number of raw
  * bytes this request used (the next pipelined request starts there).  On FG_PARSE_MORE,
  * *hint is the total size the buffer needs to reach (0 if unknown). */
 int fg_http_parse(fg_parser *ps, char *buf, size_t len, fg_req *req, size_t *consumed,

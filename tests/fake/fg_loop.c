@@ -376,6 +376,7 @@ static int conn_next_request(fg_loop *l, conn *c)
     size_t consumed = 0, hint = 0;
     int pr = fg_http_parse(&c->ps, c->in.p + c->in_off, conn_pending(c), &l->req, &consumed,
                            &hint);
+    c->in.len -= c->ps.shrink; /* a streamed body's bytes are gone once hashed */
     if (pr == FG_PARSE_MORE) {
         c->hint = hint;
         if (c->ps.want_continue) {

@@ -174,6 +174,8 @@ static void tls_serve(tconn *c)
         size_t consumed = 0, hint = 0;
         int pr = c->in.len ? fg_http_parse(&c->ps, c->in.p, c->in.len, &c->req, &consumed, &hint)
                            : FG_PARSE_MORE;
+        if (c->in.len)
+            c->in.len -= c->ps.shrink; /* a streamed body's bytes are gone once hashed */
         if (pr == FG_PARSE_MORE) {
             if (c->ps.want_continue) {
                 static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -253,6 +255,7 @@ static void tls_spawn(fg_tls *t, int fd)
         return;
     }
     c->w.id = ++t->next_id;
+    c->w.tls = 1;
     c->next = t->live;
     if (t->live)
         t->live->prev = c;
