@@ -89,8 +89,7 @@ bool proxy_key_invalid(const char *body, size_t len)
 
 char *proxy_error_body(int status, const char *message, size_t *len)
 {
-  json_t *j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", status, "message", message,
-                        "status", http_grpc_status(status));
+  json_t *j = http_error_json(status, NULL, message);
   char *s = json_dumps(j, JSON_COMPACT);
   json_decref(j);
   *len = s ? strlen(s) : 0;
@@ -99,15 +98,16 @@ char *proxy_error_body(int status, const char *message, size_t *len)
 
 /* ---------- request preparation ---------- */
 
-static bool hop_by_hop(str name)
+/* A client header the upstream must not see: hop-by-hop, framing we set ourselves, the client's
+ * credentials and cookies, our own X-Generation-Type, and addresses. */
+static bool not_forwarded(str name)
 {
   static const str drop[] = {
-    STR("Host"), STR("Connection"), STR("Keep-Alive"), STR("Proxy-Connection"),
-    STR("Proxy-Authorization"), STR("TE"), STR("Trailer"), STR("Transfer-Encoding"),
-    STR("Upgrade"), STR("Content-Length"), STR("Expect"), STR("x-goog-api-key"),
-    STR("Authorization"), STR("Accept-Encoding"), STR("Cookie"), STR("X-Generation-Type"),
-    STR("X-Forwarded-For"),
+    STR("Host"), STR("Proxy-Authorization"), STR("Content-Length"), STR("Expect"),
+    STR("x-goog-api-key"), STR("Authorization"), STR("Accept-Encoding"), STR("Cookie"),
+    STR("X-Generation-Type"), STR("X-Forwarded-For"),
   };
+  if(http_hop_by_hop(name)) return true;
   for(size_t i = 0; i < ARRAY_LEN(drop); i++)
     if(str_ieq(name, drop[i])) return true;
   return false;
@@ -119,7 +119,7 @@ char **proxy_client_headers(const http_req *r, size_t *count)
   size_t n = 0;
   if(!h) return NULL;
   for(size_t i = 0; i < r->nhdr; i++) {
-    if(hop_by_hop(r->hdr[i].name)) continue;
+    if(not_forwarded(r->hdr[i].name)) continue;
     str k = r->hdr[i].name, v = r->hdr[i].value;
     char *line = malloc(k.n + v.n + 3);
     if(!line) break;
@@ -224,9 +224,9 @@ static void format_headers(char *out, size_t cap, const http_header *h, size_t n
       }
       continue;
     }
-    if(str_ieq(name, STR("Transfer-Encoding")) || str_ieq(name, STR("Connection")) ||
-       str_ieq(name, STR("Keep-Alive")) || str_ieq(name, STR("Date")) || str_ieq(name, STR("Server")) ||
-       str_ieq(name, STR("Alt-Svc")) || str_ieq(name, STR("Upgrade")) || str_ieq(name, STR("Trailer")))
+    /* Hop-by-hop, and what describes Google's server rather than the answer. */
+    if(http_hop_by_hop(name) || str_ieq(name, STR("Date")) || str_ieq(name, STR("Server")) ||
+       str_ieq(name, STR("Alt-Svc")))
       continue;
     size_t before = b.n;
     sb_put(&b, name.p, name.n);

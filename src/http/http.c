@@ -509,11 +509,26 @@ const char *http_grpc_status(int status)
   }
 }
 
+json_t *http_error_json(int status, const char *gstatus, const char *message)
+{
+  return json_pack("{s:{s:i,s:s,s:s}}", "error", "code", status, "message", message ? message : "",
+                   "status", gstatus ? gstatus : http_grpc_status(status));
+}
+
 void http_error(http_req *r, int status, const char *gstatus, const char *message, const char *extra)
 {
-  json_t *j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", status, "message", message,
-                        "status", gstatus ? gstatus : http_grpc_status(status));
-  http_reply_json(r, status, j, extra);
+  http_reply_json(r, status, http_error_json(status, gstatus, message), extra);
+}
+
+bool http_hop_by_hop(str name)
+{
+  static const str hop[] = {
+    STR("Connection"), STR("Keep-Alive"), STR("Proxy-Connection"), STR("TE"), STR("Trailer"),
+    STR("Transfer-Encoding"), STR("Upgrade"),
+  };
+  for(size_t i = 0; i < ARRAY_LEN(hop); i++)
+    if(str_ieq(name, hop[i])) return true;
+  return false;
 }
 
 int http_status_of(gg_rc rc)

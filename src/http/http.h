@@ -84,7 +84,9 @@ void http_error_rc(http_req *r, gg_rc rc, const char *message);
  * 400 "body must be a JSON object". */
 json_t *http_body_object(http_req *r);
 
-/* Google's error shape: {"error":{"code","message","status"}}. */
+/* Google's error shape: {"error":{"code","message","status"}} — built here only.  gstatus NULL:
+ * the status's own name (http_grpc_status).  http_error_json returns a new reference. */
+json_t *http_error_json(int status, const char *gstatus, const char *message);
 void http_error(http_req *r, int status, const char *gstatus, const char *message, const char *extra);
 
 /* Start a response in pieces.  headers: preformatted lines (may be NULL).  content_length < 0
@@ -101,6 +103,11 @@ size_t http_pending(const http_req *r);
 void http_abort(http_req *r);
 
 const char *http_reason(int status);
+
+/* True for the hop-by-hop headers of RFC 9110 §7.6.1 (Connection, Keep-Alive, Proxy-Connection,
+ * TE, Trailer, Transfer-Encoding, Upgrade): they describe one connection and are never
+ * forwarded, in either direction. */
+bool http_hop_by_hop(str name);
 
 /* Google's status name for an HTTP status ("RESOURCE_EXHAUSTED" for 429, ...). */
 const char *http_grpc_status(int status);
