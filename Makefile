@@ -54,7 +54,7 @@ $(BUILD)/fakegemini: $(FAKE_SRC) $(wildcard tests/fake/*.h)
 # Unit tests mirror the tree: tests/unit/<layer>/test_<module>.c → $(BUILD)/test_<module>.
 define unit_rule
 $(BUILD)/$(notdir $(1:.c=)): $(1) $(LIBOBJ)
-	$$(CC) $$(WARN) $$(DEFS) $$(PKG_CFLAGS) $$(CFLAGS) $$(LDFLAGS) $$^ -o $$@ $$(PKG_LIBS) -lcmocka
+	$$(CC) $$(WARN) $$(DEFS) -Itests/unit $$(PKG_CFLAGS) $$(CFLAGS) $$(LDFLAGS) $$^ -o $$@ $$(PKG_LIBS) -lcmocka
 endef
 $(foreach t,$(UNIT_SRC),$(eval $(call unit_rule,$(t))))
 

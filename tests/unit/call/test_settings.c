@@ -14,32 +14,21 @@
 
 #include "call/settings.h"
 #include "store/store.h"
+#include "tempdb.h"
 
-static char dir[64], path[192];
+static tempdb tdb;
 static store *db;
 static store_conn *c;
 
 static int setup(void **state)
 {
-  snprintf(dir, sizeof dir, "/tmp/gg-settings-XXXXXX");
-  assert_non_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/t.db", dir);
-  char err[256];
-  db = store_open(path, 1, err, sizeof err);
-  assert_non_null(db);
-  c = store_connect(db, err, sizeof err);
-  assert_non_null(c);
+  tempdb_open(&tdb, "settings", 1);
+  db = tdb.s;
+  c = tdb.c;
   return 0;
 }
 
-static int teardown(void **state)
-{
-  store_disconnect(c);
-  store_close(db);
-  char cmd[160];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  return system(cmd);
-}
+static int teardown(void **state) { return tempdb_close(&tdb); }
 
 /* The current settings' dump (static buffer). */
 static const char *now_dump(settings *s)

@@ -13,33 +13,22 @@
 
 #include "http/auth.h"
 #include "store/store.h"
+#include "tempdb.h"
 #include "users/users.h"
 
-static char dir[64], path[192];
+static tempdb tdb;
 static store *st;
 static store_conn *sc;
 
 static int setup(void **state)
 {
-  snprintf(dir, sizeof dir, "/tmp/gg-auth-XXXXXX");
-  assert_non_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/t.db", dir);
-  char err[256];
-  st = store_open(path, 1, err, sizeof err);
-  assert_non_null(st);
-  sc = store_connect(st, err, sizeof err);
-  assert_non_null(sc);
+  tempdb_open(&tdb, "auth", 1);
+  st = tdb.s;
+  sc = tdb.c;
   return 0;
 }
 
-static int teardown(void **state)
-{
-  store_disconnect(sc);
-  store_close(st);
-  char cmd[160];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  return system(cmd);
-}
+static int teardown(void **state) { return tempdb_close(&tdb); }
 
 /* A request with the given query (may be NULL) and header pairs (name, value, ..., NULL). */
 static http_req *req(const char *query, ...)

@@ -18,33 +18,25 @@
 #include "ledger/prices.h"
 #include "ledger/prompt.h"
 #include "store/store.h"
+#include "tempdb.h"
 
-static char dir[64], path[192];
+static tempdb tdb;
 static store *s;
 static prices *pr;
 
 static int setup(void **state)
 {
-  snprintf(dir, sizeof dir, "/tmp/gg-ledger-XXXXXX");
-  assert_non_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/t.db", dir);
-  char err[256];
-  s = store_open(path, 1, err, sizeof err);
-  assert_non_null(s);
+  tempdb_open(&tdb, "ledger", 1);
+  s = tdb.s;
   pr = prices_new();
-  store_conn *c = store_connect(s, err, sizeof err);
-  assert_int_equal(prices_load(pr, c, now_ms()), 0);
-  store_disconnect(c);
+  assert_int_equal(prices_load(pr, tdb.c, now_ms()), 0);
   return 0;
 }
 
 static int teardown(void **state)
 {
-  store_close(s);
   prices_free(pr);
-  char cmd[160];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  return system(cmd);
+  return tempdb_close(&tdb);
 }
 
 static int64_t q(const char *sql)

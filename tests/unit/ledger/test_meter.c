@@ -15,6 +15,7 @@
 #include "ledger/ledger.h"
 #include "ledger/meter.h"
 #include "store/store.h"
+#include "tempdb.h"
 
 #define SEC 1000LL
 #define MIN (60 * SEC)
@@ -95,27 +96,17 @@ static void test_unnamed_and_too_many_models(void **state)
 
 /* ---- with the ledger: what is counted, and what a restart shows ---- */
 
-static char dir[64], path[192];
+static tempdb tdb;
 static store *s;
 
 static int setup(void **state)
 {
-  snprintf(dir, sizeof dir, "/tmp/gg-meter-XXXXXX");
-  assert_non_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/t.db", dir);
-  char err[256];
-  s = store_open(path, 1, err, sizeof err);
-  assert_non_null(s);
+  tempdb_open(&tdb, "meter", 1);
+  s = tdb.s;
   return 0;
 }
 
-static int teardown(void **state)
-{
-  store_close(s);
-  char cmd[160];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  return system(cmd);
-}
+static int teardown(void **state) { return tempdb_close(&tdb); }
 
 static void add_row(ledger *l, const char *model, int64_t t, bool refused)
 {

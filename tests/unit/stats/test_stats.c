@@ -17,10 +17,11 @@
 #include "ledger/prices.h"
 #include "stats/stats.h"
 #include "stats/usagerows.h"
+#include "tempdb.h"
 #include "store/store.h"
 #include "users/users.h"
 
-static char dir[64], path[192];
+static tempdb tdb;
 static store *s;
 static store_conn *c;
 static int64_t now;
@@ -50,12 +51,10 @@ static void add(ledger *l, int64_t user, const char *model, const char *type, bo
  * 1 chat today; plus 2,100 rows of user 7 a month ago, for paging. */
 static int setup(void **state)
 {
-  snprintf(dir, sizeof dir, "/tmp/gg-stats-XXXXXX");
-  assert_non_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/t.db", dir);
+  tempdb_open(&tdb, "stats", 1);
+  s = tdb.s;
+  c = tdb.c;
   char err[256];
-  s = store_open(path, 1, err, sizeof err);
-  assert_non_null(s);
   prices *pr = prices_new();
   ledger *l = ledger_open(s, NULL, pr, NULL, true, err, sizeof err);
   assert_non_null(l);
@@ -72,19 +71,10 @@ static int setup(void **state)
   assert_true(ledger_flush(l, 30000));
   ledger_close(l);
   prices_free(pr);
-  c = store_connect(s, err, sizeof err);
-  assert_non_null(c);
   return 0;
 }
 
-static int teardown(void **state)
-{
-  store_disconnect(c);
-  store_close(s);
-  char cmd[160];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  return system(cmd);
-}
+static int teardown(void **state) { return tempdb_close(&tdb); }
 
 static json_t *user_stats(int64_t user, period per, const char *type, const char *model)
 {

@@ -14,34 +14,24 @@
 #include "ledger/ledger.h"
 #include "ledger/prices.h"
 #include "store/store.h"
+#include "tempdb.h"
 #include "base/util.h"
 #include "users/users.h"
 #include "base/utc.h"
 
-static char dir[64], path[192];
+static tempdb tdb;
 static store *s;
 static store_conn *c;
 
 static int setup(void **state)
 {
-  snprintf(dir, sizeof dir, "/tmp/gg-users-XXXXXX");
-  assert_non_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/t.db", dir);
-  char err[256];
-  s = store_open(path, 1, err, sizeof err);
-  assert_non_null(s);
-  c = store_connect(s, err, sizeof err);
+  tempdb_open(&tdb, "users", 1);
+  s = tdb.s;
+  c = tdb.c;
   return 0;
 }
 
-static int teardown(void **state)
-{
-  store_disconnect(c);
-  store_close(s);
-  char cmd[160];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  return system(cmd);
-}
+static int teardown(void **state) { return tempdb_close(&tdb); }
 
 /* Creates a user; returns its key (static buffer) and id. */
 static const char *create(users *u, const char *name, const user_limits *l, int64_t *id)
