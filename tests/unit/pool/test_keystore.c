@@ -116,10 +116,50 @@ static void test_keys(void **state)
   keystore_free(ks);
 }
 
+static int64_t stored_plain(store_conn *sc)
+{
+  store_stmt *st = store_prepare(sc, "SELECT COUNT(*) FROM upstream_keys WHERE secret LIKE 'plain:%'");
+  store_step(st);
+  int64_t n = store_col_int(st, 0);
+  store_reset(st);
+  return n;
+}
+
+static void test_keystore_at_rest(void **state)
+{
+  store_do(c, "INSERT INTO upstream_keys (secret, hash, masked, enabled, created_at, updated_at)"
+              " VALUES ('plain:AIzaFake-ok-1111', 'h1', 'AIza…1111', 1, 1, 1), ('plain:AIzaFake-ok-2222', 'h2', 'AIza…2222', 0, 1, 1)", NULL);
+  keystore *ks = keystore_new(NULL);
+  assert_int_equal(keystore_load(ks, c), 0);
+  strlist l = { 0 };
+  keystore_secrets(ks, &l);
+  assert_int_equal(l.n, 1);                               /* the disabled one stays out */
+  assert_string_equal(l.v[0], "AIzaFake-ok-1111");
+  strlist_free(&l);
+  keystore_free(ks);
+  assert_int_equal(stored_plain(c), 2);
+  ks = keystore_new("my passphrase");                     /* a key configured later seals them */
+  assert_int_equal(keystore_load(ks, c), 0);
+  keystore_free(ks);
+  assert_int_equal(stored_plain(c), 0);
+  ks = keystore_new("my passphrase");                     /* and they open again */
+  assert_int_equal(keystore_load(ks, c), 0);
+  keystore_secrets(ks, &l);
+  assert_int_equal(l.n, 1);
+  strlist_free(&l);
+  keystore_free(ks);
+  ks = keystore_new("another");                           /* the wrong key: skipped, not crashed */
+  assert_int_equal(keystore_load(ks, c), 0);
+  keystore_secrets(ks, &l);
+  assert_int_equal(l.n, 0);
+  keystore_free(ks);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_keystore_at_rest, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

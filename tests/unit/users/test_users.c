@@ -1,5 +1,5 @@
 /* users: keys shown once and stored hashed, authentication from memory, every limit, revoke and
- * disable, and counters seeded again from the rollups after a restart. */
+ * disable (the ledger's accounting and the restart: ledger/test_accounting). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ledger/ledger.h"
-#include "ledger/prices.h"
 #include "store/store.h"
 #include "tempdb.h"
 #include "base/util.h"
@@ -180,42 +178,6 @@ static void test_update_disable_revoke(void **state)
   users_free(u);
 }
 
-static void test_counters_survive_a_restart(void **state)
-{
-  users *u = users_new();
-  user_limits l = { .rpd = 5 };
-  int64_t id;
-  char key[128];
-  snprintf(key, sizeof key, "%s", create(u, "erin", &l, &id));
-  char err[256];
-  prices *pr = prices_new();
-  prices_load(pr, c, now_ms());
-  ledger *lg = ledger_open(s, u, pr, NULL, true, err, sizeof err);
-  int64_t now = now_ms();
-  for(int i = 0; i < 4; i++) {                            /* 4 calls today, 1 refused */
-    ledger_row r = { .user_id = id, .success = i < 3, .http_status = i < 3 ? 200 : 429, .created_ms = now - 1000 };
-    snprintf(r.model, sizeof r.model, "gemini-2.5-flash");
-    r.refused = i == 3;                                   /* a refused call never reaches the upstream */
-    r.in_tokens = r.refused ? 0 : 10;
-    ledger_record(lg, &r);
-  }
-  ledger_close(lg);
-  users_free(u);
-  u = users_new();                                        /* "restart" */
-  assert_int_equal(users_load(u, c, now), 0);
-  principal p = auth(u, key, true);
-  quota_verdict v;
-  assert_int_equal(users_check(u, &p, "m", now, &v), 0);          /* 3 + 1 = 4 */
-  assert_int_equal(users_check(u, &p, "m", now, &v), 0);          /* 5 */
-  assert_int_equal(users_check(u, &p, "m", now, &v), 429);
-  json_t *j = users_json(u, id, now);
-  assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "usage"), "today_tokens")), 30);
-  assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "usage"), "minute_requests")), 5);
-  json_decref(j);
-  users_free(u);
-  prices_free(pr);
-}
-
 static void test_model_lists(void **state)
 {
   assert_true(users_model_allowed("", "x"));
@@ -233,7 +195,6 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_rpm_rpd_and_models, setup, teardown),
     cmocka_unit_test_setup_teardown(test_tokens_and_budgets, setup, teardown),
     cmocka_unit_test_setup_teardown(test_update_disable_revoke, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_counters_survive_a_restart, setup, teardown),
     cmocka_unit_test(test_model_lists),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
