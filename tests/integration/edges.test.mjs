@@ -41,7 +41,8 @@ function rawCall(method, target, headers = {}, body = '') {
       try { json = JSON.parse(b); } catch {}
       resolve({ status, hdrs, json });
     });
-    s.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+    // write, not end: a half-closed client counts as gone (499) once its call is under way
+    s.write(`${head.join('\r\n')}\r\n\r\n${body}`);
   });
 }
 
