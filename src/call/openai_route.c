@@ -339,8 +339,6 @@ static void start_fetches(http_req *r, oa *o)
   }
 }
 
-/* ---------- entry points ---------- */
-
 /* ---------- which /v1/ paths are OpenAI's ---------- */
 
 /* What a /v1/ request is: Gemini's (native passthrough), one the OpenAI route serves, an
@@ -420,10 +418,12 @@ static bool refuse_route(http_req *r, const principal *who)
                   "Method %.*s is not allowed on %.*s; use %.*s.", (int)r->method.n, r->method.p,
                   (int)r->path.n, r->path.p, (int)strcspn(allow + 7, "\r"), allow + 7);
   else return false;
-  record_local(r, who, "", body_prompt_openai, e.status, false, e.code[0] ? e.code : e.message);
+  record_local(r, who, "", body_prompt_openai, e.status, false, e.message);
   reply_error(r, &e, k == R_METHOD && !why ? allow : NULL);
   return true;
 }
+
+/* ---------- entry points ---------- */
 
 /* Answers the model list from the cache when it is fresh; false when it must be fetched. */
 static bool models_from_cache(http_req *r, oa *o)
