@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openai/openai.h"
 #include "call/body_prompt.h"
+#include "call/path.h"
 #include "call/proxy.h"
+#include "call/record.h"
 #include "http/server.h"
 
 typedef struct native { bool sse; } native;
@@ -45,7 +48,8 @@ static void n_error(void *st, http_req *r, int status, const char *headers, cons
 
 static const proxy_codec native_codec = { n_start, n_data, n_end, n_cut, n_error, free };
 
-/* The upstream URL: base + path + the query without the client's key=. */
+/* The upstream URL: base + path + the query without what path_query_dropped keeps back (the
+ * client's key=, billing and field-mask parameters). */
 static char *build_url(const char *base, const http_req *r)
 {
   size_t cap = strlen(base) + r->target.n + 2;
@@ -57,8 +61,7 @@ static char *build_url(const char *base, const http_req *r)
   while(p && p < end) {
     const char *amp = memchr(p, '&', (size_t)(end - p));
     if(!amp) amp = end;
-    bool is_key = (amp - p >= 4 && !memcmp(p, "key=", 4)) || (amp - p == 3 && !memcmp(p, "key", 3));
-    if(!is_key && amp > p) {
+    if(amp > p && !path_query_dropped((str){ p, (size_t)(amp - p) })) {
       url[n++] = sep;
       memcpy(url + n, p, (size_t)(amp - p));
       n += (size_t)(amp - p);
@@ -70,13 +73,70 @@ static char *build_url(const char *base, const http_req *r)
   return url;
 }
 
+/* The path after the version ("/v1beta/files/x" → "files/x"). */
+static str api_rest(str path)
+{
+  const char *slash = path.n > 1 ? memchr(path.p + 1, '/', path.n - 1) : NULL;
+  if(!slash) return (str){ path.p + path.n, 0 };
+  return (str){ slash + 1, (size_t)(path.p + path.n - slash - 1) };
+}
+
+/* The model a native call is checked against (allowed_models), pooled and recorded under, into
+ * out: the one its path names (models/<m>); for POST cachedContents and POST interactions, which
+ * name theirs in the body, the body's "model" (an interaction's "agent" when it has none); for
+ * a call on a tuned model (tunedModels/<id>:<method>), that name, so that an allowed_models list
+ * admits it only when it says so.  NULL, or why the request is refused (400).
+ * TODO(resources): a path or body naming a recorded resource (cachedContents/<id>, batches/<id>,
+ * …) takes the model the resource was created with, from the resource table, when out is "". */
+static const char *call_model(const http_req *r, char *out, size_t cap, str *action)
+{
+  static const char too_long[] = "model name too long";
+  proxy_parse_model(r->path, out, cap, action);
+  if(strlen(out) + 1 >= cap) return too_long;      /* cut: it would be checked as another name */
+  if(out[0]) return NULL;
+  str rest = api_rest(r->path);
+  bool cache = str_eq(rest, STR("cachedContents")), turn = str_eq(rest, STR("interactions"));
+  if(str_eq(r->method, STR("POST")) && (cache || turn)) {
+    char m[160];
+    int rc = path_body_member(r->body, r->body_len, "model", m, sizeof m);
+    if(rc == 0 && turn) rc = path_body_member(r->body, r->body_len, "agent", m, sizeof m);
+    if(rc < 0) return "the body must be a JSON object naming its model once, as a plain string";
+    if(rc > 0 && !oai_model_ok(m)) return "invalid model name: use letters, digits, '.', '_' and '-'";
+    const char *name = strncmp(m, "models/", 7) ? m : m + 7;
+    if(strlen(name) + 1 >= cap) return too_long;
+    memcpy(out, name, strlen(name) + 1);
+    return NULL;
+  }
+  if(str_starts(rest, STR("tunedModels/"))) {
+    size_t n = 12;
+    while(n < rest.n && rest.p[n] != '/' && rest.p[n] != ':') n++;
+    if(n < rest.n && rest.p[n] == ':') {
+      if(n + 1 >= cap) return too_long;
+      memcpy(out, rest.p, n);
+      out[n] = '\0';
+    }
+  }
+  return NULL;
+}
+
+/* A request refused before any call: recorded, answered in Google's shape. */
+static void refuse(http_req *r, const principal *who, const char *model, const char *why)
+{
+  record_local(r, who, model, body_prompt_gemini, 400, false, why);
+  http_error(r, 400, "INVALID_ARGUMENT", why, NULL);
+}
+
 void native_forward(http_req *r, const principal *who)
 {
-  native *n = calloc(1, sizeof *n);
-  proxy_spec s = { .who = *who, .prompt_of = body_prompt_gemini, .codec = &native_codec, .codec_state = n };
-  if(!n) { http_error(r, 500, NULL, "out of memory", NULL); return; }
+  const char *why = path_refusal(r->path);
+  if(!why) why = path_query_refusal(r->query);
+  if(why) { refuse(r, who, "", why); return; }
+  proxy_spec s = { .who = *who, .prompt_of = body_prompt_gemini, .codec = &native_codec };
   str action;
-  proxy_parse_model(r->path, s.model, sizeof s.model, &action);
+  if((why = call_model(r, s.model, sizeof s.model, &action))) { refuse(r, who, "", why); return; }
+  native *n = calloc(1, sizeof *n);
+  if(!n) { http_error(r, 500, NULL, "out of memory", NULL); return; }
+  s.codec_state = n;
   s.stream = str_starts(action, STR("streamGenerateContent"));
   n->sse = s.stream && str_eq(http_query_get(r, STR("alt")), STR("sse"));
   s.url = build_url(r->w->cfg->upstream, r);

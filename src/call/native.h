@@ -1,5 +1,6 @@
-/* native — the native Gemini API under /v1beta/ and /v1/: every path forwarded with a pooled
- * key in place of the client's credential, bodies byte for byte, streams chunk by chunk. */
+/* native — the native Gemini API under /v1beta/ and /v1/: every canonical path (call/path.h)
+ * forwarded with a pooled key in place of the client's credential, bodies byte for byte,
+ * streams chunk by chunk; any other path, and alt=proto, answered 400 here. */
 #ifndef GEMGATE_NATIVE_H
 #define GEMGATE_NATIVE_H
 

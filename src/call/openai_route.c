@@ -9,6 +9,7 @@
 #include "upstream/fetch.h"
 #include "openai/openai.h"
 #include "call/body_prompt.h"
+#include "call/path.h"
 #include "call/proxy.h"
 #include "call/record.h"
 #include "http/server.h"
@@ -338,18 +339,91 @@ static void start_fetches(http_req *r, oa *o)
   }
 }
 
-/* ---------- entry points ---------- */
+/* ---------- which /v1/ paths are OpenAI's ---------- */
 
-bool openai_wants(const http_req *r)
+/* What a /v1/ request is: Gemini's (native passthrough), one the OpenAI route serves, an
+ * OpenAI path it does not serve (404), or a served path with the wrong method (405). */
+typedef enum { R_GEMINI, R_SERVE, R_UNKNOWN, R_METHOD } oa_route;
+
+/* A caller with a Bearer credential only: the OpenAI SDKs (@google/genai sends x-goog-api-key). */
+static bool bearer_only(const http_req *r)
 {
-  if(str_eq(r->method, STR("POST")))
-    return str_eq(r->path, STR("/v1/chat/completions")) || str_eq(r->path, STR("/v1/embeddings")) ||
-           str_eq(r->path, STR("/v1/images/generations"));
-  if(!str_eq(r->method, STR("GET")) || !(str_eq(r->path, STR("/v1/models")) || str_starts(r->path, STR("/v1/models/"))))
-    return false;
   return !http_header_get(r, STR("x-goog-api-key")).p && !http_query_get(r, STR("key")).p &&
          http_header_get(r, STR("Authorization")).p;
 }
+
+static oa_route only(const http_req *r, const char *method, const char **allow)
+{
+  if(str_eq(r->method, str_c(method))) return R_SERVE;
+  *allow = !strcmp(method, "GET") ? "Allow: GET\r\n" : "Allow: POST\r\n";
+  return R_METHOD;
+}
+
+/* OpenAI API resources that no Gemini path uses; the gateway serves none of them. */
+static const str openai_only[] = {
+  STR("responses"), STR("completions"), STR("audio"), STR("moderations"), STR("uploads"),
+  STR("fine_tuning"), STR("fine-tunes"), STR("assistants"), STR("threads"), STR("vector_stores"),
+  STR("realtime"), STR("evals"), STR("containers"), STR("conversations"), STR("videos"),
+  STR("organization"), STR("chatkit"), STR("edits"), STR("engines"),
+};
+
+/* models, files and batches are both APIs' words: a Bearer-only caller means OpenAI's, except
+ * Gemini's own method calls (/v1/models/<m>:generateContent) and deeper paths. */
+static oa_route route_of(const http_req *r, const char **allow)
+{
+  *allow = NULL;
+  if(!str_starts(r->path, STR("/v1/"))) return R_GEMINI;
+  str rest = { r->path.p + 4, r->path.n - 4 };
+  const char *slash = memchr(rest.p, '/', rest.n);
+  str seg = { rest.p, slash ? (size_t)(slash - rest.p) : rest.n };
+  str tail = { rest.p + seg.n, rest.n - seg.n };     /* "" or "/…" */
+  if(str_eq(seg, STR("chat")))
+    return str_eq(tail, STR("/completions")) ? only(r, "POST", allow) : R_UNKNOWN;
+  if(str_eq(seg, STR("embeddings"))) return tail.n ? R_UNKNOWN : only(r, "POST", allow);
+  if(str_eq(seg, STR("images")))
+    return str_eq(tail, STR("/generations")) ? only(r, "POST", allow) : R_UNKNOWN;
+  if(str_eq(seg, STR("models")) || str_eq(seg, STR("files")) || str_eq(seg, STR("batches"))) {
+    if(!bearer_only(r)) return R_GEMINI;
+    if(!str_eq(seg, STR("models"))) return R_UNKNOWN;
+    bool one = tail.n > 1 && !memchr(tail.p + 1, '/', tail.n - 1) && !memchr(tail.p, ':', tail.n);
+    return !tail.n || one ? only(r, "GET", allow) : R_GEMINI;
+  }
+  for(size_t i = 0; i < ARRAY_LEN(openai_only); i++)
+    if(str_eq(seg, openai_only[i])) return R_UNKNOWN;
+  return R_GEMINI;
+}
+
+bool openai_wants(const http_req *r)
+{
+  const char *allow;
+  return route_of(r, &allow) != R_GEMINI;
+}
+
+/* An OpenAI path the gateway does not serve, or a wrong method: answered here, in OpenAI's
+ * shape (its 404 is invalid_request_error / unknown_url), never forwarded.  True if answered. */
+static bool refuse_route(http_req *r, const principal *who)
+{
+  const char *allow;
+  oa_route k = route_of(r, &allow);
+  oai_error e;
+  const char *why = path_refusal(r->path);
+  if(why) oai_error_set(&e, 400, NULL, "invalid_url", NULL, "%s", why);
+  else if(k == R_UNKNOWN)
+    oai_error_set(&e, 404, "invalid_request_error", "unknown_url", NULL,
+                  "Unknown request URL: %.*s %.*s. This gateway's OpenAI-compatible API serves "
+                  "POST /v1/chat/completions, /v1/embeddings, /v1/images/generations and GET /v1/models.",
+                  (int)r->method.n, r->method.p, (int)(r->path.n > 200 ? 200 : r->path.n), r->path.p);
+  else if(k == R_METHOD)
+    oai_error_set(&e, 405, "invalid_request_error", "method_not_allowed", NULL,
+                  "Method %.*s is not allowed on %.*s; use %.*s.", (int)r->method.n, r->method.p,
+                  (int)r->path.n, r->path.p, (int)strcspn(allow + 7, "\r"), allow + 7);
+  else return false;
+  record_local(r, who, "", body_prompt_openai, e.status, false, e.message);
+  reply_error(r, &e, k == R_METHOD && !why ? allow : NULL);
+  return true;
+}
+
+/* ---------- entry points ---------- */
 
 /* Answers the model list from the cache when it is fresh; false when it must be fetched. */
 static bool models_from_cache(http_req *r, oa *o)
@@ -370,6 +444,7 @@ static bool models_from_cache(http_req *r, oa *o)
 
 void openai_handle(http_req *r, const principal *who)
 {
+  if(refuse_route(r, who)) return;
   oa *o = calloc(1, sizeof *o);
   if(!o) { openai_error(r, 500, NULL, "out of memory", NULL); return; }
   gateway *gw = r->w->gw;

@@ -99,17 +99,27 @@ char *proxy_error_body(int status, const char *message, size_t *len)
 /* ---------- request preparation ---------- */
 
 /* A client header the upstream must not see: hop-by-hop, framing we set ourselves, the client's
- * credentials and cookies, our own X-Generation-Type, and addresses. */
+ * credentials and cookies, our own X-Generation-Type, addresses and proxy hops, and Google's
+ * system parameters that would move the bill or the quota to another project, reroute or
+ * reshape the call (a field mask could strip usageMetadata, which the gateway meters), or claim
+ * an app identity for the pooled key's restrictions.  README.md "Headers" lists them. */
 static bool not_forwarded(str name)
 {
   static const str drop[] = {
     STR("Host"), STR("Proxy-Authorization"), STR("Content-Length"), STR("Expect"),
     STR("x-goog-api-key"), STR("Authorization"), STR("Accept-Encoding"), STR("Cookie"),
-    STR("X-Generation-Type"), STR("X-Forwarded-For"),
+    STR("X-Generation-Type"), STR("Forwarded"), STR("Via"), STR("X-Real-IP"),
+    STR("X-Goog-User-Project"), STR("X-Goog-Quota-User"), STR("X-Goog-Request-Params"),
+    STR("X-Goog-FieldMask"), STR("X-Goog-Api-Version"), STR("X-Server-Timeout"),
+    STR("X-HTTP-Method-Override"), STR("X-HTTP-Method"), STR("X-Method-Override"),
+    STR("X-Android-Package"), STR("X-Android-Cert"), STR("X-Ios-Bundle-Identifier"),
   };
+  static const str prefix[] = { STR("X-Forwarded-") };
   if(http_hop_by_hop(name)) return true;
   for(size_t i = 0; i < ARRAY_LEN(drop); i++)
     if(str_ieq(name, drop[i])) return true;
+  for(size_t i = 0; i < ARRAY_LEN(prefix); i++)
+    if(name.n >= prefix[i].n && str_ieq((str){ name.p, prefix[i].n }, prefix[i])) return true;
   return false;
 }
 
