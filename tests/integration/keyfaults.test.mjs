@@ -258,18 +258,24 @@ test('twenty slow readers of a big answer with a short GEMGATE_TIMEOUT leave eve
     { role: 'user', parts: [{ functionResponse: { name: 'f', response: { r: 'x'.repeat(1 << 20) } } }] }],
     generationConfig: { candidateCount: 8 } });
   const keys = ['AIzaFake-ok-sr01', 'AIzaFake-ok-sr02'];
+  // Its own fake with two threads: building twenty 8 MiB answers one after another (slower
+  // still under ASan) would make the last ones a real upstream timeout.
+  const big = await startFake(['--threads', '2']);
   const p = await forwardProxy();
   try {
     for (const extra of [{}, { GEMGATE_PROXY: p.url }]) {
-      await withGateway({ GEMGATE_KEYS: keys.join(','), GEMGATE_TIMEOUT: '1s', GEMGATE_MAX_FAILURES: '3', ...extra }, async (gw) => {
-        const rs = await Promise.all(Array.from({ length: 20 }, () => slowReader(gw.port, body, 2500)));
+      const gw = await startGateway({ GEMGATE_UPSTREAM: big.url, GEMGATE_KEYS: keys.join(','), GEMGATE_TIMEOUT: '2s',
+                                      GEMGATE_MAX_FAILURES: '3', ...extra });
+      try {
+        // Each client holds the gateway for 3 s, longer than GEMGATE_TIMEOUT.
+        const rs = await Promise.all(Array.from({ length: 20 }, () => slowReader(gw.port, body, 3000)));
         const label = extra.GEMGATE_PROXY ? 'through the proxy' : 'direct';
         assert.deepEqual(rs.map((r) => r.status), Array(20).fill(200), label);
         assert.ok(rs.every((r) => r.whole), `${label}: every answer arrived whole`);
         await allClean(gw, 2);
-      });
+      } finally { await gw.stop(); }
     }
-  } finally { p.server.close(); }
+  } finally { p.server.close(); await big.stop(); }
 });
 
 test('40,000 made-up model names cost no pool state; /admin/pool/stats answers; real models keep theirs', async () => {
