@@ -576,7 +576,7 @@ int kp_report_learn(keypool *kp, kp_key *k, const char *model, int64_t now_ms, c
         m->cooldown_until = cool_until(&kp->cfg, m, now_ms, r);
         m->cool_reason = r->period;
         model_known(kp, mi);         /* a quota for it: Google knows the model */
-        if (mi != MI_UNLISTED && learn(m, r)) {
+        if (mi >= 2 && learn(m, r)) {     /* a real model's own entry: "" and "(unlisted)" are not */
           learned = 1;
           if (out) learned_row(k, &kp->models[mi], m, now_ms, out);
         }
@@ -760,7 +760,7 @@ json_t *kp_status_keys(keypool *kp, int64_t now_ms) {
     json_t *cool = json_object(), *why = json_object(), *limits = json_object();
     for (size_t j = 0; j < kp->nmodels; j++) {
       const mstate *m = ms_at(k, j);
-      if (!m) continue;
+      if (!m || j == MI_NONE) continue;               /* model-less calls: no cooldown, no limits */
       const mname *mn = &kp->models[j];
       int64_t left = m->cooldown_until - now_ms;
       if (left > 0) {
@@ -771,7 +771,7 @@ json_t *kp_status_keys(keypool *kp, int64_t now_ms) {
       json_t *cj = l ? limit_json(l->rpm, l->tpm, l->rpd) : json_null();
       json_t *lj = limit_json(m->learned_rpm, m->learned_tpm, m->learned_rpd);
       if (json_is_null(cj) && json_is_null(lj)) { json_decref(cj); json_decref(lj); continue; }
-      json_object_set_new(limits, mn->name[0] ? mn->name : "*", json_pack("{s:o, s:o}", "configured", cj, "learned", lj));
+      json_object_set_new(limits, mn->name, json_pack("{s:o, s:o}", "configured", cj, "learned", lj));
     }
     json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:f, s:f, s:i, s:o, s:o, s:o, s:o}",
       "id", (int)i + 1, "key", mask, "state", state,
