@@ -760,13 +760,14 @@ json_t *kp_status_keys(keypool *kp, int64_t now_ms) {
     json_t *cool = json_object(), *why = json_object(), *limits = json_object();
     for (size_t j = 0; j < kp->nmodels; j++) {
       const mstate *m = ms_at(k, j);
-      if (!m || j == MI_NONE) continue;               /* model-less calls: no cooldown, no limits */
+      if (!m) continue;
       const mname *mn = &kp->models[j];
       int64_t left = m->cooldown_until - now_ms;
       if (left > 0) {
         json_object_set_new(cool, mn->name, json_integer((left + 999) / 1000));
         json_object_set_new(why, mn->name, json_string(reason_text(m->cool_reason)));
       }
+      if (j == MI_NONE) continue;                     /* model-less calls have no limits */
       const kp_limit *l = mn->limit;
       json_t *cj = l ? limit_json(l->rpm, l->tpm, l->rpd) : json_null();
       json_t *lj = limit_json(m->learned_rpm, m->learned_tpm, m->learned_rpd);
