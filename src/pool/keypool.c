@@ -149,6 +149,7 @@ static int model_add(keypool *kp, const char *name) {
   m->used = true;
   m->limit = find_limit(kp, m->name);
   m->known = m->limit && strcmp(m->limit->model, "*");      /* named in GEMGATE_KEY_LIMITS */
+  if (provisional(m)) kp->nprovisional++;
   hash_put(kp, mi);
   return (int)mi;
 }
@@ -165,9 +166,7 @@ static int model_index(keypool *kp, const char *name, int create) {
   if (kp->catalog_at) { kp->unlisted_seen = true; return MI_UNLISTED; }
   if (!create || kp->nprovisional >= KP_PROVISIONAL_MAX) return MI_UNLISTED;
   mi = model_add(kp, name);
-  if (mi < 0) return MI_UNLISTED;
-  if (provisional(&kp->models[mi])) kp->nprovisional++;
-  return mi;
+  return mi < 0 ? MI_UNLISTED : mi;
 }
 
 /* Marks model mi as real whatever the upstream's list says (a learned limit, a cooldown). */

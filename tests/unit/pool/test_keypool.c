@@ -674,6 +674,16 @@ static void test_learned_limits_load_by_hash(void **st) {
   memset(row.key_hash, 'a', 64);
   assert_int_equal(kp_learn_load(kp, &row), 0);           /* no such key */
   assert_false(kp_has_key_hash(kp, row.key_hash));
+  /* A loaded model is known, not provisional: a few new names still get their own state and
+   * ask for no model list. */
+  size_t before = kp_tracked_models(kp);
+  char name[16];
+  for (int i = 0; i < 5; i++) {
+    snprintf(name, sizeof name, "new-%d", i);
+    use(kp, name, T0, KP_OK);
+  }
+  assert_int_equal(kp_tracked_models(kp), before + 5);
+  assert_null(kp_catalog_begin(kp, T0));
   kp_free(kp);
 }
 
