@@ -2,6 +2,7 @@
 #include "app/persist.h"
 
 #include "pool/keystore.h"
+#include "pool/learned.h"
 #include "ledger/ledger.h"
 #include "base/log.h"
 #include "ledger/meter.h"
@@ -37,6 +38,13 @@ int persist_open(gateway *gw)
   keystore_secrets(gw->keystore, &stored);
   if(stored.n) server_reload_keys(gw);
   strlist_free(&stored);
+  /* Learned limits last: they apply to keys in the pool, stored ones included. */
+  if((c = store_connect(gw->store, err, sizeof err))) {
+    int n = learned_load(gw->pool, c);
+    if(n < 0) log_error("database: cannot load learned limits: %s", store_error(c));
+    else if(n) log_info("key pool: %d learned limits loaded", n);
+    store_disconnect(c);
+  }
   log_info("database %s ready", gw->cfg.db);
   return 0;
 }

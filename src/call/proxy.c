@@ -8,6 +8,8 @@
 #include <event2/event.h>
 
 #include "pool/keypool.h"
+#include "pool/learned.h"
+#include "pool/verdict.h"
 #include "ledger/ledger.h"
 #include "base/log.h"
 #include "http/server.h"
@@ -27,6 +29,7 @@ typedef struct call {
   kp_key *key;
   kp_key *tried[MAX_TRIES];
   size_t ntried;
+  kp_key *marked;              /* the key this request marked invalid (referenced), or NULL */
   up_call *up;
   struct event *backoff;
   int64_t attempt_t0;
@@ -59,32 +62,6 @@ void proxy_parse_model(str path, char *out, size_t cap, str *action)
   memcpy(out, m, n);
   out[n] = '\0';
   if(e < end && *e == ':') *action = (str){ e + 1, (size_t)(end - e - 1) };
-}
-
-int64_t proxy_retry_delay(const char *body, size_t len)
-{
-  const char *p = memmem(body, len, "\"retryDelay\"", 12);
-  if(!p) return -1;
-  const char *end = body + len;
-  p += 12;
-  while(p < end && (*p == ' ' || *p == ':' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
-  if(p >= end || *p != '"') return -1;
-  char num[32];
-  size_t n = 0;
-  for(p++; p < end && *p != '"' && n < sizeof num - 1; p++) num[n++] = *p;
-  if(p >= end) return -1;
-  num[n] = '\0';
-  if(n < 2 || num[n - 1] != 's') return -1;
-  num[n - 1] = '\0';
-  char *e;
-  double secs = strtod(num, &e);
-  if(*e || secs < 0) return -1;
-  return (int64_t)(secs * 1000 + 0.5);
-}
-
-bool proxy_key_invalid(const char *body, size_t len)
-{
-  return memmem(body, len, "API_KEY_INVALID", 15) != NULL;
 }
 
 char *proxy_error_body(int status, const char *message, size_t *len)
@@ -159,6 +136,7 @@ static void call_free(call *c)
   if(c->up) up_cancel(c->up);
   if(c->backoff) event_free(c->backoff);
   if(c->key) kp_release(c->gw->pool, c->key);
+  if(c->marked) kp_unref(c->gw->pool, c->marked);
   spec_free(&c->s);
   free(c->errbody);
   free(c);
@@ -193,22 +171,31 @@ static void record(call *c, int status, const char *outcome)
            (long long)((mono_us() - r->t0_us) / 1000));
 }
 
-/* Report the current attempt to the pool and drop the key. */
-static void report(call *c, kp_outcome o, int64_t retry_delay_ms)
+/* Report the current attempt to the pool and drop the key.  v: what an error answer said, or
+ * NULL.  A limit the answer taught the pool is stored from a store thread. */
+static void report(call *c, kp_outcome o, const verdict *v)
 {
   if(!c->key) return;
   int64_t now = now_ms();
   bool failed = o != KP_OK && o != KP_CLIENT_ERROR && o != KP_ABORTED;
-  kp_result res = { o, retry_delay_ms, now - c->attempt_t0, c->usage.u.total,
-                    failed && c->last_error[0] ? c->last_error : NULL };
-  kp_report(c->gw->pool, c->key, c->s.model, now, &res);
+  kp_result res = { .outcome = o, .retry_delay_ms = v ? v->retry_delay_ms : -1,
+                    .latency_ms = now - c->attempt_t0, .tokens = c->usage.u.total,
+                    .error = failed && c->last_error[0] ? c->last_error : NULL };
+  if(v && o == KP_RATE_LIMITED) {
+    res.period = v->period;
+    res.metric = v->metric;
+    res.quota_value = v->quota_value;
+  }
+  kp_learned row;
+  if(kp_report_learn(c->gw->pool, c->key, c->s.model, now, &res, &row) && c->gw->store)
+    learned_save(c->gw->store, c->w->base, &row);
   c->key = NULL;
 }
 
 static void on_abort(http_req *r)
 {
   call *c = r->ctx;
-  report(c, KP_ABORTED, -1);
+  report(c, KP_ABORTED, NULL);
   record(c, 499, "client_closed");
   call_free(c);
 }
@@ -336,29 +323,46 @@ static void fail_unreachable(call *c, int status)
   fail(c, status, "upstream_unreachable", m, NULL);
 }
 
-/* How a finished non-2xx attempt counts for its key. */
-static kp_outcome classify(call *c, up_error err, const char *msg, int64_t *delay)
+/* How a finished non-2xx attempt counts for its key: Google's own verdict, read from the
+ * error JSON (verdict.h), never from a substring of the body. */
+static kp_outcome classify(call *c, up_error err, const char *msg, verdict *v)
 {
-  const char *b = c->errbody ? c->errbody : "";
-  *delay = -1;
   if(err != UP_OK) {
+    verdict_read(502, NULL, 0, v);
     snprintf(c->last_error, sizeof c->last_error, "%s", msg);
     return KP_NETWORK_ERROR;
   }
-  if(c->status == 429) {
-    *delay = proxy_retry_delay(b, c->errlen);
-    snprintf(c->last_error, sizeof c->last_error, "429 rate limited");
+  verdict_read(c->status, c->errbody, c->errlen, v);
+  switch(v->kind) {
+  case VERDICT_QUOTA:
+    snprintf(c->last_error, sizeof c->last_error, "429 quota exceeded (%s)",
+             v->period == QUOTA_PER_DAY ? "per day" : v->period == QUOTA_PER_MINUTE ? "per minute" : "unstated");
     return KP_RATE_LIMITED;
-  }
-  if(c->status == 401 || c->status == 403 || (c->status == 400 && proxy_key_invalid(b, c->errlen))) {
-    snprintf(c->last_error, sizeof c->last_error, "%d key rejected", c->status);
+  case VERDICT_KEY:
+    snprintf(c->last_error, sizeof c->last_error, "%d key rejected: %s", c->status, v->reason);
     return KP_INVALID;
-  }
-  if(c->status >= 500) {
+  case VERDICT_SERVER:
     snprintf(c->last_error, sizeof c->last_error, "%d upstream error", c->status);
     return KP_SERVER_ERROR;
+  default:
+    return KP_CLIENT_ERROR;
   }
-  return KP_CLIENT_ERROR;
+}
+
+/* The circuit breaker: a second key refused this request with a verdict on the key, so the
+ * request is the likelier culprit.  The first key's mark is taken back (it becomes suspect,
+ * see kp_unmark); the second is reported as a request fault, unmarked; the client gets the
+ * answer. */
+static void breaker_trip(call *c, const verdict *v)
+{
+  char first[32];
+  kp_mask(kp_key_secret(c->marked), first, sizeof first);
+  log_warn("circuit breaker: key %s refused the request too (%s): it stays as it is, %s comes back as suspect",
+           c->keymask, v->reason, first);
+  report(c, KP_CLIENT_ERROR, v);
+  kp_unmark(c->gw->pool, c->marked, now_ms());
+  c->marked = NULL;
+  forward_error(c, NULL);
 }
 
 static void on_done(void *ctx, up_error err, const char *msg)
@@ -367,21 +371,23 @@ static void on_done(void *ctx, up_error err, const char *msg)
   c->up = NULL;
   if(c->passing) {
     if(err == UP_OK) {
-      report(c, KP_OK, -1);
+      report(c, KP_OK, NULL);
       record(c, c->status, "success");
       c->s.codec->end(c->s.codec_state, c->r);
     } else {
       snprintf(c->last_error, sizeof c->last_error, "stream cut: %s", msg);
-      report(c, KP_NETWORK_ERROR, -1);
+      report(c, KP_NETWORK_ERROR, NULL);
       record(c, 502, "stream_cut");
       c->s.codec->cut(c->s.codec_state, c->r, c->last_error);
     }
     call_free(c);
     return;
   }
-  int64_t delay;
-  kp_outcome o = classify(c, err, msg, &delay);
-  report(c, o, delay);
+  verdict v;
+  kp_outcome o = classify(c, err, msg, &v);
+  if(o == KP_INVALID && c->marked) { breaker_trip(c, &v); return; }   /* at most one mark */
+  if(o == KP_INVALID) c->marked = kp_ref(c->gw->pool, c->key);
+  report(c, o, &v);
   if(o == KP_CLIENT_ERROR) { forward_error(c, NULL); return; }   /* the request's fault */
   atomic_fetch_add(&c->gw->upstream_errors, 1);
   if(c->ntried <= (size_t)c->gw->cfg.max_retries) { schedule_retry(c); return; }

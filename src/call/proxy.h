@@ -62,12 +62,6 @@ char **proxy_client_headers(const http_req *r, size_t *count);
  * the colon (or {NULL,0}). */
 void proxy_parse_model(str path, char *out, size_t cap, str *action);
 
-/* RetryInfo.retryDelay from a Google error body, in ms; -1 when absent. */
-int64_t proxy_retry_delay(const char *body, size_t len);
-
-/* True when a Google error body says the key is invalid (API_KEY_INVALID). */
-bool proxy_key_invalid(const char *body, size_t len);
-
 /* Google's error body for the gateway's own errors: {"error":{"code","message","status"}}.
  * malloc'ed; *len set. */
 char *proxy_error_body(int status, const char *message, size_t *len);

@@ -3,13 +3,22 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/crypto.h"
+
 #define WINDOW_SECS 60
 #define DAY_MS 86400000LL
 #define LAST_ERROR_MAX 200
+#define MI_NONE 0                    /* model index of "" (calls without a model) */
+#define MI_UNLISTED 1                /* model index of KP_UNLISTED */
+#define HASH_SLOTS 1024              /* open addressing over ≤ KP_MAX_MODELS names: ≤ 25 % full */
+#define CATALOG_TRIGGER 16           /* provisional names that ask for the upstream's list */
+#define CATALOG_RETRY_MS 60000LL     /* after a failed listing */
+#define CATALOG_REFRESH_MS 3600000LL /* a list older than this is refreshed for a new name */
 
 /* One second of a sliding one-minute window. */
 typedef struct {
@@ -17,30 +26,39 @@ typedef struct {
   int64_t requests, tokens;
 } bucket;
 
-/* State of one (key, model) pair. */
+/* State of one (key, model) pair; the model is its index in the pool's table. */
 typedef struct {
-  char model[64];
-  const kp_limit *limit;             /* resolved once from the pool's limits, or NULL */
   int64_t requests, errors;
   int run429;                        /* consecutive 429s, reset by a success on this pair */
   int64_t cooldown_until;
+  quota_period cool_reason;          /* of the last 429: what the cooldown stands for */
+  int64_t learned_rpm, learned_tpm, learned_rpd;   /* from QuotaFailure; 0 = not learned */
   bucket win[WINDOW_SECS];           /* RPM / TPM */
   int64_t rpd_day, rpd_requests;     /* RPD, per UTC day */
 } mstate;
 
+/* A tracked model name. */
+typedef struct {
+  char name[64];
+  bool used;
+  bool listed;                       /* in the upstream's last list */
+  bool known;                        /* configured, learned or cooled: real whatever the list says */
+  const kp_limit *limit;             /* resolved once from the pool's limits, or NULL */
+} mname;
+
 struct kp_key {
   char *secret;
+  char hash[65];                     /* SHA-256 hex: learned limits are stored by it */
   int id;                            /* 1-based position, 0 once removed; read atomically */
   int refs;                          /* the pool's list holds one while the key is in it */
   int64_t inflight;                  /* acquired, not yet reported/released */
-  int invalid, disabled, unhealthy;
+  int invalid, disabled, unhealthy, suspect;
   int failure_run;
   int64_t last_check_ms;
   int64_t requests, errors, latency_sum;
   int64_t today, today_requests, today_tokens;
   char last_error[LAST_ERROR_MAX + 1];
-  mstate *models;
-  size_t nmodels, capmodels;
+  mstate **ms;                       /* KP_MAX_MODELS slots by model index, NULL until used */
 };
 
 struct keypool {
@@ -52,6 +70,15 @@ struct keypool {
   size_t rr;                         /* round robin: index to consider first */
   int rotated;                       /* the rotation check has run at least once */
   int64_t last_rotation;
+  /* the model table */
+  mname models[KP_MAX_MODELS];
+  size_t nmodels;                    /* indexes in use are below this */
+  size_t nprovisional;               /* used, neither listed nor known */
+  int16_t hidx[HASH_SLOTS];          /* model index + 1, 0 = empty */
+  /* the upstream's model list */
+  int64_t catalog_at;                /* last good list, 0 = none yet */
+  int64_t catalog_try;               /* last attempt */
+  bool catalog_busy, unlisted_seen;
 };
 
 /* ---- helpers (all called with the mutex held) ---- */
@@ -60,8 +87,11 @@ static const char *norm_model(const char *model) { return model ? model : ""; }
 
 static void key_free(kp_key *k) {
   if (!k) return;
+  if (k->ms)
+    for (size_t i = 0; i < KP_MAX_MODELS; i++) free(k->ms[i]);
+  free(k->ms);
+  memset(k->secret, 0, strlen(k->secret));
   free(k->secret);
-  free(k->models);
   free(k);
 }
 
@@ -82,24 +112,81 @@ static const kp_limit *find_limit(const keypool *kp, const char *model) {
   return star;
 }
 
-/* The key's state for a model; with create, adds it (NULL only on allocation failure). */
-static mstate *mstate_get(keypool *kp, kp_key *k, const char *model, int create) {
-  for (size_t i = 0; i < k->nmodels; i++)
-    if (!strncmp(k->models[i].model, model, sizeof k->models[i].model - 1)) return &k->models[i];
-  if (!create) return NULL;
-  if (k->nmodels == k->capmodels) {
-    size_t cap = k->capmodels ? k->capmodels * 2 : 4;
-    mstate *m = realloc(k->models, cap * sizeof *m);
-    if (!m) return NULL;
-    k->models = m;
-    k->capmodels = cap;
-  }
-  mstate *m = &k->models[k->nmodels++];
-  memset(m, 0, sizeof *m);
-  snprintf(m->model, sizeof m->model, "%s", model);
-  m->limit = find_limit(kp, m->model);
-  return m;
+/* ---- the model table ---- */
+
+static size_t name_hash(const char *s) {
+  uint32_t h = 2166136261u;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+  return h % HASH_SLOTS;
 }
+
+static void hash_put(keypool *kp, size_t mi) {
+  size_t h = name_hash(kp->models[mi].name);
+  while (kp->hidx[h]) h = (h + 1) % HASH_SLOTS;
+  kp->hidx[h] = (int16_t)(mi + 1);
+}
+
+/* The index of a tracked name, or -1. */
+static int model_find(const keypool *kp, const char *name) {
+  for (size_t h = name_hash(name);; h = (h + 1) % HASH_SLOTS) {
+    int v = kp->hidx[h];
+    if (!v) return -1;
+    if (!strcmp(kp->models[v - 1].name, name)) return v - 1;
+  }
+}
+
+static bool provisional(const mname *m) { return m->used && !m->listed && !m->known; }
+
+/* Tracks name (truncated to 63 bytes) at a free index; -1 when the table is full. */
+static int model_add(keypool *kp, const char *name) {
+  size_t mi = 2;
+  while (mi < kp->nmodels && kp->models[mi].used) mi++;
+  if (mi >= KP_MAX_MODELS) return -1;
+  if (mi == kp->nmodels) kp->nmodels++;
+  mname *m = &kp->models[mi];
+  memset(m, 0, sizeof *m);
+  snprintf(m->name, sizeof m->name, "%s", name);
+  m->used = true;
+  m->limit = find_limit(kp, m->name);
+  m->known = m->limit && strcmp(m->limit->model, "*");      /* named in GEMGATE_KEY_LIMITS */
+  if (provisional(m)) kp->nprovisional++;
+  hash_put(kp, mi);
+  return (int)mi;
+}
+
+/* The model index for name: its own entry, a new one (with create, within the bounds in the
+ * header), else the shared "(unlisted)" entry. */
+static int model_index(keypool *kp, const char *name, int create) {
+  if (!name[0]) return MI_NONE;
+  char cut[64];
+  size_t len = strlen(name);
+  if (len >= sizeof cut) { memcpy(cut, name, sizeof cut - 1); cut[sizeof cut - 1] = 0; name = cut; }
+  int mi = model_find(kp, name);
+  if (mi >= 0) return mi;
+  if (kp->catalog_at) { kp->unlisted_seen = true; return MI_UNLISTED; }
+  if (!create || kp->nprovisional >= KP_PROVISIONAL_MAX) return MI_UNLISTED;
+  mi = model_add(kp, name);
+  return mi < 0 ? MI_UNLISTED : mi;
+}
+
+/* Marks model mi as real whatever the upstream's list says (a learned limit, a cooldown). */
+static void model_known(keypool *kp, int mi) {
+  mname *m = &kp->models[mi];
+  if (mi < 2 || m->known) return;
+  if (provisional(m)) kp->nprovisional--;
+  m->known = true;
+}
+
+/* The key's state for model index mi; with create, adds it (NULL only on allocation failure). */
+static mstate *ms_get(kp_key *k, int mi, int create) {
+  if (!k->ms) {
+    if (!create || !(k->ms = calloc(KP_MAX_MODELS, sizeof *k->ms))) return NULL;
+  }
+  if (!k->ms[mi] && create) k->ms[mi] = calloc(1, sizeof(mstate));
+  return k->ms[mi];
+}
+
+static mstate *ms_at(const kp_key *k, size_t mi) { return k->ms ? k->ms[mi] : NULL; }
 
 /* The bucket of second sec (floor modulo, so times near or before the epoch work too). */
 static size_t slot(int64_t sec) { return (size_t)(((sec % WINDOW_SECS) + WINDOW_SECS) % WINDOW_SECS); }
@@ -134,36 +221,48 @@ static int64_t window_wait(const mstate *m, int64_t now_ms, int64_t limit, int t
 
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-/* How long until k can serve model: -1 never (invalid/disabled), 0 now, else ms (cooldown or
- * a per-model limit without headroom, whichever ends last). */
-static int64_t key_wait(keypool *kp, kp_key *k, const char *model, int64_t now_ms) {
+/* The tighter of a configured and a learned limit (0 = none). */
+static int64_t tighter(int64_t configured, int64_t learned) {
+  if (configured <= 0) return learned > 0 ? learned : 0;
+  return learned > 0 && learned < configured ? learned : configured;
+}
+
+/* How long until k can serve model mi: -1 never (invalid/disabled), 0 now, else ms (cooldown
+ * or a per-model limit without headroom, whichever ends last). */
+static int64_t key_wait(keypool *kp, kp_key *k, int mi, int64_t now_ms) {
   if (k->invalid || k->disabled) return -1;
-  mstate *m = mstate_get(kp, k, model, 0);
+  mstate *m = ms_at(k, (size_t)mi);
   if (!m) return 0;
   int64_t wait = max64(0, m->cooldown_until - now_ms);
-  const kp_limit *l = m->limit;
-  if (l) {
-    wait = max64(wait, window_wait(m, now_ms, l->rpm, 0));
-    wait = max64(wait, window_wait(m, now_ms, l->tpm, 1));
-    if (l->rpd > 0 && m->rpd_day == now_ms / DAY_MS && m->rpd_requests >= l->rpd)
-      wait = max64(wait, (m->rpd_day + 1) * DAY_MS - now_ms);
-  }
+  const kp_limit *l = kp->models[mi].limit;
+  int64_t rpm = tighter(l ? l->rpm : 0, m->learned_rpm), tpm = tighter(l ? l->tpm : 0, m->learned_tpm);
+  int64_t rpd = tighter(l ? l->rpd : 0, m->learned_rpd);
+  wait = max64(wait, window_wait(m, now_ms, rpm, 0));
+  wait = max64(wait, window_wait(m, now_ms, tpm, 1));
+  if (rpd > 0 && m->rpd_day == now_ms / DAY_MS && m->rpd_requests >= rpd)
+    wait = max64(wait, (m->rpd_day + 1) * DAY_MS - now_ms);
   return wait;
 }
 
 /* Whether k can serve some model now: not invalid/disabled and not cooling for every model it
  * has been used with (the definition of kp_available). */
-static int key_available(const kp_key *k, int64_t now_ms) {
+static int key_available(const keypool *kp, const kp_key *k, int64_t now_ms) {
   if (k->invalid || k->disabled) return 0;
-  if (k->nmodels == 0) return 1;
-  for (size_t i = 0; i < k->nmodels; i++)
-    if (k->models[i].cooldown_until <= now_ms) return 1;
-  return 0;
+  int any = 0;
+  for (size_t i = 0; i < kp->nmodels; i++) {
+    const mstate *m = ms_at(k, i);
+    if (!m) continue;
+    if (m->cooldown_until <= now_ms) return 1;
+    any = 1;
+  }
+  return !any;
 }
 
-static int key_cooling_any(const kp_key *k, int64_t now_ms) {
-  for (size_t i = 0; i < k->nmodels; i++)
-    if (k->models[i].cooldown_until > now_ms) return 1;
+static int key_cooling_any(const keypool *kp, const kp_key *k, int64_t now_ms) {
+  for (size_t i = 0; i < kp->nmodels; i++) {
+    const mstate *m = ms_at(k, i);
+    if (m && m->cooldown_until > now_ms) return 1;
+  }
   return 0;
 }
 
@@ -174,20 +273,22 @@ static double health_score(const kp_key *k) {
   return (1.0 / usage) * (1.0 - (double)k->errors / usage);
 }
 
-static int64_t model_requests(keypool *kp, kp_key *k, const char *model) {
-  mstate *m = mstate_get(kp, k, model, 0);
+static int64_t model_requests(const kp_key *k, int mi) {
+  const mstate *m = ms_at(k, (size_t)mi);
   return m ? m->requests : 0;
 }
 
 /* Whether candidate a beats the current best b.  Keys are visited in list order (round robin:
- * from the rotating position), so ties keep the earlier key. */
-static int prefer(keypool *kp, kp_key *a, kp_key *b, const char *model) {
+ * from the rotating position), so ties keep the earlier key.  Suspect keys, then keys marked
+ * unhealthy, come after the others. */
+static int prefer(keypool *kp, kp_key *a, kp_key *b, int mi) {
+  if (a->suspect != b->suspect) return !a->suspect;
   if (a->unhealthy != b->unhealthy) return !a->unhealthy;
   switch (kp->cfg.strategy) {
   case KP_LEAST_USED: {
     /* In-flight requests count as used, so concurrent requests spread before any report. */
-    int64_t ma = model_requests(kp, a, model) + a->inflight;
-    int64_t mb = model_requests(kp, b, model) + b->inflight;
+    int64_t ma = model_requests(a, mi) + a->inflight;
+    int64_t mb = model_requests(b, mi) + b->inflight;
     if (ma != mb) return ma < mb;
     return a->requests + a->inflight < b->requests + b->inflight;
   }
@@ -233,18 +334,54 @@ static void set_last_error(kp_key *k, const char *msg) {
 static const char *outcome_text(kp_outcome o) {
   switch (o) {
   case KP_RATE_LIMITED: return "rate limited (429)";
-  case KP_INVALID: return "key invalid";
+  case KP_INVALID: return "key rejected by the upstream";
   case KP_SERVER_ERROR: return "upstream server error";
   case KP_NETWORK_ERROR: return "network error";
   default: return "";
   }
 }
 
-/* Cooldown after the n-th consecutive 429: RetryInfo's delay, else base·2^(n−1); both capped. */
+/* Cooldown after the n-th consecutive 429: RetryInfo's delay, else base·2^(n−1); both capped.
+ * (A per-day quota is not cooled this way: see cool_until.) */
 static int64_t cooldown_ms(const kp_config *c, int n, int64_t retry_delay_ms) {
   int64_t d = retry_delay_ms >= 0 ? retry_delay_ms : c->cooldown_base_ms;
   for (int i = 1; retry_delay_ms < 0 && i < n && d < c->cooldown_max_ms; i++) d *= 2;
   return d < c->cooldown_max_ms ? d : c->cooldown_max_ms;
+}
+
+/* When a 429 lets (key, model) serve again: a per-day quota at Google's daily reset (midnight
+ * America/Los_Angeles; its short retryDelay only says when to ask again, not when it will
+ * work), any other after cooldown_ms. */
+static int64_t cool_until(const kp_config *c, const mstate *m, int64_t now_ms, const kp_result *r) {
+  if (r->period == QUOTA_PER_DAY) return verdict_next_pacific_midnight(now_ms);
+  return now_ms + cooldown_ms(c, m->run429, r->retry_delay_ms);
+}
+
+static const char *reason_text(quota_period p) {
+  return p == QUOTA_PER_DAY ? "per_day" : p == QUOTA_PER_MINUTE ? "per_minute" : "unstated";
+}
+
+/* A 429's quotaValue becomes the learned limit its metric and period name (requests per
+ * minute/day, input tokens per minute).  Returns 1 when that changed what was known. */
+static int learn(mstate *m, const kp_result *r) {
+  if (r->quota_value <= 0) return 0;   /* "0": no quota at all; the cooldown says enough */
+  int64_t *f = NULL;
+  if (r->metric == QUOTA_REQUESTS && r->period == QUOTA_PER_MINUTE) f = &m->learned_rpm;
+  else if (r->metric == QUOTA_REQUESTS && r->period == QUOTA_PER_DAY) f = &m->learned_rpd;
+  else if (r->metric == QUOTA_INPUT_TOKENS && r->period == QUOTA_PER_MINUTE) f = &m->learned_tpm;
+  if (!f || *f == r->quota_value) return 0;
+  *f = r->quota_value;
+  return 1;
+}
+
+static void learned_row(const kp_key *k, const mname *mn, const mstate *m, int64_t now_ms, kp_learned *out) {
+  memset(out, 0, sizeof *out);
+  memcpy(out->key_hash, k->hash, sizeof out->key_hash);
+  snprintf(out->model, sizeof out->model, "%s", mn->name);
+  out->rpm = m->learned_rpm;
+  out->tpm = m->learned_tpm;
+  out->rpd = m->learned_rpd;
+  out->updated_at = now_ms;
 }
 
 static double round_to(double x, double scale) { return round(x * scale) / scale; }
@@ -284,6 +421,14 @@ keypool *kp_new(const kp_config *cfg) {
     for (size_t i = 0; i < c->nlimits; i++) kp->limits[i].model[sizeof kp->limits[i].model - 1] = 0;
   }
   c->limits = kp->limits;
+  /* The two fixed entries of the model table, then the models the limits name. */
+  kp->models[MI_NONE] = (mname){.name = "", .used = true, .known = true};
+  kp->models[MI_UNLISTED] = (mname){.name = KP_UNLISTED, .used = true, .known = true,
+                                     .limit = find_limit(kp, "*")};
+  kp->nmodels = 2;
+  hash_put(kp, MI_UNLISTED);
+  for (size_t i = 0; i < c->nlimits; i++)
+    if (strcmp(kp->limits[i].model, "*") && model_find(kp, kp->limits[i].model) < 0) model_add(kp, kp->limits[i].model);
   pthread_mutex_init(&kp->mu, NULL);
   return kp;
 }
@@ -317,6 +462,9 @@ size_t kp_set_keys(keypool *kp, const char *const *secrets, size_t n) {
     if (!k) {
       k = calloc(1, sizeof *k);
       if (!k || !(k->secret = strdup(s))) { free(k); goto fail; }
+      uint8_t h[32];
+      crypto_sha256(s, strlen(s), h);
+      crypto_hex(h, sizeof h, k->hash);
       k->refs = 1;                   /* the pool's reference */
       k->id = -1;                    /* marks "new" until committed below */
     }
@@ -357,23 +505,24 @@ kp_key *kp_acquire(keypool *kp, const char *model, int64_t now_ms,
                    kp_key *const *exclude, size_t n_exclude, int64_t *retry_after_ms) {
   model = norm_model(model);
   pthread_mutex_lock(&kp->mu);
+  int mi = model_index(kp, model, 1);
   size_t n = kp->nkeys, start = kp->cfg.strategy == KP_ROUND_ROBIN ? kp->rr : 0, best_i = 0;
   kp_key *best = NULL;
   int64_t soonest = -1;
   for (size_t j = 0; j < n; j++) {
     size_t i = (start + j) % n;
     kp_key *k = kp->keys[i];
-    int64_t wait = key_wait(kp, k, model, now_ms);
+    int64_t wait = key_wait(kp, k, mi, now_ms);
     int excluded = 0;
     for (size_t e = 0; e < n_exclude && !excluded; e++) excluded = exclude[e] == k;
     if (wait == 0 && !excluded) {
-      if (!best || prefer(kp, k, best, model)) { best = k; best_i = i; }
+      if (!best || prefer(kp, k, best, mi)) { best = k; best_i = i; }
     } else if (wait >= 0 && (soonest < 0 || wait < soonest)) {
       soonest = wait;
     }
   }
   if (best) {
-    mstate *m = mstate_get(kp, best, model, 1);
+    mstate *m = ms_get(best, mi, 1);
     if (m) {                         /* on allocation failure the request just goes uncounted */
       window_add(m, now_ms, 1, 0);
       int64_t day = now_ms / DAY_MS;
@@ -392,12 +541,15 @@ kp_key *kp_acquire(keypool *kp, const char *model, int64_t now_ms,
 
 /* Records the attempt's outcome for k and model (see kp_outcome) and drops the reference.
  * KP_ABORTED touches nothing but the reference. */
-void kp_report(keypool *kp, kp_key *k, const char *model, int64_t now_ms, const kp_result *r) {
+int kp_report_learn(keypool *kp, kp_key *k, const char *model, int64_t now_ms, const kp_result *r,
+                    kp_learned *out) {
   model = norm_model(model);
+  int learned = 0;
   pthread_mutex_lock(&kp->mu);
   if (k->inflight > 0) k->inflight--;
   if (r && r->outcome != KP_ABORTED) {
-    mstate *m = mstate_get(kp, k, model, 1);
+    int mi = model_index(kp, model, 1);
+    mstate *m = ms_get(k, mi, 1);
     int success = r->outcome == KP_OK || r->outcome == KP_CLIENT_ERROR;
     k->requests++;
     k->latency_sum += r->latency_ms > 0 ? r->latency_ms : 0;
@@ -420,11 +572,18 @@ void kp_report(keypool *kp, kp_key *k, const char *model, int64_t now_ms, const 
     case KP_RATE_LIMITED:
       if (m) {
         m->run429++;
-        m->cooldown_until = now_ms + cooldown_ms(&kp->cfg, m->run429, r->retry_delay_ms);
+        m->cooldown_until = cool_until(&kp->cfg, m, now_ms, r);
+        m->cool_reason = r->period;
+        model_known(kp, mi);         /* a quota for it: Google knows the model */
+        if (mi >= 2 && learn(m, r)) {     /* a real model's own entry: "" and "(unlisted)" are not */
+          learned = 1;
+          if (out) learned_row(k, &kp->models[mi], m, now_ms, out);
+        }
       }
       break;
     case KP_INVALID:
       k->invalid = 1;
+      k->suspect = 0;
       k->last_check_ms = now_ms;     /* first re-check one interval from now */
       break;
     case KP_SERVER_ERROR:
@@ -439,6 +598,40 @@ void kp_report(keypool *kp, kp_key *k, const char *model, int64_t now_ms, const 
   }
   key_unref(k);
   pthread_mutex_unlock(&kp->mu);
+  return learned;
+}
+
+void kp_report(keypool *kp, kp_key *k, const char *model, int64_t now_ms, const kp_result *r) {
+  kp_report_learn(kp, k, model, now_ms, r, NULL);
+}
+
+/* Applies a stored row to the key with its hash (see the header). */
+int kp_learn_load(keypool *kp, const kp_learned *row) {
+  int applied = 0;
+  pthread_mutex_lock(&kp->mu);
+  for (size_t i = 0; i < kp->nkeys && !applied; i++) {
+    kp_key *k = kp->keys[i];
+    if (strcmp(k->hash, row->key_hash)) continue;
+    int mi = row->model[0] ? model_find(kp, row->model) : -1;
+    if (mi < 0 && row->model[0]) mi = model_add(kp, row->model);
+    mstate *m = mi >= 2 ? ms_get(k, mi, 1) : NULL;
+    if (!m) break;
+    model_known(kp, mi);
+    m->learned_rpm = row->rpm > 0 ? row->rpm : 0;
+    m->learned_tpm = row->tpm > 0 ? row->tpm : 0;
+    m->learned_rpd = row->rpd > 0 ? row->rpd : 0;
+    applied = 1;
+  }
+  pthread_mutex_unlock(&kp->mu);
+  return applied;
+}
+
+int kp_has_key_hash(keypool *kp, const char *hash) {
+  int found = 0;
+  pthread_mutex_lock(&kp->mu);
+  for (size_t i = 0; i < kp->nkeys && !found; i++) found = !strcmp(kp->keys[i]->hash, hash);
+  pthread_mutex_unlock(&kp->mu);
+  return found;
 }
 
 /* Drops a reference taken by kp_acquire without reporting. */
@@ -455,6 +648,23 @@ kp_key *kp_ref(keypool *kp, kp_key *k) {
   k->refs++;
   pthread_mutex_unlock(&kp->mu);
   return k;
+}
+
+void kp_unref(keypool *kp, kp_key *k) {
+  pthread_mutex_lock(&kp->mu);
+  key_unref(k);
+  pthread_mutex_unlock(&kp->mu);
+}
+
+/* Invalid → suspect (see the header); its re-check comes one interval after the mark. */
+void kp_unmark(keypool *kp, kp_key *k, int64_t now_ms) {
+  pthread_mutex_lock(&kp->mu);
+  if (k->invalid) {
+    k->invalid = 0;
+    k->suspect = 1;
+  }
+  key_unref(k);
+  pthread_mutex_unlock(&kp->mu);
 }
 
 /* The secret; immutable, valid while k is referenced. */
@@ -477,19 +687,19 @@ void kp_mask(const char *secret, char *out, size_t cap) {
 size_t kp_available(keypool *kp, int64_t now_ms) {
   pthread_mutex_lock(&kp->mu);
   size_t c = 0;
-  for (size_t i = 0; i < kp->nkeys; i++) c += (size_t)key_available(kp->keys[i], now_ms);
+  for (size_t i = 0; i < kp->nkeys; i++) c += (size_t)key_available(kp, kp->keys[i], now_ms);
   pthread_mutex_unlock(&kp->mu);
   return c;
 }
 
-/* Hands out (referenced) invalid/disabled keys not checked for recheck_interval_ms, stamping
+/* Hands out (referenced) invalid/disabled/suspect keys not checked for recheck_interval_ms, stamping
  * them as checked now so a probe in progress is not handed out twice. */
 size_t kp_due_rechecks(keypool *kp, int64_t now_ms, kp_key **out, size_t cap) {
   pthread_mutex_lock(&kp->mu);
   size_t c = 0;
   for (size_t i = 0; i < kp->nkeys && c < cap; i++) {
     kp_key *k = kp->keys[i];
-    if (!(k->invalid || k->disabled) || now_ms - k->last_check_ms < kp->cfg.recheck_interval_ms)
+    if (!(k->invalid || k->disabled || k->suspect) || now_ms - k->last_check_ms < kp->cfg.recheck_interval_ms)
       continue;
     k->last_check_ms = now_ms;
     k->refs++;
@@ -499,12 +709,14 @@ size_t kp_due_rechecks(keypool *kp, int64_t now_ms, kp_key **out, size_t cap) {
   return c;
 }
 
-/* The probe's verdict: ok brings the key back (clears invalid, disabled and the failure run);
- * otherwise it stays out until the next interval.  Drops the reference. */
+/* The probe's verdict (KP_CHECK_*): OK brings the key back (clears invalid, disabled, suspect
+ * and the failure run); BAD keeps it out until the next interval and turns suspect into
+ * invalid; UNKNOWN changes nothing.  Drops the reference. */
 void kp_recheck_done(keypool *kp, kp_key *k, int64_t now_ms, int ok) {
   pthread_mutex_lock(&kp->mu);
   k->last_check_ms = now_ms;
-  if (ok) k->invalid = k->disabled = k->failure_run = 0;
+  if (ok == KP_CHECK_OK) k->invalid = k->disabled = k->suspect = k->failure_run = 0;
+  else if (ok == KP_CHECK_BAD && k->suspect) { k->suspect = 0; k->invalid = 1; }
   key_unref(k);
   pthread_mutex_unlock(&kp->mu);
 }
@@ -527,6 +739,12 @@ void kp_rotation_check(keypool *kp, int64_t now_ms) {
   pthread_mutex_unlock(&kp->mu);
 }
 
+/* {"rpm","tpm","rpd"}, or null when all three are 0. */
+static json_t *limit_json(int64_t rpm, int64_t tpm, int64_t rpd) {
+  if (rpm <= 0 && tpm <= 0 && rpd <= 0) return json_null();
+  return json_pack("{s:I, s:I, s:I}", "rpm", (json_int_t)rpm, "tpm", (json_int_t)tpm, "rpd", (json_int_t)rpd);
+}
+
 /* One object per key, in list order; fields as in the header. */
 json_t *kp_status_keys(keypool *kp, int64_t now_ms) {
   json_t *arr = json_array();
@@ -535,17 +753,29 @@ json_t *kp_status_keys(keypool *kp, int64_t now_ms) {
     kp_key *k = kp->keys[i];
     char mask[32];
     kp_mask(k->secret, mask, sizeof mask);
-    const char *state = k->invalid ? "invalid" : k->disabled ? "disabled"
-                      : key_cooling_any(k, now_ms) ? "cooling" : "active";
+    const char *state = k->invalid ? "invalid" : k->disabled ? "disabled" : k->suspect ? "suspect"
+                      : key_cooling_any(kp, k, now_ms) ? "cooling" : "active";
     int today = k->today == now_ms / DAY_MS;
-    json_t *cool = json_object();
-    for (size_t j = 0; j < k->nmodels; j++) {
-      int64_t left = k->models[j].cooldown_until - now_ms;
-      if (left > 0) json_object_set_new(cool, k->models[j].model, json_integer((left + 999) / 1000));
+    json_t *cool = json_object(), *why = json_object(), *limits = json_object();
+    for (size_t j = 0; j < kp->nmodels; j++) {
+      const mstate *m = ms_at(k, j);
+      if (!m) continue;
+      const mname *mn = &kp->models[j];
+      int64_t left = m->cooldown_until - now_ms;
+      if (left > 0) {
+        json_object_set_new(cool, mn->name, json_integer((left + 999) / 1000));
+        json_object_set_new(why, mn->name, json_string(reason_text(m->cool_reason)));
+      }
+      if (j == MI_NONE) continue;                     /* model-less calls have no limits */
+      const kp_limit *l = mn->limit;
+      json_t *cj = l ? limit_json(l->rpm, l->tpm, l->rpd) : json_null();
+      json_t *lj = limit_json(m->learned_rpm, m->learned_tpm, m->learned_rpd);
+      if (json_is_null(cj) && json_is_null(lj)) { json_decref(cj); json_decref(lj); continue; }
+      json_object_set_new(limits, mn->name, json_pack("{s:o, s:o}", "configured", cj, "learned", lj));
     }
-    json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:f, s:f, s:i, s:o, s:o}",
+    json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:f, s:f, s:i, s:o, s:o, s:o, s:o}",
       "id", (int)i + 1, "key", mask, "state", state,
-      "available", key_available(k, now_ms), "healthy", !k->unhealthy,
+      "available", key_available(kp, k, now_ms), "healthy", !k->unhealthy,
       "today_requests", (json_int_t)(today ? k->today_requests : 0),
       "today_tokens", (json_int_t)(today ? k->today_tokens : 0),
       "requests", (json_int_t)k->requests, "errors", (json_int_t)k->errors,
@@ -553,39 +783,40 @@ json_t *kp_status_keys(keypool *kp, int64_t now_ms) {
       "avg_latency_ms", k->requests ? round_to((double)k->latency_sum / (double)k->requests, 10) : 0.0,
       "failure_run", k->failure_run,
       "last_error", k->last_error[0] ? json_text(k->last_error) : json_null(),
-      "cooldowns", cool));
+      "cooldowns", cool, "cooldown_reasons", why, "limits", limits));
   }
   pthread_mutex_unlock(&kp->mu);
   return arr;
 }
 
-/* Seed 002's get_model_stats: one entry per model any current key has seen, all keys listed
- * in each.  Model-less calls ("") are not a model and are left out. */
+/* Seed 002's get_model_stats: one entry per tracked model any current key has used, all keys
+ * listed in each.  Model-less calls ("") are not a model and are left out.  One pass over
+ * keys × tracked models. */
 json_t *kp_pool_stats(keypool *kp, int64_t now_ms) {
   json_t *out = json_object();
   pthread_mutex_lock(&kp->mu);
-  for (size_t i = 0; out && i < kp->nkeys; i++) {
-    for (size_t j = 0; j < kp->keys[i]->nmodels; j++) {
-      const char *model = kp->keys[i]->models[j].model;
-      if (!model[0] || json_object_get(out, model)) continue;
-      json_int_t active = 0, error = 0, total = 0;
-      json_t *usage = json_object(), *errs = json_object();
-      for (size_t x = 0; x < kp->nkeys; x++) {
-        kp_key *k = kp->keys[x];
-        mstate *m = mstate_get(kp, k, model, 0);
-        int64_t wait = key_wait(kp, k, model, now_ms);
-        char label[32];
-        key_label(label, sizeof label, x);
-        active += wait == 0;
-        error += k->invalid || k->disabled || (m && m->cooldown_until > now_ms);
-        total += m ? m->requests : 0;
-        json_object_set_new(usage, label, json_integer(m ? m->requests : 0));
-        json_object_set_new(errs, label, json_integer(m ? m->errors : 0));
-      }
-      json_object_set_new(out, model, json_pack("{s:I, s:I, s:I, s:I, s:o, s:o}",
-        "pool_size", (json_int_t)kp->nkeys, "active_instances", active, "error_instances", error,
-        "total_usage", total, "usage_distribution", usage, "key_distribution", errs));
+  for (size_t j = 1; out && j < kp->nmodels; j++) {
+    if (!kp->models[j].used) continue;
+    int seen = 0;
+    for (size_t x = 0; x < kp->nkeys && !seen; x++) seen = ms_at(kp->keys[x], j) != NULL;
+    if (!seen) continue;
+    json_int_t active = 0, error = 0, total = 0;
+    json_t *usage = json_object(), *errs = json_object();
+    for (size_t x = 0; x < kp->nkeys; x++) {
+      kp_key *k = kp->keys[x];
+      const mstate *m = ms_at(k, j);
+      int64_t wait = key_wait(kp, k, (int)j, now_ms);
+      char label[32];
+      key_label(label, sizeof label, x);
+      active += wait == 0;
+      error += k->invalid || k->disabled || (m && m->cooldown_until > now_ms);
+      total += m ? m->requests : 0;
+      json_object_set_new(usage, label, json_integer(m ? m->requests : 0));
+      json_object_set_new(errs, label, json_integer(m ? m->errors : 0));
     }
+    json_object_set_new(out, kp->models[j].name, json_pack("{s:I, s:I, s:I, s:I, s:o, s:o}",
+      "pool_size", (json_int_t)kp->nkeys, "active_instances", active, "error_instances", error,
+      "total_usage", total, "usage_distribution", usage, "key_distribution", errs));
   }
   pthread_mutex_unlock(&kp->mu);
   return out;
@@ -616,17 +847,18 @@ json_t *kp_key_stats(keypool *kp) {
 
 /* Seed 002's reset_api_pool: for one model (or all when NULL) clears cooldowns, 429 runs and
  * the per-model counters; clears every key's failure run and with it the disabled mark it led
- * to.  Invalid marks stay (the key is known bad), as do the RPM/TPM/RPD windows (they mirror
- * the upstream's quota, which a reset does not give back). */
+ * to.  Invalid marks stay (the key is known bad), as do the RPM/TPM/RPD windows and learned
+ * limits (they mirror the upstream's quota, which a reset does not give back). */
 void kp_reset_pool(keypool *kp, const char *model) {
   pthread_mutex_lock(&kp->mu);
+  int only = model ? model_find(kp, model) : -1;
   for (size_t i = 0; i < kp->nkeys; i++) {
     kp_key *k = kp->keys[i];
     k->failure_run = 0;
     k->disabled = 0;
-    for (size_t j = 0; j < k->nmodels; j++) {
-      mstate *m = &k->models[j];
-      if (model && strcmp(m->model, model)) continue;
+    for (size_t j = 0; j < kp->nmodels; j++) {
+      mstate *m = ms_at(k, j);
+      if (!m || (model && (int)j != only)) continue;
       m->cooldown_until = 0;
       m->run429 = 0;
       m->requests = m->errors = 0;
@@ -645,7 +877,100 @@ void kp_reset_stats(keypool *kp) {
     k->requests = k->errors = k->latency_sum = 0;
     k->last_error[0] = 0;
     k->unhealthy = 0;
-    for (size_t j = 0; j < k->nmodels; j++) k->models[j].requests = k->models[j].errors = 0;
+    for (size_t j = 0; j < kp->nmodels; j++) {
+      mstate *m = ms_at(k, j);
+      if (m) m->requests = m->errors = 0;
+    }
   }
   pthread_mutex_unlock(&kp->mu);
+}
+
+/* ---- the upstream's model list ---- */
+
+/* Whether a listing is due: many names tracked without a list, or one the last list lacked
+ * once that list is old; never two at a time, and a failed one waits a minute. */
+static bool catalog_due(const keypool *kp, int64_t now_ms) {
+  if (kp->catalog_busy || (kp->catalog_try && now_ms - kp->catalog_try < CATALOG_RETRY_MS)) return false;
+  if (!kp->catalog_at) return kp->nprovisional >= CATALOG_TRIGGER;
+  return kp->unlisted_seen && now_ms - kp->catalog_at >= CATALOG_REFRESH_MS;
+}
+
+kp_key *kp_catalog_begin(keypool *kp, int64_t now_ms) {
+  kp_key *use = NULL;
+  pthread_mutex_lock(&kp->mu);
+  if (catalog_due(kp, now_ms)) {
+    for (size_t i = 0; i < kp->nkeys && !use; i++)
+      if (!kp->keys[i]->suspect && key_wait(kp, kp->keys[i], MI_NONE, now_ms) == 0) use = kp->keys[i];
+    if (use) {
+      use->refs++;
+      kp->catalog_busy = true;
+      kp->catalog_try = now_ms;
+    }
+  }
+  pthread_mutex_unlock(&kp->mu);
+  return use;
+}
+
+/* Whether any key holds state for model mi that makes it worth keeping (a running cooldown). */
+static bool model_cooling(const keypool *kp, size_t mi, int64_t now_ms) {
+  for (size_t x = 0; x < kp->nkeys; x++) {
+    const mstate *m = ms_at(kp->keys[x], mi);
+    if (m && m->cooldown_until > now_ms) return true;
+  }
+  return false;
+}
+
+/* Takes model mi out of the table and every current key's state for it.  Keys detached by a
+ * reload keep theirs until they are freed; nothing reads it. */
+static void model_drop(keypool *kp, size_t mi) {
+  for (size_t x = 0; x < kp->nkeys; x++) {
+    kp_key *k = kp->keys[x];
+    if (k->ms) { free(k->ms[mi]); k->ms[mi] = NULL; }
+  }
+  if (provisional(&kp->models[mi])) kp->nprovisional--;
+  memset(&kp->models[mi], 0, sizeof kp->models[mi]);
+  while (kp->nmodels > 2 && !kp->models[kp->nmodels - 1].used) kp->nmodels--;
+}
+
+void kp_catalog_done(keypool *kp, kp_key *k, int64_t now_ms, const char *const *names, size_t n, int ok) {
+  pthread_mutex_lock(&kp->mu);
+  kp->catalog_busy = false;
+  if (ok && n) {
+    for (size_t j = 2; j < kp->nmodels; j++) kp->models[j].listed = false;
+    for (size_t i = 0; i < n; i++) {
+      if (!names[i][0] || strlen(names[i]) >= sizeof kp->models[0].name) continue;
+      int mi = model_find(kp, names[i]);
+      if (mi < 0) mi = model_add(kp, names[i]);
+      if (mi < 0) break;                                 /* the table is full */
+      if (mi >= 2) kp->models[mi].listed = true;
+    }
+    /* Names the upstream does not list, that nothing marks as real, leave with their state. */
+    for (size_t j = 2; j < kp->nmodels; j++) {
+      mname *m = &kp->models[j];
+      if (m->used && !m->listed && !m->known && !model_cooling(kp, j, now_ms)) model_drop(kp, j);
+    }
+    kp->nprovisional = 0;
+    for (size_t j = 2; j < kp->nmodels; j++) kp->nprovisional += provisional(&kp->models[j]);
+    memset(kp->hidx, 0, sizeof kp->hidx);
+    for (size_t j = 1; j < kp->nmodels; j++)
+      if (kp->models[j].used) hash_put(kp, j);
+    kp->catalog_at = now_ms;
+    kp->catalog_try = 0;
+    kp->unlisted_seen = false;
+  }
+  key_unref(k);
+  pthread_mutex_unlock(&kp->mu);
+}
+
+size_t kp_tracked_models(keypool *kp) {
+  size_t n = 0;
+  pthread_mutex_lock(&kp->mu);
+  for (size_t j = 0; j < kp->nmodels; j++) {
+    if (!kp->models[j].used) continue;
+    int seen = 0;
+    for (size_t x = 0; x < kp->nkeys && !seen; x++) seen = ms_at(kp->keys[x], j) != NULL;
+    n += (size_t)seen;
+  }
+  pthread_mutex_unlock(&kp->mu);
+  return n;
 }

@@ -1,13 +1,23 @@
-/* keypool — the pool of upstream Gemini API keys (seeds 002 and 003).
+/* keypool — the pool of upstream Gemini API keys (seeds 002 and 003; issue 15).
  *
  * Holds every upstream key with its health: counters per key and per (key, model), a cooldown
- * per (key, model) after 429s, an "invalid" mark after API_KEY_INVALID/401/403, a "disabled"
- * mark after a run of failures, optional per-key per-model RPM/TPM/RPD limits.  Chooses a key
- * for each attempt by strategy, skipping keys that cannot serve the model now.
+ * per (key, model) after 429s (until Google's daily reset for a per-day quota), an "invalid"
+ * mark on Google's verdict about the key, "suspect" when the circuit breaker took such a mark
+ * back, a "disabled" mark after a run of failures, per-key per-model RPM/TPM/RPD limits —
+ * configured (GEMGATE_KEY_LIMITS) and learned from QuotaFailure's quotaValue.  Chooses a key for
+ * each attempt by strategy, skipping keys that cannot serve the model now.  docs/pool.md says
+ * what moves a key between its states.
  *
- * Thread-safe: one mutex guards the pool; every call is short (no I/O, no allocation on the
- * choose/report path except the first time a (key, model) pair is seen).  Time is passed in
- * (milliseconds, any monotonic-ish epoch; CLOCK_REALTIME ms in the gateway) so tests can drive it.
+ * Per-model state is bounded: the pool tracks at most KP_MAX_MODELS model names.  Before the
+ * upstream's model list is known a name gets its own state while fewer than
+ * KP_PROVISIONAL_MAX such names are tracked; once many are, the background re-check lists the
+ * upstream's models (kp_catalog_begin/done) and names it does not list leave the pool and from
+ * then on share one "(unlisted)" entry.
+ *
+ * Thread-safe: one mutex guards the pool; every call is short (no I/O; on the choose/report
+ * path no allocation except the first time a (key, model) pair is seen).  Time is passed in
+ * (milliseconds since the epoch, CLOCK_REALTIME in the gateway: per-day quotas reset at a wall
+ * clock hour) so tests can drive it.
  *
  * Ownership: kp_acquire returns a reference to a key; the caller must hand it back exactly once
  * with kp_report (or kp_release).  The key's secret stays valid while referenced, even if a
@@ -20,6 +30,11 @@
 #include <jansson.h>
 
 #include "base/config.h"   /* kp_config, kp_limit, kp_strategy: settings, so they live in base */
+#include "pool/verdict.h"
+
+#define KP_MAX_MODELS 256           /* model names tracked, "" and "(unlisted)" included */
+#define KP_PROVISIONAL_MAX 64       /* of them, names not known from the upstream's list */
+#define KP_UNLISTED "(unlisted)"    /* the entry names the upstream does not list share */
 
 typedef struct keypool keypool;
 typedef struct kp_key kp_key;
@@ -27,10 +42,10 @@ typedef struct kp_key kp_key;
 /* What one upstream attempt with a key came to. */
 typedef enum {
   KP_OK,             /* 2xx */
-  KP_CLIENT_ERROR,   /* 4xx that is the request's fault (400 without API_KEY_INVALID, 404...):
-                        the key answered, so it counts as a success for the key's health */
-  KP_RATE_LIMITED,   /* 429: cool down (key, model) */
-  KP_INVALID,        /* API_KEY_INVALID, 401, 403: mark invalid */
+  KP_CLIENT_ERROR,   /* the request's fault (verdict.h's VERDICT_REQUEST: NOT_FOUND, a plain
+                        PERMISSION_DENIED...): the key answered, so it counts as a success */
+  KP_RATE_LIMITED,   /* 429: cool down (key, model); period says for how long */
+  KP_INVALID,        /* Google's verdict on the key (VERDICT_KEY): mark invalid */
   KP_SERVER_ERROR,   /* 5xx */
   KP_NETWORK_ERROR,  /* connect/TLS/reset/timeout */
   KP_ABORTED         /* the client went away: not held against the key, counters unchanged */
@@ -42,7 +57,19 @@ typedef struct kp_result {
   int64_t latency_ms;                /* time of the attempt */
   int64_t tokens;                    /* totalTokenCount of the call (for TPM and today's tokens) */
   const char *error;                 /* short message for last_error (copied, truncated), or NULL */
+  /* KP_RATE_LIMITED, from the QuotaFailure (zero: none stated) */
+  quota_period period;               /* QUOTA_PER_DAY: cool until the next Pacific midnight */
+  quota_metric metric;
+  int64_t quota_value;               /* the limit Google enforces, > 0; else nothing is learned */
 } kp_result;
+
+/* A learned limit as the store keeps it (pool/learned.h): one row per (key, model). */
+typedef struct kp_learned {
+  char key_hash[65];                 /* SHA-256 hex of the secret, never the secret */
+  char model[64];
+  int64_t rpm, tpm, rpd;             /* 0: not learned */
+  int64_t updated_at;                /* ms */
+} kp_learned;
 
 /* A new pool with no keys.  NULL on allocation failure. */
 keypool *kp_new(const kp_config *cfg);
@@ -67,11 +94,32 @@ kp_key *kp_acquire(keypool *kp, const char *model, int64_t now_ms,
 /* Report how the attempt went and drop the reference. */
 void kp_report(keypool *kp, kp_key *k, const char *model, int64_t now_ms, const kp_result *r);
 
+/* kp_report, and when the answer taught the pool a new limit for (k, model) (a 429's
+ * quotaValue that differs from what was known), 1 with the whole row in *out for the caller to
+ * persist; else 0. */
+int kp_report_learn(keypool *kp, kp_key *k, const char *model, int64_t now_ms, const kp_result *r,
+                    kp_learned *out);
+
+/* Start-up: a stored learned limit.  Applied when a key with that hash is in the pool and the
+ * model can be tracked (returns 1); else ignored (0). */
+int kp_learn_load(keypool *kp, const kp_learned *row);
+
+/* Whether a key whose secret hashes (SHA-256 hex) to hash is in the pool. */
+int kp_has_key_hash(keypool *kp, const char *hash);
+
 /* Drop a reference without reporting (e.g. the request never started). */
 void kp_release(keypool *kp, kp_key *k);
 
-/* Take an extra reference (for a background re-check that outlives the caller). */
+/* Take an extra reference (for a background re-check that outlives the caller), and drop one
+ * taken so (kp_unref leaves in-flight counts alone, unlike kp_release). */
 kp_key *kp_ref(keypool *kp, kp_key *k);
+void kp_unref(keypool *kp, kp_key *k);
+
+/* The circuit breaker's undo: k was marked invalid by a request that a second key then refused
+ * the same way, so the request, not k, was at fault.  k becomes "suspect": usable (after keys
+ * that are not), re-tested by the background re-check, which makes it active or invalid.  A
+ * key no longer invalid (a re-check came first) is left alone.  Drops one reference. */
+void kp_unmark(keypool *kp, kp_key *k, int64_t now_ms);
 
 /* The key's secret and its stable index (1-based position in the current list, 0 if removed). */
 const char *kp_key_secret(const kp_key *k);
@@ -85,11 +133,26 @@ void kp_mask(const char *secret, char *out, size_t cap);
  * every model they have been used with).  Used by /health. */
 size_t kp_available(keypool *kp, int64_t now_ms);
 
-/* Keys due a background re-check (invalid or disabled, and last checked longer than
+/* Keys due a background re-check (invalid, disabled or suspect, and last checked longer than
  * recheck_interval_ms ago); returns up to cap referenced keys in out.  The caller probes each
- * and calls kp_recheck_done (which drops the reference). */
+ * and calls kp_recheck_done (which drops the reference) with what the probe found:
+ * KP_CHECK_OK brings the key back; KP_CHECK_BAD (the upstream refused the key) keeps it out and
+ * turns a suspect key invalid; KP_CHECK_UNKNOWN (no answer, 429, 5xx) changes no mark. */
+enum { KP_CHECK_BAD = 0, KP_CHECK_OK = 1, KP_CHECK_UNKNOWN = 2 };
 size_t kp_due_rechecks(keypool *kp, int64_t now_ms, kp_key **out, size_t cap);
 void kp_recheck_done(keypool *kp, kp_key *k, int64_t now_ms, int ok);
+
+/* The upstream's model list (pool/catalog.h fetches it).  kp_catalog_begin: when a list is due
+ * (many names tracked without one, or a name the last list lacked and that list is an hour
+ * old), a referenced usable key to list with, and the pool counts the listing as under way;
+ * else NULL.  kp_catalog_done (names without "models/"; ok false when the listing failed, then
+ * it is tried again a minute later) drops the reference: listed names are tracked, names
+ * neither listed nor configured, learned or cooling leave the pool with their state. */
+kp_key *kp_catalog_begin(keypool *kp, int64_t now_ms);
+void kp_catalog_done(keypool *kp, kp_key *k, int64_t now_ms, const char *const *names, size_t n, int ok);
+
+/* Number of model names the pool tracks now ("" and "(unlisted)" included once used). */
+size_t kp_tracked_models(keypool *kp);
 
 /* Seed 002's rotation check: at most every rotation_interval_ms, mark keys unhealthy whose
  * error rate > 20 % or that carry > 50 % of all requests (with more than one key); others
@@ -98,10 +161,13 @@ void kp_rotation_check(keypool *kp, int64_t now_ms);
 
 /* JSON views (new references, caller owns).  No secret appears in them beyond kp_mask's form.
  * kp_status_keys: array, one object per key: {"id","key"(masked),"state"("active"|"cooling"|
- *   "invalid"|"disabled"),"available","healthy","today_requests","today_tokens","requests",
- *   "errors","error_rate","avg_latency_ms","failure_run","last_error","cooldowns":{model:seconds
- *   left}} — today = since UTC midnight.
- * kp_pool_stats: seed 002's get_model_stats shape, one entry per model seen: {model:{"pool_size",
+ *   "suspect"|"invalid"|"disabled"),"available","healthy","today_requests","today_tokens",
+ *   "requests","errors","error_rate","avg_latency_ms","failure_run","last_error",
+ *   "cooldowns":{model:seconds left},"cooldown_reasons":{model:"per_minute"|"per_day"|
+ *   "unstated"},"limits":{model:{"configured":{"rpm","tpm","rpd"}|null,"learned":{…}|null}}}
+ *   — today = since UTC midnight; limits lists the key's models that have either kind.
+ * kp_pool_stats: seed 002's get_model_stats shape, one entry per tracked model some key has
+ *   used (O(keys × tracked models), so bounded by KP_MAX_MODELS): {model:{"pool_size",
  *   "active_instances","error_instances","total_usage","usage_distribution":{"Key #i":n},
  *   "key_distribution":{"Key #i":n}}}.  pool_size = number of keys; active = keys usable for the
  *   model now; error = keys invalid/disabled/cooling for it; usage_distribution = requests per key

@@ -1,5 +1,6 @@
-/* recheck — the background re-test of invalid and disabled keys: a probe (probe.h) per due key;
- * a key that answers 200 comes back into the pool. */
+/* recheck — the background re-test of invalid, disabled and suspect keys: a probe (probe.h) per
+ * due key; a key that answers 200 comes back into the pool, a suspect one the upstream refuses
+ * becomes invalid.  The same tick lists the upstream's models when the pool asks (catalog.h). */
 #ifndef GEMGATE_RECHECK_H
 #define GEMGATE_RECHECK_H
 

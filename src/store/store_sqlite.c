@@ -80,6 +80,11 @@ static const char *const migrations[] = {
   "CREATE TABLE usage_dim (dim TEXT NOT NULL, day INTEGER NOT NULL, value TEXT NOT NULL,"
   " status TEXT NOT NULL, " MEASURES
   " PRIMARY KEY (dim, day, value, status)) WITHOUT ROWID;",
+  /* 2: limits the key pool learned from Google's QuotaFailure answers (issue 15), per upstream
+   * key (by the SHA-256 of its secret, never the secret) and model; 0 = not learned. */
+  "CREATE TABLE learned_limits (key_hash TEXT NOT NULL, model TEXT NOT NULL,"
+  " rpm INTEGER NOT NULL DEFAULT 0, tpm INTEGER NOT NULL DEFAULT 0, rpd INTEGER NOT NULL DEFAULT 0,"
+  " updated_at INTEGER NOT NULL, PRIMARY KEY (key_hash, model)) WITHOUT ROWID;",
 };
 
 static void no_memstatus(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }

@@ -39,6 +39,8 @@ struct h1_call {
   const char *body;               /* borrowed; NULL when inlined into req */
   size_t body_len, sent;
   int64_t timeout_ms, idle_ms;
+  int64_t deadline_us;            /* mono_us the total timeout ends, while it runs */
+  int64_t left_ms;                /* what was left of it when the call paused */
   bool idle_mode;                 /* stream with an idle timeout */
   bool head_req, head_done, paused, retried, got_byte, sent_all, send_broken, connected;
   bool starting;                  /* inside h1_start: failures wait for the loop */
@@ -189,6 +191,31 @@ static void arm(h1_call *c, int64_t ms)
   if(ms <= 0) return;
   struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
   evtimer_add(c->timer, &tv);
+}
+
+/* Starts the total timeout: ms from now. */
+static void arm_total(h1_call *c, int64_t ms)
+{
+  c->deadline_us = mono_us() + ms * 1000;
+  arm(c, ms);
+}
+
+/* A slow client paused the call: the total timeout stops, so only time spent waiting on the
+ * upstream counts against it (and against the key).  A paused stream is not idle either. */
+static void timer_pause(h1_call *c)
+{
+  if(!c->idle_mode && c->timeout_ms > 0) {
+    int64_t left = (c->deadline_us - mono_us() + 999) / 1000;
+    c->left_ms = left > 0 ? left : 1;
+  }
+  evtimer_del(c->timer);
+}
+
+/* The client drained: the remainder of the total timeout, or a fresh idle period. */
+static void timer_resume(h1_call *c)
+{
+  if(c->idle_mode) arm(c, c->idle_ms);
+  else if(c->timeout_ms > 0) arm_total(c, c->left_ms);
 }
 
 /* A spare call struct (timer and request buffer kept from its last use), or a new one. */
@@ -355,7 +382,7 @@ static int consume(h1_call *c)
     if(r == UP_PAUSE) {                            /* keep the bytes; stop reading the socket */
       c->paused = true;
       h1conn_pause(k, true);
-      if(c->idle_mode) evtimer_del(c->timer);      /* a paused stream is not idle */
+      timer_pause(c);
       return PAUSED;
     }
     if(r == UP_ABORT) { call_fail(c, UP_ERR_OTHER, "the upstream response was refused by its reader"); return ENDED; }
@@ -509,7 +536,7 @@ h1_call *h1_start(h1_client *cl, const up_request *req, const up_callbacks *cb, 
   cl->calls = c;
   cl->active++;
   c->starting = true;
-  arm(c, c->timeout_ms);                           /* connect included; streams: to the first byte */
+  arm_total(c, c->timeout_ms);                     /* connect included; streams: to the first byte */
   c->k = h1pool_take(o, c);
   if(c->k) { c->connected = true; call_send(c); }
   else call_connect(c);
@@ -521,7 +548,7 @@ void h1_resume(h1_call *c)
 {
   if(!c->paused) return;
   c->paused = false;
-  if(c->idle_mode) arm(c, c->idle_ms);
+  timer_resume(c);
   h1conn_pause(c->k, false);                       /* io(EV_READ) follows: kept bytes first */
 }
 

@@ -14,8 +14,9 @@
  * (h1tls).  A request that fails on a reused connection before any response byte arrived is sent
  * again once on a fresh connection: the old one had gone stale, and no byte reached the caller.
  * Timeouts as upstream.c's curl path: timeout_ms for the whole call (connect included), or for a
- * stream with idle_ms: timeout_ms until the first byte, then idle_ms between bytes, never while
- * paused. */
+ * stream with idle_ms: timeout_ms until the first byte, then idle_ms between bytes.  Neither runs
+ * while the call is paused: the total timeout stops and resumes with what was left, so it
+ * measures only time spent waiting on the upstream, never on a slow client. */
 #ifndef GEMGATE_H1CLIENT_H
 #define GEMGATE_H1CLIENT_H
 

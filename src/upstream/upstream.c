@@ -35,8 +35,9 @@ struct up_call {
   struct curl_slist *hdrs;
   up_callbacks cb;
   void *ctx;
-  struct event *idle;
-  int64_t idle_ms;
+  struct event *idle;            /* the call's timer: the total timeout, or a stream's idle one */
+  int64_t idle_ms;               /* stream idle timeout; 0: idle is the total timeout */
+  int64_t timeout_ms, deadline_us, left_ms;   /* the total timeout, as in h1client.c */
   bool head_done, paused, follow;
   int status;
   char *head;                    /* raw header lines of the final response */
@@ -145,11 +146,37 @@ static void call_free(up_call *c)
   u->active--;
 }
 
+static void timer_add(struct event *ev, int64_t ms)
+{
+  struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+  evtimer_add(ev, &tv);
+}
+
+/* Another byte came: a stream's idle period starts again (the total timeout keeps running). */
 static void idle_arm(up_call *c)
 {
+  if(c->idle && c->idle_ms > 0) timer_add(c->idle, c->idle_ms);
+}
+
+/* A slow client paused the call.  curl's own CURLOPT_TIMEOUT would keep running while paused
+ * and blame the key for the client's slowness, so the total timeout is ours: it stops here and
+ * resumes with what was left (as in h1client.c). */
+static void timer_pause(up_call *c)
+{
   if(!c->idle) return;
-  struct timeval tv = { c->idle_ms / 1000, (c->idle_ms % 1000) * 1000 };
-  evtimer_add(c->idle, &tv);
+  if(!c->idle_ms) {
+    int64_t left = (c->deadline_us - mono_us() + 999) / 1000;
+    c->left_ms = left > 0 ? left : 1;
+  }
+  evtimer_del(c->idle);
+}
+
+static void timer_resume(up_call *c)
+{
+  if(!c->idle) return;
+  if(c->idle_ms) { timer_add(c->idle, c->idle_ms); return; }
+  c->deadline_us = mono_us() + c->left_ms * 1000;
+  timer_add(c->idle, c->left_ms);
 }
 
 /* Ends the call with err, reporting once. */
@@ -164,7 +191,10 @@ static void call_end(up_call *c, up_error err, const char *msg)
 static void on_idle(evutil_socket_t fd, short what, void *arg)
 {
   up_call *c = arg;
-  call_end(c, UP_ERR_TIMEOUT, c->head_done ? "upstream stream idle timeout" : "upstream timeout");
+  char m[96];
+  if(c->idle_ms) snprintf(m, sizeof m, "%s", c->head_done ? "upstream stream idle timeout" : "upstream timeout");
+  else snprintf(m, sizeof m, "upstream timeout after %lld ms", (long long)c->timeout_ms);
+  call_end(c, UP_ERR_TIMEOUT, m);
 }
 
 /* Parses the collected head into headers and reports it. */
@@ -221,7 +251,7 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *arg)
   if(rc == UP_ABORT) return 0;
   if(rc == UP_PAUSE) {
     c->paused = true;
-    if(c->idle) evtimer_del(c->idle);   /* a paused stream is not idle */
+    timer_pause(c);                     /* a paused call is neither idle nor waiting on the upstream */
     return CURL_WRITEFUNC_PAUSE;
   }
   idle_arm(c);
@@ -309,14 +339,16 @@ up_call *up_start(upstream *u, const up_request *req, const up_callbacks *cb, vo
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
     if(!cfg->fetch_private) curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_public_socket);
   }
-  if(req->stream && req->idle_ms > 0) {
-    c->idle_ms = req->idle_ms;
+  /* Streams with an idle timeout: the call's own timeout until the first byte, then the idle
+   * one; others: the total timeout.  Both on our timer, which stops while paused. */
+  c->timeout_ms = req->timeout_ms;
+  c->idle_ms = req->stream && req->idle_ms > 0 ? req->idle_ms : 0;
+  if(req->timeout_ms > 0 || c->idle_ms) {
     c->idle = evtimer_new(u->base, on_idle, c);
-    /* until the first byte, the call's own timeout applies */
-    struct timeval tv = { req->timeout_ms / 1000, (req->timeout_ms % 1000) * 1000 };
-    evtimer_add(c->idle, &tv);
-  } else {
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+    if(req->timeout_ms > 0 && c->idle) {
+      c->deadline_us = mono_us() + req->timeout_ms * 1000;
+      timer_add(c->idle, req->timeout_ms);
+    }
   }
   if(curl_multi_add_handle(u->multi, e) != CURLM_OK) {
     curl_slist_free_all(c->hdrs);
@@ -334,7 +366,7 @@ void up_resume(up_call *c)
   if(!c->tag.curl) { h1_resume((h1_call *)c); return; }
   if(!c->paused) return;
   c->paused = false;
-  idle_arm(c);
+  timer_resume(c);
   curl_easy_pause(c->easy, CURLPAUSE_CONT);
 }
 

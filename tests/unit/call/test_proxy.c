@@ -1,4 +1,5 @@
-/* proxy's parsing of Gemini paths and error bodies, and config's value parsers. */
+/* proxy's parsing of Gemini paths, and config's value parsers.  (Error bodies are read by
+ * pool/verdict: tests/unit/pool/test_verdict.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,27 +29,6 @@ static void test_model_from_path(void **state)
   assert_string_equal(tiny, "a-very-");
 }
 
-static void test_retry_delay(void **state)
-{
-  const char *b = "{\"error\":{\"code\":429,\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\",\"retryDelay\": \"22s\"}]}}";
-  assert_int_equal(proxy_retry_delay(b, strlen(b)), 22000);
-  const char *half = "{\"retryDelay\":\"0.5s\"}";
-  assert_int_equal(proxy_retry_delay(half, strlen(half)), 500);
-  const char *none = "{\"error\":{\"code\":429}}";
-  assert_int_equal(proxy_retry_delay(none, strlen(none)), -1);
-  const char *bad = "{\"retryDelay\":\"soon\"}";
-  assert_int_equal(proxy_retry_delay(bad, strlen(bad)), -1);
-  assert_int_equal(proxy_retry_delay(b, 20), -1);   /* cut short: nothing read past len */
-}
-
-static void test_key_invalid(void **state)
-{
-  const char *b = "{\"error\":{\"code\":400,\"details\":[{\"reason\":\"API_KEY_INVALID\"}]}}";
-  assert_true(proxy_key_invalid(b, strlen(b)));
-  const char *o = "{\"error\":{\"code\":400,\"message\":\"Invalid JSON payload\"}}";
-  assert_false(proxy_key_invalid(o, strlen(o)));
-}
-
 static void test_value_parsers(void **state)
 {
   assert_int_equal(parse_duration_ms("10"), 10000);
@@ -70,8 +50,6 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_model_from_path),
-    cmocka_unit_test(test_retry_delay),
-    cmocka_unit_test(test_key_invalid),
     cmocka_unit_test(test_value_parsers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

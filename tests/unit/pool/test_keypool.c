@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/crypto.h"
 #include "pool/keypool.h"
+#include "pool/verdict.h"
 
 #define T0 1700000000000LL           /* 2023-11-14 22:13:20 UTC, a whole second */
 #define DAY_MS 86400000LL
@@ -552,6 +554,253 @@ static void test_reload_keeps_state_and_detaches(void **st) {
   kp_free(kp);
 }
 
+/* ---- issue 15: quotas as Google states them, learned limits, suspect keys, bounded models ---- */
+
+static void rate_limited(keypool *kp, kp_key *k, const char *model, int64_t now, quota_period p,
+                         quota_metric metric, int64_t value, int64_t delay) {
+  kp_result r = {.outcome = KP_RATE_LIMITED, .retry_delay_ms = delay, .latency_ms = 10,
+                 .period = p, .metric = metric, .quota_value = value};
+  kp_report(kp, k, model, now, &r);
+}
+
+static void test_per_day_quota_cools_until_pacific_midnight(void **st) {
+  kp_config c = base_cfg(KP_ROUND_ROBIN);
+  keypool *kp = pool_with(&c, 2);
+  /* Google's per-day 429 carries a short retryDelay too: the period decides. */
+  rate_limited(kp, grab(kp, "pro", T0, 1), "pro", T0, QUOTA_PER_DAY, QUOTA_REQUESTS, 100, 27000);
+  int64_t reset = verdict_next_pacific_midnight(T0);
+  assert_true(reset - T0 > 3600000);                     /* T0 is 14:13 PST: hours away */
+  json_t *s = status_of(kp, T0 + 1000, 1);
+  assert_int_equal(jint(json_object_get(s, "cooldowns"), "pro"), (reset - T0 - 1000 + 999) / 1000);
+  assert_string_equal(jstr(json_object_get(s, "cooldown_reasons"), "pro"), "per_day");
+  json_decref(s);
+  /* Only that model: the key still serves another, and the other key serves "pro". */
+  assert_int_equal(kp_key_id(grab(kp, "flash", T0 + 1000, 1)), 1);
+  kp_release(kp, grab(kp, "flash", T0 + 1000, 1));
+  kp_release(kp, grab(kp, "flash", T0 + 1000, 1));
+  assert_int_equal(use(kp, "pro", T0 + 2000, KP_OK), 2);
+  assert_int_equal(use(kp, "pro", reset - 1, KP_OK), 2);
+  /* At the reset it is back. */
+  kp_key *skip[1] = {NULL};
+  kp_key *k = kp_acquire(kp, "pro", reset, NULL, 0, NULL);
+  skip[0] = k;
+  kp_key *k2 = kp_acquire(kp, "pro", reset, skip, 1, NULL);
+  assert_non_null(k2);
+  kp_release(kp, k);
+  kp_release(kp, k2);
+  kp_free(kp);
+}
+
+static void test_per_minute_quota_uses_retry_info_or_backoff(void **st) {
+  kp_config c = base_cfg(KP_ROUND_ROBIN);
+  keypool *kp = pool_with(&c, 1);
+  rate_limited(kp, grab(kp, "m", T0, 1), "m", T0, QUOTA_PER_MINUTE, QUOTA_REQUESTS, 5, 27000);
+  json_t *s = status_of(kp, T0, 1);
+  assert_int_equal(jint(json_object_get(s, "cooldowns"), "m"), 27);
+  assert_string_equal(jstr(json_object_get(s, "cooldown_reasons"), "m"), "per_minute");
+  json_decref(s);
+  /* An absent or absurd delay (verdict gives -1) falls back to the configured backoff. */
+  rate_limited(kp, grab(kp, "n", T0, 1), "n", T0, QUOTA_PER_MINUTE, QUOTA_REQUESTS, -1, -1);
+  s = status_of(kp, T0, 1);
+  assert_int_equal(jint(json_object_get(s, "cooldowns"), "n"), 10);
+  json_decref(s);
+  kp_free(kp);
+}
+
+static void test_learned_limits_route_like_configured_ones(void **st) {
+  kp_limit lim[] = {{.model = "m", .rpm = 5}};
+  kp_config c = base_cfg(KP_ROUND_ROBIN);
+  c.limits = lim;
+  c.nlimits = 1;
+  keypool *kp = pool_with(&c, 1);
+  kp_learned row;
+  kp_result r = {.outcome = KP_RATE_LIMITED, .retry_delay_ms = 1000, .period = QUOTA_PER_MINUTE,
+                 .metric = QUOTA_REQUESTS, .quota_value = 2};
+  assert_int_equal(kp_report_learn(kp, grab(kp, "m", T0, 1), "m", T0, &r, &row), 1);
+  char hex[65];
+  uint8_t h[32];
+  crypto_sha256(KEYS[0], strlen(KEYS[0]), h);
+  crypto_hex(h, 32, hex);
+  assert_string_equal(row.key_hash, hex);
+  assert_string_equal(row.model, "m");
+  assert_int_equal(row.rpm, 2);
+  assert_int_equal(row.rpd, 0);
+  /* The same value again (a minute later: it is a limit now) teaches nothing to store. */
+  assert_int_equal(kp_report_learn(kp, grab(kp, "m", T0 + 61000, 1), "m", T0 + 61000, &r, &row), 0);
+  /* A quotaValue of 0 (no quota at all) or one without a known metric is not a limit. */
+  kp_result zero = r;
+  zero.quota_value = 0;
+  assert_int_equal(kp_report_learn(kp, grab(kp, "m", T0 + 122000, 1), "m", T0 + 122000, &zero, &row), 0);
+  kp_result other = r;
+  other.metric = QUOTA_OTHER;
+  other.quota_value = 7;
+  assert_int_equal(kp_report_learn(kp, grab(kp, "m", T0 + 183000, 1), "m", T0 + 183000, &other, &row), 0);
+  /* Status shows both kinds. */
+  json_t *s = status_of(kp, T0 + 183000, 1);
+  json_t *l = json_object_get(json_object_get(s, "limits"), "m");
+  assert_non_null(l);
+  assert_int_equal(jint(json_object_get(l, "configured"), "rpm"), 5);
+  assert_int_equal(jint(json_object_get(l, "learned"), "rpm"), 2);
+  assert_int_equal(jint(json_object_get(l, "learned"), "rpd"), 0);
+  json_decref(s);
+  /* The smaller wins: a new minute (cooldowns over) allows 2 requests, not 5. */
+  int64_t t = T0 + 300000;
+  assert_int_equal(use(kp, "m", t, KP_OK), 1);
+  assert_int_equal(use(kp, "m", t, KP_OK), 1);
+  assert_true(none_free(kp, "m", t) > 0);
+  kp_free(kp);
+}
+
+static void test_learned_limits_load_by_hash(void **st) {
+  kp_config c = base_cfg(KP_ROUND_ROBIN);
+  keypool *kp = pool_with(&c, 2);
+  kp_learned row = {.model = "m", .rpd = 1};
+  uint8_t h[32];
+  crypto_sha256(KEYS[1], strlen(KEYS[1]), h);
+  crypto_hex(h, 32, row.key_hash);
+  assert_int_equal(kp_learn_load(kp, &row), 1);
+  assert_true(kp_has_key_hash(kp, row.key_hash));
+  json_t *s = status_of(kp, T0, 2);
+  assert_int_equal(jint(json_object_get(json_object_get(json_object_get(s, "limits"), "m"), "learned"), "rpd"), 1);
+  json_decref(s);
+  /* Key 2 serves "m" once a day now. */
+  assert_int_equal(kp_key_id(grab(kp, "m", T0, 2)), 2);   /* grab takes (and here keeps) one */
+  kp_key *k = kp_acquire(kp, "m", T0, NULL, 0, NULL);
+  assert_int_equal(kp_key_id(k), 1);
+  kp_release(kp, k);
+  k = kp_acquire(kp, "m", T0, NULL, 0, NULL);
+  assert_int_equal(kp_key_id(k), 1);                      /* 2 has no headroom left */
+  kp_release(kp, k);
+  memset(row.key_hash, 'a', 64);
+  assert_int_equal(kp_learn_load(kp, &row), 0);           /* no such key */
+  assert_false(kp_has_key_hash(kp, row.key_hash));
+  /* A loaded model is known, not provisional: a few new names still get their own state and
+   * ask for no model list. */
+  size_t before = kp_tracked_models(kp);
+  char name[16];
+  for (int i = 0; i < 5; i++) {
+    snprintf(name, sizeof name, "new-%d", i);
+    use(kp, name, T0, KP_OK);
+  }
+  assert_int_equal(kp_tracked_models(kp), before + 5);
+  assert_null(kp_catalog_begin(kp, T0));
+  kp_free(kp);
+}
+
+static void test_unmark_makes_suspect_until_recheck(void **st) {
+  kp_config c = base_cfg(KP_ROUND_ROBIN);
+  keypool *kp = pool_with(&c, 2);
+  kp_key *k = grab(kp, "m", T0, 1);
+  kp_key *held = kp_ref(kp, k);
+  report(kp, k, "m", T0, KP_INVALID, -1);
+  json_t *s = status_of(kp, T0, 1);
+  assert_string_equal(jstr(s, "state"), "invalid");
+  json_decref(s);
+  kp_unmark(kp, held, T0);                              /* drops the extra reference */
+  s = status_of(kp, T0, 1);
+  assert_string_equal(jstr(s, "state"), "suspect");
+  assert_true(json_is_true(json_object_get(s, "available")));
+  json_decref(s);
+  assert_int_equal(kp_available(kp, T0), 2);
+  /* Usable, after the others: key 2 first, then key 1 when 2 is excluded or busy. */
+  for (int i = 0; i < 3; i++) assert_int_equal(use(kp, "m", T0, KP_OK), 2);
+  kp_key *two = grab(kp, "m", T0, 2), *ex[] = {two};
+  kp_key *one = kp_acquire(kp, "m", T0, ex, 1, NULL);
+  assert_non_null(one);
+  assert_int_equal(kp_key_id(one), 1);
+  kp_release(kp, one);
+  kp_release(kp, two);
+  /* Re-checked one interval after the mark: no verdict keeps it suspect, a refusal makes it
+   * invalid, an answer active. */
+  kp_key *due[4];
+  assert_int_equal(kp_due_rechecks(kp, T0 + 1000, due, 4), 0);
+  assert_int_equal(kp_due_rechecks(kp, T0 + 60000, due, 4), 1);
+  kp_recheck_done(kp, due[0], T0 + 60000, KP_CHECK_UNKNOWN);
+  s = status_of(kp, T0 + 60000, 1);
+  assert_string_equal(jstr(s, "state"), "suspect");
+  json_decref(s);
+  assert_int_equal(kp_due_rechecks(kp, T0 + 120000, due, 4), 1);
+  kp_recheck_done(kp, due[0], T0 + 120000, KP_CHECK_BAD);
+  s = status_of(kp, T0 + 120000, 1);
+  assert_string_equal(jstr(s, "state"), "invalid");
+  json_decref(s);
+  assert_int_equal(kp_due_rechecks(kp, T0 + 180000, due, 4), 1);
+  kp_recheck_done(kp, due[0], T0 + 180000, KP_CHECK_OK);
+  s = status_of(kp, T0 + 180000, 1);
+  assert_string_equal(jstr(s, "state"), "active");
+  json_decref(s);
+  /* A key a re-check already brought back is left alone by a late unmark. */
+  kp_unmark(kp, kp_ref(kp, grab(kp, "m", T0, 1)), T0);
+  kp_release(kp, grab(kp, "m", T0, 1));
+  s = status_of(kp, T0 + 180000, 1);
+  assert_string_equal(jstr(s, "state"), "active");
+  json_decref(s);
+  kp_free(kp);
+}
+
+static void test_model_state_is_bounded(void **st) {
+  kp_limit lim[] = {{.model = "configured", .rpm = 100}};
+  kp_config c = base_cfg(KP_ROUND_ROBIN);
+  c.limits = lim;
+  c.nlimits = 1;
+  keypool *kp = pool_with(&c, 2);
+  char name[64];
+  assert_int_equal(use(kp, "gemini-2.5-flash", T0, KP_OK), 1);
+  assert_int_equal(use(kp, "configured", T0, KP_OK), 2);
+  for (int i = 0; i < 40000; i++) {
+    snprintf(name, sizeof name, "made-up-%d", i);
+    assert_true(use(kp, name, T0, KP_OK) > 0);
+  }
+  assert_true(kp_tracked_models(kp) <= KP_PROVISIONAL_MAX + 3);
+  json_t *ps = kp_pool_stats(kp, T0);
+  assert_true(json_object_size(ps) <= KP_PROVISIONAL_MAX + 3);
+  assert_non_null(json_object_get(ps, KP_UNLISTED));   /* the rest shared one entry */
+  assert_non_null(json_object_get(ps, "gemini-2.5-flash"));
+  json_decref(ps);
+  /* Many names without a list: the pool asks for the upstream's, once at a time. */
+  kp_key *k = kp_catalog_begin(kp, T0);
+  assert_non_null(k);
+  assert_null(kp_catalog_begin(kp, T0));
+  const char *listed[] = {"gemini-2.5-flash", "gemini-2.5-pro", "made-up-3"};
+  kp_catalog_done(kp, k, T0, listed, 3, 1);
+  ps = kp_pool_stats(kp, T0);
+  assert_non_null(json_object_get(ps, "gemini-2.5-flash"));
+  assert_non_null(json_object_get(ps, "configured"));  /* named in the limits: kept */
+  assert_non_null(json_object_get(ps, "made-up-3"));   /* listed after all */
+  assert_null(json_object_get(ps, "made-up-4"));       /* gone with its state */
+  assert_int_equal(json_object_size(ps), 4);           /* + "(unlisted)" */
+  json_decref(ps);
+  /* From now on a name the list lacks shares "(unlisted)"; a listed one gets its own. */
+  use(kp, "made-up-40001", T0, KP_OK);
+  use(kp, "gemini-2.5-pro", T0, KP_OK);
+  ps = kp_pool_stats(kp, T0);
+  assert_null(json_object_get(ps, "made-up-40001"));
+  assert_non_null(json_object_get(ps, "gemini-2.5-pro"));
+  json_decref(ps);
+  assert_null(kp_catalog_begin(kp, T0 + 60000));        /* fresh: no listing for an hour */
+  k = kp_catalog_begin(kp, T0 + 3600000);               /* a name it lacked, an hour later */
+  assert_non_null(k);
+  kp_catalog_done(kp, k, T0 + 3600000, NULL, 0, 0);     /* failed: the old list stays */
+  assert_null(kp_catalog_begin(kp, T0 + 3600000 + 1000));
+  ps = kp_pool_stats(kp, T0);
+  assert_non_null(json_object_get(ps, "gemini-2.5-pro"));
+  json_decref(ps);
+  kp_free(kp);
+}
+
+static void test_few_models_never_ask_for_a_list(void **st) {
+  kp_config c = base_cfg(KP_ROUND_ROBIN);
+  keypool *kp = pool_with(&c, 1);
+  char name[32];
+  for (int i = 0; i < 15; i++) {
+    snprintf(name, sizeof name, "model-%d", i);
+    use(kp, name, T0, KP_OK);
+  }
+  assert_null(kp_catalog_begin(kp, T0));
+  assert_int_equal(kp_tracked_models(kp), 15);
+  kp_free(kp);
+}
+
 /* ---- JSON views ---- */
 
 static void test_status_keys_shape_and_today(void **st) {
@@ -570,10 +819,10 @@ static void test_status_keys_shape_and_today(void **st) {
   assert_int_equal(json_array_size(arr), 2);
   static const char *const fields[] = {"id", "key", "state", "available", "healthy",
     "today_requests", "today_tokens", "requests", "errors", "error_rate", "avg_latency_ms",
-    "failure_run", "last_error", "cooldowns"};
+    "failure_run", "last_error", "cooldowns", "cooldown_reasons", "limits"};
   json_t *s1 = json_array_get(arr, 0), *s2 = json_array_get(arr, 1);
-  assert_fields(s1, fields, 14);
-  assert_fields(s2, fields, 14);
+  assert_fields(s1, fields, 16);
+  assert_fields(s2, fields, 16);
   assert_int_equal(jint(s1, "id"), 1);
   assert_int_equal(jint(s2, "id"), 2);
   assert_string_equal(jstr(s1, "key"), "AIza\u2026aaaa");
@@ -592,6 +841,8 @@ static void test_status_keys_shape_and_today(void **st) {
   assert_string_equal(jstr(s2, "state"), "cooling");
   assert_false(json_is_true(json_object_get(s2, "available")));  /* cooling on its only model */
   assert_int_equal(jint(json_object_get(s2, "cooldowns"), "gemini-pro"), 12);  /* 11.5 s, up */
+  assert_string_equal(jstr(json_object_get(s2, "cooldown_reasons"), "gemini-pro"), "unstated");
+  assert_int_equal(json_object_size(json_object_get(s1, "limits")), 0);
   assert_int_equal(kp_available(kp, T0 + 2000), 1);
   /* No secret beyond the mask anywhere. */
   char *dump = json_dumps(arr, 0);
@@ -943,6 +1194,13 @@ int main(void) {
     cmocka_unit_test(test_reset_pool_clears_failure_runs),
     cmocka_unit_test(test_reset_stats),
     cmocka_unit_test(test_threads_with_reload),
+    cmocka_unit_test(test_per_day_quota_cools_until_pacific_midnight),
+    cmocka_unit_test(test_per_minute_quota_uses_retry_info_or_backoff),
+    cmocka_unit_test(test_learned_limits_route_like_configured_ones),
+    cmocka_unit_test(test_learned_limits_load_by_hash),
+    cmocka_unit_test(test_unmark_makes_suspect_until_recheck),
+    cmocka_unit_test(test_model_state_is_bounded),
+    cmocka_unit_test(test_few_models_never_ask_for_a_list),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,6 +60,13 @@ static void test_keys(void **state)
   assert_int_equal(keystore_add(ks, c, k2, &b, &e), GG_OK);
   assert_false(keystore_secret_valid("AIza with space", 15));
   assert_false(keystore_secret_valid("AIzaSy,comma,key", 16));
+  /* Google's newer auth keys (AQ.…, with dots, dashes and underscores) are keys like any other. */
+  const char *aq = "AQ.Ab8RN6LfGx0Q_zs-9yV3kT2mWcPqL1nD8eHjUoYbAaZrXwVs";
+  assert_true(keystore_secret_valid(aq, strlen(aq)));
+  keystore_key q;
+  assert_int_equal(keystore_add(ks, c, aq, &q, &e), GG_OK);
+  assert_string_equal(q.masked, "AQ.A\u2026XwVs");
+  assert_int_equal(keystore_remove(ks, c, q.id, &q, &e), GG_OK);
 
   char buf[600];
   snprintf(buf, sizeof buf, "%s,%s", k1, k2);

@@ -336,6 +336,65 @@ static void test_timeout_and_refused(void **state)
   assert_non_null(strstr(b.msg, "127.0.0.1"));
 }
 
+/* ---------- slow clients: a paused call's total timeout stops ---------- */
+
+static void run_for(int ms)
+{
+  struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+  event_base_loopexit(base, &tv);
+  event_base_dispatch(base);
+}
+
+static void whole_then_close(void)
+{
+  int fd = acc();
+  read_req(fd, last_req, sizeof last_req);
+  static char buf[200000];
+  memset(buf, 'y', sizeof buf);
+  say(fd, "HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n");
+  assert_true(write(fd, buf, sizeof buf) == sizeof buf);
+  usleep(700000);
+  close(fd);
+}
+
+static void test_paused_call_does_not_time_out(void **state)
+{
+  serve(whole_then_close);
+  rec a = { .pauses_left = 1 };
+  h1_call *c = start(&a, "GET", "/slow-reader", NULL, 150);
+  run_for(400);                                      /* paused for longer than the timeout */
+  assert_int_equal(a.heads, 1);
+  assert_int_equal(a.dones, 0);
+  h1_resume(c);
+  wait_done(&a, NULL);
+  assert_int_equal(a.err, UP_OK);
+  assert_int_equal(a.len, 200000);
+  pthread_join(server, NULL);
+}
+
+static void some_then_silent(void)
+{
+  int fd = acc();
+  read_req(fd, last_req, sizeof last_req);
+  say(fd, "HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\nfirst bytes");
+  usleep(1500000);
+  close(fd);
+}
+
+static void test_resumed_call_times_out_on_the_upstream(void **state)
+{
+  serve(some_then_silent);
+  rec a = { .pauses_left = 1 };
+  h1_call *c = start(&a, "GET", "/then-silent", NULL, 150);
+  run_for(300);
+  assert_int_equal(a.dones, 0);                      /* the pause did not count */
+  h1_resume(c);
+  wait_done(&a, NULL);                               /* the rest of 150 ms, long before 1.5 s */
+  assert_int_equal(a.err, UP_ERR_TIMEOUT);
+  assert_memory_equal(a.body, "first bytes", 11);
+  pthread_join(server, NULL);
+}
+
 static void errors(void)
 {
   int fd = acc();
@@ -438,6 +497,8 @@ int main(void)
     cmocka_unit_test(test_stale_retry),
     cmocka_unit_test(test_pause_resume),
     cmocka_unit_test(test_timeout_and_refused),
+    cmocka_unit_test(test_paused_call_does_not_time_out),
+    cmocka_unit_test(test_resumed_call_times_out_on_the_upstream),
     cmocka_unit_test(test_errors),
     cmocka_unit_test(test_cancel),
     cmocka_unit_test(test_dns_name),
