@@ -51,6 +51,7 @@ const char *http_reason(int s)
   case 405: return "Method Not Allowed";
   case 408: return "Request Timeout";
   case 409: return "Conflict";
+  case 410: return "Gone";
   case 411: return "Length Required";
   case 413: return "Content Too Large";
   case 429: return "Too Many Requests";
@@ -501,6 +502,7 @@ const char *http_grpc_status(int status)
   case 405: return "METHOD_NOT_ALLOWED";
   case 408: case 504: return "DEADLINE_EXCEEDED";
   case 409: return "ALREADY_EXISTS";
+  case 410: return "NOT_FOUND";            /* Google has no GONE: the thing is not there any more */
   case 413: return "INVALID_ARGUMENT";
   case 429: return "RESOURCE_EXHAUSTED";
   case 501: return "UNIMPLEMENTED";

@@ -43,6 +43,8 @@ typedef struct gateway {
   struct prices *prices;       /* the price table (prices.h) */
   struct keystore *keystore;   /* upstream keys managed through the admin API (keystore.h) */
   struct meter *meter;         /* per-model minute/hour/day counts (meter.h) */
+  struct owners *owners;       /* which key and user own each resource (owners.h) */
+  struct uploads *uploads;     /* resumable uploads in progress (call/upload.h) */
 } gateway;
 
 typedef struct worker {

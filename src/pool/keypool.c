@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/crypto.h"
+
 #define WINDOW_SECS 60
 #define DAY_MS 86400000LL
 #define LAST_ERROR_MAX 200
@@ -41,6 +43,7 @@ struct kp_key {
   char last_error[LAST_ERROR_MAX + 1];
   mstate *models;
   size_t nmodels, capmodels;
+  char hash[65];                     /* hex SHA-256 of the secret, computed on first use (owners) */
 };
 
 struct keypool {
@@ -648,4 +651,67 @@ void kp_reset_stats(keypool *kp) {
     for (size_t j = 0; j < k->nmodels; j++) k->models[j].requests = k->models[j].errors = 0;
   }
   pthread_mutex_unlock(&kp->mu);
+}
+
+/* ---- keys by identity: resources that live on one key (owners.h) ---- */
+
+/* k's hash, computed once (mutex held). */
+static const char *key_hash_locked(kp_key *k) {
+  if (!k->hash[0]) {
+    uint8_t md[32];
+    crypto_sha256(k->secret, strlen(k->secret), md);
+    crypto_hex(md, sizeof md, k->hash);
+  }
+  return k->hash;
+}
+
+void kp_key_hash(keypool *kp, kp_key *k, char out[65]) {
+  pthread_mutex_lock(&kp->mu);
+  memcpy(out, key_hash_locked(k), 65);
+  pthread_mutex_unlock(&kp->mu);
+}
+
+static kp_key *find_hash(keypool *kp, const char *hash, size_t *idx) {
+  for (size_t i = 0; i < kp->nkeys; i++)
+    if (!strcmp(key_hash_locked(kp->keys[i]), hash)) { *idx = i; return kp->keys[i]; }
+  return NULL;
+}
+
+/* kp_acquire for one given key: the same checks, the same counting, no strategy. */
+kp_key *kp_acquire_hash(keypool *kp, const char *hash, const char *model, int64_t now_ms,
+                        int64_t *retry_after_ms, kp_owner_state *state) {
+  model = norm_model(model);
+  pthread_mutex_lock(&kp->mu);
+  size_t i = 0;
+  kp_key *k = hash && hash[0] ? find_hash(kp, hash, &i) : NULL;
+  int64_t wait = k ? key_wait(kp, k, model, now_ms) : -1;
+  kp_owner_state st = !k ? KP_OWNER_GONE : wait < 0 ? KP_OWNER_DOWN : wait > 0 ? KP_OWNER_COOLING : KP_OWNER_OK;
+  if (st == KP_OWNER_OK) {
+    mstate *m = mstate_get(kp, k, model, 1);
+    if (m) {
+      window_add(m, now_ms, 1, 0);
+      int64_t day = now_ms / DAY_MS;
+      if (m->rpd_day != day) { m->rpd_day = day; m->rpd_requests = 0; }
+      m->rpd_requests++;
+    }
+    k->refs++;
+    k->inflight++;
+  } else {
+    if (retry_after_ms)
+      *retry_after_ms = st == KP_OWNER_COOLING ? max64(wait, 1000)
+                      : st == KP_OWNER_DOWN ? kp->cfg.recheck_interval_ms : -1;
+    k = NULL;
+  }
+  if (state) *state = st;
+  pthread_mutex_unlock(&kp->mu);
+  return k;
+}
+
+int kp_find_hash(keypool *kp, const char *hash, char *mask, size_t cap) {
+  pthread_mutex_lock(&kp->mu);
+  size_t i = 0;
+  kp_key *k = find_hash(kp, hash, &i);
+  if (k && mask) kp_mask(k->secret, mask, cap);
+  pthread_mutex_unlock(&kp->mu);
+  return k ? (int)i + 1 : 0;
 }

@@ -80,6 +80,11 @@ static const char *const migrations[] = {
   "CREATE TABLE usage_dim (dim TEXT NOT NULL, day INTEGER NOT NULL, value TEXT NOT NULL,"
   " status TEXT NOT NULL, " MEASURES
   " PRIMARY KEY (dim, day, value, status)) WITHOUT ROWID;",
+  /* 2: who owns each stateful Gemini resource (issue 15, pool/owners.h): the upstream key as the
+   * hex SHA-256 of its secret (as upstream_keys.hash), never the secret. */
+  "CREATE TABLE resources (name TEXT PRIMARY KEY, kind TEXT NOT NULL, key_hash TEXT NOT NULL,"
+  " user_id INTEGER NOT NULL, model TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL);"
+  "CREATE INDEX resources_created ON resources(created_at);",
 };
 
 static void no_memstatus(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
