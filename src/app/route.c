@@ -4,6 +4,7 @@
 #include "admin/keys.h"
 #include "admin/maint.h"
 #include "admin/prices.h"
+#include "admin/resources.h"
 #include "admin/settings.h"
 #include "admin/stats.h"
 #include "admin/status.h"
@@ -47,6 +48,7 @@ static const route routes[] = {
   { "GET",  "/admin/usage/export",      ADMIN,  usage_route_export },
   { "POST", "/admin/maintenance/cleanup", ADMIN, admin_maint_cleanup },
   { "POST", "/admin/maintenance/backup", ADMIN, admin_maint_backup },
+  { "GET",  "/admin/resources",         ADMIN,  admin_resources_list },
 #ifdef GEMGATE_TEST_ROUTES     /* the test binary only (make's gemgate-test): never in a release */
   { "POST", "/admin/test/ledger",       ADMIN,  admin_test_ledger },
 #endif

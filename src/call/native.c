@@ -6,6 +6,7 @@
 
 #include "call/body_prompt.h"
 #include "call/proxy.h"
+#include "call/reslist.h"
 #include "http/server.h"
 
 typedef struct native { bool sse; } native;
@@ -72,6 +73,7 @@ static char *build_url(const char *base, const http_req *r)
 
 void native_forward(http_req *r, const principal *who)
 {
+  if(reslist_handle(r, who)) return;   /* tenancy: lists of the caller's own resources */
   native *n = calloc(1, sizeof *n);
   proxy_spec s = { .who = *who, .prompt_of = body_prompt_gemini, .codec = &native_codec, .codec_state = n };
   if(!n) { http_error(r, 500, NULL, "out of memory", NULL); return; }

@@ -515,8 +515,11 @@ void proxy_start(http_req *r, proxy_spec *spec)
     return;
   }
   res_refusal why;
-  if(!resource_route(r, &c->s, &why)) {
-    fail(c, why.status, "resource", why.message, NULL);
+  if(!resource_route(r, &c->s, &why)) {   /* another user's resource, or two keys' */
+    snprintf(c->last_error, sizeof c->last_error, "%.200s", why.message);
+    record(c, why.status, "resource");
+    c->s.codec->error(c->s.codec_state, r, why.status, NULL, why.body, strlen(why.body), NULL);
+    call_free(c);
     return;
   }
   kp_rotation_check(c->gw->pool, now);

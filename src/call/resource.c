@@ -3,6 +3,7 @@
 #include "call/resource.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -216,6 +217,19 @@ static bool creates(str rest)
   return false;
 }
 
+/* Google's error shape with its (empty) details, as Google's own NOT_FOUND answers carry it. */
+static bool refuse(res_refusal *why, int status, const char *gstatus)
+{
+  json_t *j = json_pack("{s:{s:i,s:s,s:s,s:[]}}", "error", "code", status, "message", why->message,
+                        "status", gstatus, "details");
+  char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  why->status = status;
+  snprintf(why->body, sizeof why->body, "%s", t ? t : "{}");
+  free(t);
+  return false;
+}
+
 bool resource_route(http_req *r, proxy_spec *s, res_refusal *why)
 {
   gateway *gw = r->w->gw;
@@ -237,16 +251,14 @@ bool resource_route(http_req *r, proxy_spec *s, res_refusal *why)
   for(size_t i = 0; i < rf.n; i++) {
     if(!owners_get(gw->owners, str_c(rf.v[i].name), &e)) continue;
     if(e.user_id != s->who.user_id) {    /* tenancy: as if it did not exist */
-      why->status = 404;
       resource_not_found((int)e.kind, str_c(e.name), why->message, sizeof why->message);
-      return false;
+      return refuse(why, 404, "NOT_FOUND");
     }
     if(!have) { owner = e; have = true; continue; }
     if(strcmp(e.key_hash, owner.key_hash)) {
-      why->status = 400;
       snprintf(why->message, sizeof why->message, "%s and %s were created with different upstream keys "
                "(Google projects) and cannot be used in one request", owner.name, e.name);
-      return false;
+      return refuse(why, 400, "INVALID_ARGUMENT");
     }
   }
   if(have) {

@@ -23,6 +23,7 @@
 typedef struct res_refusal {
   int status;
   char message[2 * OWN_NAME_MAX + 200];
+  char body[2 * OWN_NAME_MAX + 400];     /* the answer in Google's error shape, as Google words it */
 } res_refusal;
 
 /* Looks at the upstream path (s->url) and body (s->body) of a call by s->who: pins s to the

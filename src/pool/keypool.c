@@ -715,3 +715,11 @@ int kp_find_hash(keypool *kp, const char *hash, char *mask, size_t cap) {
   pthread_mutex_unlock(&kp->mu);
   return k ? (int)i + 1 : 0;
 }
+
+int kp_hash_of_id(keypool *kp, int id, char out[65]) {
+  pthread_mutex_lock(&kp->mu);
+  int ok = id >= 1 && (size_t)id <= kp->nkeys;
+  if (ok) memcpy(out, key_hash_locked(kp->keys[id - 1]), 65);
+  pthread_mutex_unlock(&kp->mu);
+  return ok;
+}

@@ -140,4 +140,7 @@ kp_key *kp_acquire_hash(keypool *kp, const char *hash, const char *model, int64_
  * key in the pool has it. */
 int kp_find_hash(keypool *kp, const char *hash, char *mask, size_t cap);
 
+/* The hash of the key with that 1-based id into out[65]; 0 when there is none. */
+int kp_hash_of_id(keypool *kp, int id, char out[65]);
+
 #endif

@@ -58,7 +58,9 @@ test('caches.create, then 20 generateContent calls with it: all on the owning ke
   assert.equal((await ai.caches.get({ name: cache.name })).name, cache.name);
   const upd = await ai.caches.update({ name: cache.name, config: { ttl: '900s' } });
   assert.equal(upd.name, cache.name);
+  assert.ok(JSON.stringify((await gw.admin('/admin/resources')).body).includes(cache.name));
   await ai.caches.delete({ name: cache.name });
+  assert.ok(!JSON.stringify((await gw.admin('/admin/resources')).body).includes(cache.name), 'a delete forgets it');
 });
 
 test('a batch created with batches.create and polled with batches.get until it succeeds', async () => {
