@@ -13,6 +13,7 @@
 #include "admin/useradmin.h"
 #include "call/native.h"
 #include "call/openai_route.h"
+#include "call/upload.h"
 #include "http/auth.h"
 #include "http/server.h"
 
@@ -52,6 +53,8 @@ static const route routes[] = {
 #ifdef GEMGATE_TEST_ROUTES     /* the test binary only (make's gemgate-test): never in a release */
   { "POST", "/admin/test/ledger",       ADMIN,  admin_test_ledger },
 #endif
+  { "POST", "/upload/",                 CLIENT, upload_route },   /* resumable uploads (upload.h) */
+  { "PUT",  "/upload/",                 CLIENT, upload_route },
   { "GET",  "/api/gemini/usage-stats",  CLIENT, stats_route_usage },
   { "GET",  "/api/usage/export",        CLIENT, usage_route_export_mine },
 };
@@ -110,4 +113,9 @@ void route_request(http_req *r)
     return;
   }
   match->fn(r);
+}
+
+bool route_stream_body(const http_req *r)
+{
+  return upload_streams(r);
 }

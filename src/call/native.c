@@ -46,8 +46,7 @@ static void n_error(void *st, http_req *r, int status, const char *headers, cons
 
 static const proxy_codec native_codec = { n_start, n_data, n_end, n_cut, n_error, free };
 
-/* The upstream URL: base + path + the query without the client's key=. */
-static char *build_url(const char *base, const http_req *r)
+char *native_upstream_url(const char *base, const http_req *r)
 {
   size_t cap = strlen(base) + r->target.n + 2;
   char *url = malloc(cap);
@@ -81,7 +80,7 @@ void native_forward(http_req *r, const principal *who)
   proxy_parse_model(r->path, s.model, sizeof s.model, &action);
   s.stream = str_starts(action, STR("streamGenerateContent"));
   n->sse = s.stream && str_eq(http_query_get(r, STR("alt")), STR("sse"));
-  s.url = build_url(r->w->cfg->upstream, r);
+  s.url = native_upstream_url(r->w->cfg->upstream, r);
   s.hdrs = proxy_client_headers(r, &s.nhdrs);
   s.body = r->body;
   s.body_len = r->body_len;

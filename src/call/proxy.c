@@ -213,7 +213,7 @@ static void try_next(call *c);
 static const up_callbacks callbacks;
 
 /* Forwardable response headers as preformatted lines (drops hop-by-hop and our own). */
-static void format_headers(char *out, size_t cap, const http_header *h, size_t n, int64_t *content_length)
+void proxy_format_headers(char *out, size_t cap, const http_header *h, size_t n, int64_t *content_length)
 {
   sbuf b = { out, 0, cap - 1, false };
   *content_length = -1;
@@ -247,7 +247,7 @@ static void on_head(void *ctx, int status, const http_header *h, size_t n)
   call *c = ctx;
   c->status = status;
   int64_t cl;
-  format_headers(c->head, sizeof c->head, h, n, &cl);
+  proxy_format_headers(c->head, sizeof c->head, h, n, &cl);
   if(status >= 200 && status < 300) {
     c->passing = true;
     c->ttfb_us = mono_us();

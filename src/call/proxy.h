@@ -68,6 +68,11 @@ void proxy_fail(http_req *r, const proxy_codec *codec, void *st, int status, con
  * none.  For codecs, from their start callback. */
 void proxy_key_hash(http_req *r, char out[OWN_HASH_LEN + 1]);
 
+/* An upstream answer's headers as the client gets them: preformatted "Name: value\r\n" lines
+ * into out (cap bytes, whole lines only), without hop-by-hop headers, Date, Server, Alt-Svc and
+ * Content-Length, whose value goes to *content_length (-1 when absent). */
+void proxy_format_headers(char *out, size_t cap, const http_header *h, size_t n, int64_t *content_length);
+
 /* The client headers worth forwarding upstream ("Name: value" lines, malloc'ed; one spare
  * slot at the end for the key header, so the array has *count + 1 entries). */
 char **proxy_client_headers(const http_req *r, size_t *count);

@@ -26,6 +26,7 @@ typedef struct refs {
 str resource_rest(str path)
 {
   static const str ver[] = { STR("/v1beta/"), STR("/v1/"), STR("/v1alpha/") };
+  if(str_starts(path, STR("/upload/"))) path = (str){ path.p + 7, path.n - 7 };   /* uploads name theirs too */
   for(size_t i = 0; i < ARRAY_LEN(ver); i++)
     if(str_starts(path, ver[i])) return (str){ path.p + ver[i].n, path.n - ver[i].n };
   return (str){ NULL, 0 };

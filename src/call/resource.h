@@ -47,8 +47,9 @@ str resource_in_path(str rest, int *kind);
  * ".../v1/files/x"; {NULL, 0} for anything else. */
 str resource_file_uri(str uri);
 
-/* The part of path after its API version ("/v1beta/files/x" → "files/x"); {NULL, 0} when the
- * path does not start with /v1beta/, /v1/ or /v1alpha/. */
+/* The part of path after its API version ("/v1beta/files/x" → "files/x", also after /upload:
+ * "/upload/v1beta/fileSearchStores/s:uploadToFileSearchStore"); {NULL, 0} when the path does
+ * not start with [/upload]/v1beta/, /v1/ or /v1alpha/. */
 str resource_rest(str path);
 
 /* The 404 that a resource of that kind answers when it does not exist (Google's words for it),

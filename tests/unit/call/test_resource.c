@@ -65,7 +65,8 @@ static void test_rest_and_not_found(void **state)
   assert_true(str_eq(resource_rest(STR("/v1/cachedContents")), STR("cachedContents")));
   assert_true(str_eq(resource_rest(STR("/v1alpha/batches/b")), STR("batches/b")));
   assert_null(resource_rest(STR("/v2/files/x")).p);
-  assert_null(resource_rest(STR("/upload/v1beta/files")).p);
+  assert_true(str_eq(resource_rest(STR("/upload/v1beta/files")), STR("files")));
+  assert_null(resource_rest(STR("/upload/files")).p);
   char m[300];
   resource_not_found(OWN_FILE, STR("files/abc"), m, sizeof m);
   assert_string_equal(m, "You do not have permission to access the File abc or it may not exist.");
