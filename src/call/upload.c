@@ -134,7 +134,7 @@ bool uploads_bind(uploads *u, const char *token, const char *url, const char *ke
   if(ok) {
     snprintf(x->s.key_hash, sizeof x->s.key_hash, "%s", key_hash);
     x->bound = true;
-  } else if(x) {
+  } else if(x && !x->bound) {        /* a start that cannot be continued: forget it */
     drop(u, x);
   }
   pthread_mutex_unlock(&u->mu);
