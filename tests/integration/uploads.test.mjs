@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { GoogleGenAI } from '@google/genai';
 import { startFake, startGateway, sleep, raw, ACCESS, GEMGATE_BIN } from './harness.mjs';
 
@@ -208,4 +209,25 @@ test('a chunked upload body streams too, byte for byte', async () => {
   const { file } = JSON.parse(res.body);
   assert.equal(file.sizeBytes, String(size));
   assert.equal(file.sha256Hash, googleHash(hash.digest('hex')));
+});
+
+test('a malformed chunked upload body answers 400; a client that goes away mid-upload costs no key anything', async () => {
+  let u = new URL((await startUpload(A.key, 10)).get('x-goog-upload-url'));
+  const bad = await raw(gw.port, `POST ${u.pathname}${u.search} HTTP/1.1\r\nHost: x\r\nx-goog-upload-command: upload, finalize\r\n` +
+                                 'Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n');
+  assert.match(bad, /^HTTP\/1\.1 400 /);
+  assert.match(bad, /the upload body is malformed/);
+  const errors = (await gw.keys()).map((k) => k.errors);
+  u = new URL((await startUpload(A.key, 10 << 20)).get('x-goog-upload-url'));
+  const sock = net.connect(gw.port, '127.0.0.1');
+  await new Promise((r) => sock.on('connect', r));
+  sock.write(`POST ${u.pathname}${u.search} HTTP/1.1\r\nHost: x\r\nx-goog-upload-command: upload, finalize\r\nContent-Length: ${10 << 20}\r\n\r\n`);
+  sock.write(Buffer.alloc(1 << 20));
+  await sleep(100);
+  sock.destroy();
+  await sleep(100);
+  assert.deepEqual((await gw.keys()).map((k) => k.errors), errors, 'no key was held responsible');
+  assert.ok((await gw.keys()).every((k) => k.state === 'active'));
+  assert.equal((await fetch(`${gw.url}/health`)).status, 200);
+  assert.match(gw.log, /upload .* the client went away after \d+ bytes/);
 });
