@@ -26,41 +26,9 @@
 #define GEMGATE_UPLOAD_H
 
 #include <stdbool.h>
-#include <stdint.h>
 
-#include "http/auth.h"
+#include "call/upsession.h"
 #include "http/http.h"
-
-#define UPLOADS_MAX 10000
-#define UPLOAD_URL_MAX 2048
-#define UPLOAD_TOKEN_LEN 32
-
-typedef struct uploads uploads;
-
-/* One session, as uploads_get copies it out. */
-typedef struct upload_session {
-  char url[UPLOAD_URL_MAX];          /* the upstream's upload URL without key= */
-  char key_hash[65];
-  principal who;
-  int64_t expires_ms;
-} upload_session;
-
-uploads *uploads_new(size_t cap, int64_t ttl_ms);
-void uploads_free(uploads *u);
-
-/* A new session for who, not usable until bound: its token into token[UPLOAD_TOKEN_LEN + 1].
- * false when cap sessions are live (expired ones are dropped first) or randomness failed. */
-bool uploads_reserve(uploads *u, const principal *who, int64_t now_ms, char *token);
-/* Gives a reserved session its upstream URL (key= is removed here) and key.  false when the
- * token is unknown or the URL too long (the session is dropped then). */
-bool uploads_bind(uploads *u, const char *token, const char *url, const char *key_hash);
-/* A bound, unexpired session into *out. */
-bool uploads_get(uploads *u, str token, int64_t now_ms, upload_session *out);
-void uploads_remove(uploads *u, str token);
-size_t uploads_count(uploads *u);
-
-/* url without its key= query parameter into out (cap bytes); false when it does not fit. */
-bool upload_strip_key(const char *url, char *out, size_t cap);
 
 /* The stream_body hook's answer for uploads: an upload continuation (/upload/…?upload_id=). */
 bool upload_streams(const http_req *r);

@@ -1,4 +1,4 @@
-/* upload: the sessions behind the gateway's upload URLs — tokens, binding (the key= dropped),
+/* upsession: the sessions behind the gateway's upload URLs — tokens, binding (the key= dropped),
  * expiry, the cap — and upload_strip_key. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "call/upload.h"
+#include "call/upsession.h"
 
 static const char *H = "abababababababababababababababababababababababababababababababab";
 
