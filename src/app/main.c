@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "app/persist.h"
 #include "app/route.h"
+#include "call/upload.h"
 #include "http/server.h"
 
 int main(int argc, char **argv)
@@ -26,8 +27,11 @@ int main(int argc, char **argv)
   if(!gw.cfg.access_keys.n) log_warn("no access keys: every client call will get 401 (set GEMGATE_ACCESS_KEYS)");
   if(!gw.cfg.admin_token) log_warn("no admin token: admin routes are disabled (set GEMGATE_ADMIN_TOKEN)");
   gw.started_ms = now_ms();
+  gw.uploads = uploads_new(UPLOADS_MAX, gw.cfg.upload_ttl_ms);
+  gw.stream_body = route_stream_body;
   rc = server_run(&gw, route_request);
   persist_close(&gw);          /* drains the ledger: a graceful stop loses no row */
+  uploads_free(gw.uploads);
   kp_free(gw.pool);
   config_free(&gw.cfg);
   return rc;

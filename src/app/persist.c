@@ -3,6 +3,7 @@
 
 #include "pool/keystore.h"
 #include "pool/learned.h"
+#include "pool/owners.h"
 #include "ledger/ledger.h"
 #include "base/log.h"
 #include "ledger/meter.h"
@@ -24,14 +25,17 @@ int persist_open(gateway *gw)
   gw->keystore = keystore_new(gw->cfg.encryption_key);
   gw->meter = meter_new();
   gw->settings = settings_new();
-  int rc = !gw->prices || !gw->users || !gw->keystore || !gw->meter || !gw->settings ? -1 : 0;
+  gw->owners = owners_new(OWNERS_CAP_DEFAULT);
+  int rc = !gw->prices || !gw->users || !gw->keystore || !gw->meter || !gw->settings || !gw->owners ? -1 : 0;
   if(!rc && prices_load(gw->prices, c, now)) { log_error("database: cannot load the price table"); rc = -1; }
   if(!rc && users_load(gw->users, c, now)) { log_error("database: cannot load users: %s", store_error(c)); rc = -1; }
   if(!rc && keystore_load(gw->keystore, c)) { log_error("database: cannot load upstream keys: %s", store_error(c)); rc = -1; }
   if(!rc && meter_load(gw->meter, c, now)) { log_error("database: cannot load the meters: %s", store_error(c)); rc = -1; }
+  if(!rc && owners_load(gw->owners, c)) { log_error("database: cannot load resources: %s", store_error(c)); rc = -1; }
   if(!rc) settings_load(gw->settings, c, NULL);      /* a bad stored value leaves the defaults */
   store_disconnect(c);
   if(rc) return -1;
+  if(owners_open(gw->owners, gw->store, err, sizeof err)) { log_error("resources: %s", err); return -1; }
   gw->ledger = ledger_open(gw->store, gw->users, gw->prices, gw->meter, gw->cfg.log_prompts, err, sizeof err);
   if(!gw->ledger) { log_error("ledger: %s", err); return -1; }
   strlist stored = { 0 };
@@ -53,6 +57,7 @@ void persist_close(gateway *gw)
 {
   ledger_close(gw->ledger);
   gw->ledger = NULL;
+  owners_close(gw->owners);      /* drains its writer: no recorded resource is lost */
   store_close(gw->store);
   gw->store = NULL;
   users_free(gw->users);
@@ -60,6 +65,8 @@ void persist_close(gateway *gw)
   keystore_free(gw->keystore);
   meter_free(gw->meter);
   settings_free(gw->settings);
+  owners_free(gw->owners);
+  gw->owners = NULL;
   gw->users = NULL;
   gw->prices = NULL;
   gw->keystore = NULL;

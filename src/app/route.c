@@ -4,6 +4,7 @@
 #include "admin/keys.h"
 #include "admin/maint.h"
 #include "admin/prices.h"
+#include "admin/resources.h"
 #include "admin/settings.h"
 #include "admin/stats.h"
 #include "admin/status.h"
@@ -12,6 +13,7 @@
 #include "admin/useradmin.h"
 #include "call/native.h"
 #include "call/openai_route.h"
+#include "call/upload.h"
 #include "http/auth.h"
 #include "http/server.h"
 
@@ -47,9 +49,12 @@ static const route routes[] = {
   { "GET",  "/admin/usage/export",      ADMIN,  usage_route_export },
   { "POST", "/admin/maintenance/cleanup", ADMIN, admin_maint_cleanup },
   { "POST", "/admin/maintenance/backup", ADMIN, admin_maint_backup },
+  { "GET",  "/admin/resources",         ADMIN,  admin_resources_list },
 #ifdef GEMGATE_TEST_ROUTES     /* the test binary only (make's gemgate-test): never in a release */
   { "POST", "/admin/test/ledger",       ADMIN,  admin_test_ledger },
 #endif
+  { "POST", "/upload/",                 CLIENT, upload_route },   /* resumable uploads (upload.h) */
+  { "PUT",  "/upload/",                 CLIENT, upload_route },
   { "GET",  "/api/gemini/usage-stats",  CLIENT, stats_route_usage },
   { "GET",  "/api/usage/export",        CLIENT, usage_route_export_mine },
 };
@@ -108,4 +113,9 @@ void route_request(http_req *r)
     return;
   }
   match->fn(r);
+}
+
+bool route_stream_body(const http_req *r)
+{
+  return upload_streams(r);
 }

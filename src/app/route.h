@@ -15,6 +15,10 @@ enum { ROUTE_PUBLIC, ROUTE_ADMIN, ROUTE_CLIENT };
  * answers 404 / 405 (with Allow) / 401 / 403 itself. */
 void route_request(http_req *r);
 
+/* The gateway's stream_body hook (server.h): the routes that take their body as a stream — an
+ * upload continuation (call/upload.h). */
+bool route_stream_body(const http_req *r);
+
 /* The table's entry for method + path (the Gemini and OpenAI APIs under /v1beta/ and /v1/ are
  * one client entry); NULL with allow as route_match gives it.  Static; for tests and tools. */
 const route *route_find(str method, str path, char allow[ROUTE_ALLOW_CAP]);

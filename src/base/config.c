@@ -44,6 +44,8 @@ static const setting settings[] = {
   { "CA_FILE",         "",      "CA bundle to verify the upstream with" },
   { "FETCH_PRIVATE",   "0",     "1: image URLs in OpenAI requests may name private/loopback hosts" },
   { "MAX_BODY",        "20m",   "largest request body" },
+  { "MAX_UPLOAD",      "2048m", "largest upload continuation body (Files API resumable uploads stream, not buffered)" },
+  { "UPLOAD_TTL",      "24h",   "how long a gateway upload URL stays valid after its start" },
   { "MAX_HEADER",      "64k",   "largest request head" },
   { "IDLE_TIMEOUT",    "60s",   "client idle / stalled timeout" },
   { "MAX_CONNS",       "10000", "connections per worker" },
@@ -288,6 +290,8 @@ int config_load(config *cfg, int argc, char **argv)
     { "IDLE_TIMEOUT", &cfg->idle_timeout_ms, 'd', 1 },
     { "DRAIN_TIMEOUT", &cfg->drain_timeout_ms, 'd', 0 },
     { "MAX_BODY", &cfg->max_body, 's', 1 },
+    { "MAX_UPLOAD", &cfg->max_upload, 's', 1 },
+    { "UPLOAD_TTL", &cfg->upload_ttl_ms, 'd', 1 },
     { "MAX_HEADER", &cfg->max_header, 's', 1024 },
     { "MAX_CONNS", &cfg->max_conns, 'i', 1 },
   };

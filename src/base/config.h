@@ -52,6 +52,8 @@ typedef struct config {
   int64_t idle_timeout_ms;     /* client keep-alive / slow request / stalled reader */
   int64_t drain_timeout_ms;    /* SIGTERM: how long in-flight requests may finish */
   int64_t max_body, max_header;
+  int64_t max_upload;          /* an upload continuation's body (streamed; max_body does not apply) */
+  int64_t upload_ttl_ms;       /* a gateway upload URL expires this long after its start */
   int64_t max_conns;           /* per worker */
   int64_t retry_backoff_ms;    /* first retry's backoff (doubles, with jitter) */
   kp_config pool;

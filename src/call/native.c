@@ -9,6 +9,7 @@
 #include "call/path.h"
 #include "call/proxy.h"
 #include "call/record.h"
+#include "call/reslist.h"
 #include "http/server.h"
 
 typedef struct native { bool sse; } native;
@@ -50,7 +51,7 @@ static const proxy_codec native_codec = { n_start, n_data, n_end, n_cut, n_error
 
 /* The upstream URL: base + path + the query without what path_query_dropped keeps back (the
  * client's key=, billing and field-mask parameters). */
-static char *build_url(const char *base, const http_req *r)
+char *native_upstream_url(const char *base, const http_req *r)
 {
   size_t cap = strlen(base) + r->target.n + 2;
   char *url = malloc(cap);
@@ -86,8 +87,8 @@ static str api_rest(str path)
  * name theirs in the body, the body's "model" (an interaction's "agent" when it has none); for
  * a call on a tuned model (tunedModels/<id>:<method>), that name, so that an allowed_models list
  * admits it only when it says so.  NULL, or why the request is refused (400).
- * TODO(resources): a path or body naming a recorded resource (cachedContents/<id>, batches/<id>,
- * …) takes the model the resource was created with, from the resource table, when out is "". */
+ * A path or body naming a recorded resource (cachedContents/<id>, batches/<id>, …) with no model
+ * of its own takes the one the resource was created with: resource_route (call/resource.c). */
 static const char *call_model(const http_req *r, char *out, size_t cap, str *action)
 {
   static const char too_long[] = "model name too long";
@@ -131,6 +132,7 @@ void native_forward(http_req *r, const principal *who)
   const char *why = path_refusal(r->path);
   if(!why) why = path_query_refusal(r->query);
   if(why) { refuse(r, who, "", why); return; }
+  if(reslist_handle(r, who)) return;   /* tenancy: lists of the caller's own resources */
   proxy_spec s = { .who = *who, .prompt_of = body_prompt_gemini, .codec = &native_codec };
   str action;
   if((why = call_model(r, s.model, sizeof s.model, &action))) { refuse(r, who, "", why); return; }
@@ -139,7 +141,7 @@ void native_forward(http_req *r, const principal *who)
   s.codec_state = n;
   s.stream = str_starts(action, STR("streamGenerateContent"));
   n->sse = s.stream && str_eq(http_query_get(r, STR("alt")), STR("sse"));
-  s.url = build_url(r->w->cfg->upstream, r);
+  s.url = native_upstream_url(r->w->cfg->upstream, r);
   s.hdrs = proxy_client_headers(r, &s.nhdrs);
   s.body = r->body;
   s.body_len = r->body_len;

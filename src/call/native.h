@@ -9,4 +9,7 @@
 
 void native_forward(http_req *r, const principal *who);
 
+/* The upstream URL of r: base + r's path + its query without the client's key= (malloc'ed). */
+char *native_upstream_url(const char *base, const http_req *r);
+
 #endif

@@ -15,6 +15,7 @@
 #include "http/server.h"
 #include "upstream/upstream.h"
 #include "call/record.h"
+#include "call/resource.h"
 #include "call/usage.h"
 #include "users/users.h"
 
@@ -38,6 +39,8 @@ typedef struct call {
   bool passing;                /* this attempt's answer goes to the client as it comes */
   char *errbody;               /* a non-2xx answer, kept to classify it */
   size_t errlen;
+  char *okbody;                /* spec.capture: the 2xx answer's first PROXY_CAPTURE_MAX bytes */
+  size_t oklen;
   /* Large buffers last: proxy_start zeroes only what comes before them. */
   char head[2048];             /* the upstream's forwardable response headers */
   usage_scan usage;
@@ -139,6 +142,7 @@ static void call_free(call *c)
   if(c->marked) kp_unref(c->gw->pool, c->marked);
   spec_free(&c->s);
   free(c->errbody);
+  free(c->okbody);
   free(c);
 }
 
@@ -206,7 +210,7 @@ static void try_next(call *c);
 static const up_callbacks callbacks;
 
 /* Forwardable response headers as preformatted lines (drops hop-by-hop and our own). */
-static void format_headers(char *out, size_t cap, const http_header *h, size_t n, int64_t *content_length)
+void proxy_format_headers(char *out, size_t cap, const http_header *h, size_t n, int64_t *content_length)
 {
   sbuf b = { out, 0, cap - 1, false };
   *content_length = -1;
@@ -240,7 +244,7 @@ static void on_head(void *ctx, int status, const http_header *h, size_t n)
   call *c = ctx;
   c->status = status;
   int64_t cl;
-  format_headers(c->head, sizeof c->head, h, n, &cl);
+  proxy_format_headers(c->head, sizeof c->head, h, n, &cl);
   if(status >= 200 && status < 300) {
     c->passing = true;
     c->ttfb_us = mono_us();
@@ -253,6 +257,19 @@ static void on_drain(http_req *r)
   call *c = r->ctx;
   r->on_drain = NULL;
   if(c->up) up_resume(c->up);
+}
+
+/* Keeps the front of a 2xx answer for spec.on_ok (resource answers are small JSON). */
+static void capture(call *c, const char *p, size_t n)
+{
+  if(c->oklen + n > PROXY_CAPTURE_MAX) n = PROXY_CAPTURE_MAX - c->oklen;
+  if(!n) return;
+  char *b = realloc(c->okbody, c->oklen + n + 1);
+  if(!b) return;
+  c->okbody = b;
+  memcpy(b + c->oklen, p, n);
+  c->oklen += n;
+  b[c->oklen] = '\0';
 }
 
 static int on_data(void *ctx, const char *p, size_t n)
@@ -273,6 +290,7 @@ static int on_data(void *ctx, const char *p, size_t n)
     return UP_PAUSE;
   }
   usage_feed(&c->usage, p, n);
+  if(c->s.capture) capture(c, p, n);
   c->s.codec->data(c->s.codec_state, c->r, p, n);
   return UP_CONTINUE;
 }
@@ -371,6 +389,11 @@ static void on_done(void *ctx, up_error err, const char *msg)
   c->up = NULL;
   if(c->passing) {
     if(err == UP_OK) {
+      if(c->s.on_ok && c->key) {
+        char hash[OWN_HASH_LEN + 1];
+        kp_key_hash(c->gw->pool, c->key, hash);
+        c->s.on_ok(c->r, &c->s, hash, c->okbody, c->oklen);
+      }
       report(c, KP_OK, NULL);
       record(c, c->status, "success");
       c->s.codec->end(c->s.codec_state, c->r);
@@ -398,13 +421,48 @@ static void on_done(void *ctx, up_error err, const char *msg)
 
 static const up_callbacks callbacks = { on_head, on_data, on_done };
 
+/* A call pinned to the key that owns a resource, and that key cannot serve: no other key can
+ * (Google keeps the resource in that key's project).  After an attempt, the client gets that
+ * attempt's answer (with Retry-After when the key is now cooling); before any, the gateway's. */
+static void pinned_unavailable(call *c, kp_owner_state st, int64_t retry_after)
+{
+  char extra[64] = "", m[OWN_NAME_MAX + 200];
+  if(retry_after > 0)
+    snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)((retry_after + 999) / 1000));
+  if(c->ntried) {
+    if(c->status) forward_error(c, st == KP_OWNER_COOLING && extra[0] ? extra : NULL);
+    else fail_unreachable(c, 502);
+    return;
+  }
+  if(st == KP_OWNER_COOLING) {
+    snprintf(m, sizeof m, "%s lives on an upstream key that is cooling down%s%s; no other key can serve it",
+             c->s.pin_name, c->s.model[0] ? " for " : "", c->s.model);
+    fail(c, 429, "owner_cooling", m, extra);
+  } else if(st == KP_OWNER_DOWN) {
+    snprintf(m, sizeof m, "%s lives on an upstream key that is out of service (invalid or disabled) until it "
+             "passes a re-check; no other key can serve it", c->s.pin_name);
+    fail(c, 503, "owner_down", m, extra[0] ? extra : NULL);
+  } else {
+    snprintf(m, sizeof m, "%s lives on an upstream key that was removed from the gateway's pool: it can no "
+             "longer be reached", c->s.pin_name);
+    fail(c, 410, "owner_gone", m, NULL);
+  }
+}
+
 /* Picks a key and starts an attempt, or answers when no key can serve. */
 static void try_next(call *c)
 {
   gateway *gw = c->gw;
   int64_t now = now_ms();
   int64_t retry_after = -1;
-  kp_key *k = c->ntried < MAX_TRIES ? kp_acquire(gw->pool, c->s.model, now, c->tried, c->ntried, &retry_after) : NULL;
+  kp_key *k = NULL;
+  if(c->s.pin[0]) {
+    kp_owner_state st = KP_OWNER_GONE;
+    if(c->ntried < MAX_TRIES) k = kp_acquire_hash(gw->pool, c->s.pin, c->s.model, now, &retry_after, &st);
+    if(!k) { pinned_unavailable(c, st, retry_after); return; }
+  } else if(c->ntried < MAX_TRIES) {
+    k = kp_acquire(gw->pool, c->s.model, now, c->tried, c->ntried, &retry_after);
+  }
   if(!k) {
     if(c->ntried && c->status) { forward_error(c, NULL); return; }   /* every key tried */
     if(c->ntried) { fail_unreachable(c, 502); return; }
@@ -463,6 +521,16 @@ void proxy_start(http_req *r, proxy_spec *spec)
   r->on_abort = on_abort;
   atomic_fetch_add(&c->gw->requests, 1);
   int64_t now = now_ms();
+  /* Resources first: a call naming one takes its key and, when the path names no model, the
+   * model it was created with — which the quota check below then sees (allowed_models). */
+  res_refusal why;
+  if(!resource_route(r, &c->s, &why)) {   /* another user's resource, or two keys' */
+    snprintf(c->last_error, sizeof c->last_error, "%.200s", why.message);
+    record(c, why.status, "resource");
+    c->s.codec->error(c->s.codec_state, r, why.status, NULL, why.body, strlen(why.body), NULL);
+    call_free(c);
+    return;
+  }
   quota_verdict v;
   if(c->gw->users && users_check(c->gw->users, &c->s.who, c->s.model, now, &v)) {
     char extra[64] = "";
@@ -474,4 +542,11 @@ void proxy_start(http_req *r, proxy_spec *spec)
   }
   kp_rotation_check(c->gw->pool, now);
   try_next(c);
+}
+
+void proxy_key_hash(http_req *r, char out[OWN_HASH_LEN + 1])
+{
+  call *c = r->ctx;
+  out[0] = '\0';
+  if(c && c->key) kp_key_hash(c->gw->pool, c->key, out);
 }

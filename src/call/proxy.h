@@ -11,6 +11,7 @@
 #include "http/auth.h"
 #include "http/http.h"
 #include "ledger/ledger.h"
+#include "pool/owners.h"
 
 typedef struct proxy_codec {
   /* A 2xx head: begin the client's response.  headers: the upstream's forwardable header
@@ -44,7 +45,17 @@ typedef struct proxy_spec {
   bool stream;
   const proxy_codec *codec;
   void *codec_state;
+  /* Resources (resource.h fills these in proxy_start).  pin: the hex hash of the key that owns
+   * pin_name — every attempt goes to that key, none to another.  on_ok: called once when a 2xx
+   * answer has arrived whole, before the codec's end, with the hash of the key that answered and,
+   * when capture is set, the answer's first PROXY_CAPTURE_MAX bytes (else NULL, 0). */
+  char pin[OWN_HASH_LEN + 1];
+  char pin_name[OWN_NAME_MAX + 1];
+  bool capture;
+  void (*on_ok)(http_req *r, const struct proxy_spec *s, const char *key_hash, const char *body, size_t len);
 } proxy_spec;
+
+#define PROXY_CAPTURE_MAX (256 * 1024)
 
 /* Run the call; answers r eventually (through the codec).  Takes ownership of spec's parts. */
 void proxy_start(http_req *r, proxy_spec *spec);
@@ -52,6 +63,15 @@ void proxy_start(http_req *r, proxy_spec *spec);
 /* Answer r with the gateway's own error through codec (for errors found before any call). */
 void proxy_fail(http_req *r, const proxy_codec *codec, void *st, int status, const char *message,
                 const char *extra);
+
+/* The hex hash of the key the call on r is using now (kp_key_hash), into out[65]; "" when
+ * none.  For codecs, from their start callback. */
+void proxy_key_hash(http_req *r, char out[OWN_HASH_LEN + 1]);
+
+/* An upstream answer's headers as the client gets them: preformatted "Name: value\r\n" lines
+ * into out (cap bytes, whole lines only), without hop-by-hop headers, Date, Server, Alt-Svc and
+ * Content-Length, whose value goes to *content_length (-1 when absent). */
+void proxy_format_headers(char *out, size_t cap, const http_header *h, size_t n, int64_t *content_length);
 
 /* The client headers worth forwarding upstream ("Name: value" lines, malloc'ed; one spare
  * slot at the end for the key header, so the array has *count + 1 entries). */

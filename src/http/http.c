@@ -14,7 +14,7 @@
 #include "http/reqparse.h"
 #include "http/server.h"
 
-typedef enum { C_HEAD, C_BODY, C_CHUNKED, C_HANDLER, C_CLOSING, C_LINGER } conn_state;
+typedef enum { C_HEAD, C_BODY, C_CHUNKED, C_HANDLER, C_STREAM, C_CLOSING, C_LINGER } conn_state;
 
 struct conn {
   struct worker *w;
@@ -28,6 +28,8 @@ struct conn {
   size_t body_cap;
   int64_t content_length;        /* C_BODY */
   rp_chunked chunks;             /* C_CHUNKED: where the body's framing stands (reqparse.h) */
+  bool stream_chunked, stream_done;   /* C_STREAM: the handler pulls the body (http_body_read) */
+  int64_t stream_left;           /* C_STREAM with Content-Length: bytes still to come */
   char ip[64];                   /* the peer, copied into each request */
   http_req req;
 };
@@ -51,6 +53,7 @@ const char *http_reason(int s)
   case 405: return "Method Not Allowed";
   case 408: return "Request Timeout";
   case 409: return "Conflict";
+  case 410: return "Gone";
   case 411: return "Length Required";
   case 413: return "Content Too Large";
   case 429: return "Too Many Requests";
@@ -105,7 +108,7 @@ static const char *http_date(void)
 static void conn_free(struct conn *c)
 {
   struct worker *w = c->w;
-  if(c->state == C_HANDLER && c->req.on_abort) {
+  if((c->state == C_HANDLER || c->state == C_STREAM) && c->req.on_abort) {
     void (*abort_cb)(http_req *) = c->req.on_abort;
     c->req.on_abort = NULL;
     abort_cb(&c->req);
@@ -139,6 +142,8 @@ static void conn_next(struct conn *c)
   memcpy(c->req.ip, c->ip, sizeof c->ip);
   c->scanned = 0;
   c->body_cap = 0;
+  c->stream_chunked = c->stream_done = false;
+  c->stream_left = 0;
   c->state = C_HEAD;
   set_read_timeout(c, true);
   bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
@@ -158,7 +163,10 @@ static bool parse_head(struct conn *c, size_t n)
 {
   http_req *r = &c->req;
   rp_head h;
-  rp_limits lim = { (size_t)c->w->cfg->max_header, c->w->cfg->max_body };
+  const config *cfg = c->w->cfg;
+  /* The head is parsed against the larger limit; which one applies depends on the route. */
+  int64_t max = cfg->max_upload > cfg->max_body ? cfg->max_upload : cfg->max_body;
+  rp_limits lim = { (size_t)cfg->max_header, max };
   rp_step st = rp_head_parse_complete(c->head, n, &lim, &h, r->hdr, HTTP_MAX_HEADERS);
   r->minor = h.minor;                  /* the error answer, too, speaks the client's version */
   r->nhdr = h.nhdr;
@@ -169,7 +177,17 @@ static bool parse_head(struct conn *c, size_t n)
   r->query = h.query;
   c->keep_alive = h.keep_alive;
   c->expect_continue = h.expect_continue;
-  if(h.framing == RP_BODY_CHUNKED) {
+  bool stream = c->w->gw->stream_body && c->w->gw->stream_body(r);
+  max = stream ? cfg->max_upload : cfg->max_body;
+  if(h.framing == RP_BODY_LENGTH && h.content_length > max) { conn_fail(c, 413, "request body too large"); return false; }
+  if(stream) {
+    c->state = C_STREAM;
+    c->stream_chunked = h.framing == RP_BODY_CHUNKED;
+    c->stream_left = h.content_length;
+    if(c->stream_chunked) rp_chunked_init(&c->chunks, max);
+    r->body_stream = true;
+    r->body_size = c->stream_chunked ? -1 : h.content_length;
+  } else if(h.framing == RP_BODY_CHUNKED) {
     rp_chunked_init(&c->chunks, c->w->cfg->max_body);
     c->state = C_CHUNKED;
   } else {
@@ -193,6 +211,55 @@ static bool body_reserve(struct conn *c, size_t n)
     c->body_cap = cap;
   }
   return true;
+}
+
+/* A streamed body: the handler runs now and pulls the body; the connection keeps reading it
+ * (bounded by the read watermark) and times the client out if it stalls. */
+static void dispatch_stream(struct conn *c)
+{
+  http_req *r = &c->req;
+  r->body = malloc(1);
+  if(r->body) r->body[0] = '\0';
+  r->body_len = 0;
+  c->stream_done = !c->stream_chunked && c->stream_left == 0;
+  bufferevent_setwatermark(c->bev, EV_READ, 0, HTTP_HIGH_WATER);
+  r->t0_us = mono_us();
+  c->w->handler(r);
+}
+
+long http_body_read(http_req *r, char *buf, size_t cap)
+{
+  struct conn *c = r->conn;
+  if(!r->body_stream || c->state != C_STREAM || c->stream_done) return HTTP_BODY_END;
+  if(r->body_error) return HTTP_BODY_ERROR;
+  struct evbuffer *in = bufferevent_get_input(c->bev);
+  if(!c->stream_chunked) {
+    size_t n = evbuffer_get_length(in);
+    if((int64_t)n > c->stream_left) n = (size_t)c->stream_left;
+    if(n > cap) n = cap;
+    if(!n) return 0;
+    evbuffer_remove(in, buf, n);
+    if((c->stream_left -= (int64_t)n) == 0) c->stream_done = true;
+    return (long)n;
+  }
+  for(;;) {
+    size_t avail = evbuffer_get_length(in);
+    if(c->chunks.state == RP_CHUNK_DATA) {
+      size_t n = rp_chunked_data(&c->chunks, avail < cap ? avail : cap);
+      if(!n) return 0;
+      evbuffer_remove(in, buf, n);
+      return (long)n;
+    }
+    size_t win = avail < RP_CHUNK_WINDOW ? avail : RP_CHUNK_WINDOW;
+    const char *p = win ? (const char *)evbuffer_pullup(in, (ssize_t)win) : NULL;
+    int status;
+    const char *msg;
+    long used = rp_chunked_frame(&c->chunks, p, win, &status, &msg);
+    if(used < 0) { r->body_error = status; c->keep_alive = false; return HTTP_BODY_ERROR; }
+    if(used == 0) return 0;
+    evbuffer_drain(in, (size_t)used);
+    if(c->chunks.state == RP_CHUNK_END) { c->stream_done = true; return HTTP_BODY_END; }
+  }
 }
 
 static void dispatch(struct conn *c)
@@ -239,6 +306,7 @@ static void conn_process(struct conn *c)
       if(!parse_head(c, n)) continue;
       if(c->expect_continue)
       { bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25); flush_now(c); }
+      if(c->state == C_STREAM) dispatch_stream(c);
       continue;
     }
     if(c->state == C_BODY) {
@@ -275,7 +343,7 @@ static void conn_process(struct conn *c)
       if(c->chunks.state == RP_CHUNK_END) dispatch(c);
       continue;
     }
-    break;   /* C_HANDLER, C_CLOSING, C_LINGER: wait */
+    break;   /* C_HANDLER, C_STREAM (the handler pulls), C_CLOSING, C_LINGER: wait */
   }
   c->in_process = false;
   if(c->freed_in_process) free(c);
@@ -321,6 +389,10 @@ static void on_read(struct bufferevent *bev, void *arg)
     return;
   }
   if(c->state == C_HANDLER) return;   /* pipelined: later */
+  if(c->state == C_STREAM) {           /* more of a streamed body: its handler pulls it */
+    if(!c->stream_done && c->req.on_body) c->req.on_body(&c->req);
+    return;
+  }
   conn_process(c);
 }
 
@@ -339,7 +411,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
   struct conn *c = arg;
-  if((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->state != C_HANDLER &&
+  if((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->state != C_HANDLER && c->state != C_STREAM &&
      c->state != C_CLOSING && c->state != C_LINGER && (c->state != C_HEAD || evbuffer_get_length(bufferevent_get_input(bev)) > 0)) {
     conn_fail(c, 408, "request not received in time");
     return;
@@ -393,6 +465,7 @@ static void write_head(http_req *r, int status, const char *ctype, const char *e
 {
   struct conn *c = r->conn;
   if(c->w->draining) c->keep_alive = false;
+  if(c->state == C_STREAM && !c->stream_done) c->keep_alive = false;   /* the rest is not read */
   r->status = status;
   r->started = true;
   char mem[4096];
@@ -453,6 +526,8 @@ void http_send(http_req *r, const void *data, size_t len)
 void http_finish(http_req *r)
 {
   struct conn *c = r->conn;
+  if(c->state == C_STREAM && !c->stream_done) c->keep_alive = false;
+  r->on_body = NULL;
   if(r->chunked) evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
   r->on_abort = NULL;
   r->on_drain = NULL;
@@ -501,6 +576,7 @@ const char *http_grpc_status(int status)
   case 405: return "METHOD_NOT_ALLOWED";
   case 408: case 504: return "DEADLINE_EXCEEDED";
   case 409: return "ALREADY_EXISTS";
+  case 410: return "NOT_FOUND";            /* Google has no GONE: the thing is not there any more */
   case 413: return "INVALID_ARGUMENT";
   case 429: return "RESOURCE_EXHAUSTED";
   case 501: return "UNIMPLEMENTED";

@@ -36,12 +36,19 @@ struct http_req {
   char *body;                            /* NUL-terminated for convenience; body_len bytes */
   size_t body_len;
   int64_t t0_us;                         /* when the head was complete (mono_us) */
+  /* A streamed body: the gateway's stream_body hook (server.h) chose it when the head was
+   * complete, so the handler runs then, body stays empty and the body is pulled with
+   * http_body_read, as the handler can pass it on (bounded memory however large it is). */
+  bool body_stream;
+  int64_t body_size;                     /* body_stream: its Content-Length, or -1 (chunked) */
+  int body_error;                        /* body_stream: after HTTP_BODY_ERROR, the status (400, 413) */
   char ip[64];                           /* peer address */
 
   /* Set by the handler when it answers asynchronously. */
   void *ctx;
   void (*on_abort)(http_req *r);         /* client gone; after it returns r is invalid */
   void (*on_drain)(http_req *r);         /* unsent output fell below HTTP_LOW_WATER */
+  void (*on_body)(http_req *r);          /* body_stream: more of the body (or its end) arrived */
 
   /* Response state, read-only for handlers. */
   int status;
@@ -94,6 +101,19 @@ void http_error(http_req *r, int status, const char *gstatus, const char *messag
 void http_start(http_req *r, int status, const char *headers, int64_t content_length);
 void http_send(http_req *r, const void *data, size_t len);
 void http_finish(http_req *r);
+
+/* ---- streamed bodies (r->body_stream) ----
+ * The connection holds at most HTTP_HIGH_WATER unread body bytes; it reads more from the client
+ * as they are pulled, so a slow consumer holds the client back.  A response finished before the
+ * whole body was read closes the connection afterwards. */
+#define HTTP_BODY_END (-1)
+#define HTTP_BODY_ERROR (-2)
+
+/* Up to cap body bytes into buf: their number (> 0); 0 when none are buffered now (on_body runs
+ * when more arrive); HTTP_BODY_END once the body is complete (at once for a buffered body);
+ * HTTP_BODY_ERROR when its chunked framing is malformed or it passes GEMGATE_MAX_UPLOAD
+ * (r->body_error says 400 or 413). */
+long http_body_read(http_req *r, char *buf, size_t cap);
 
 /* Bytes queued for the client and not yet written. */
 size_t http_pending(const http_req *r);

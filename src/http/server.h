@@ -43,6 +43,11 @@ typedef struct gateway {
   struct prices *prices;       /* the price table (prices.h) */
   struct keystore *keystore;   /* upstream keys managed through the admin API (keystore.h) */
   struct meter *meter;         /* per-model minute/hour/day counts (meter.h) */
+  struct owners *owners;       /* which key and user own each resource (owners.h) */
+  struct uploads *uploads;     /* resumable uploads in progress (call/upload.h) */
+  /* Asked once a request head is complete: true to run the handler now and let it pull the body
+   * as a stream (http_body_read), not read it whole first (NULL: never). */
+  bool (*stream_body)(const http_req *r);
 } gateway;
 
 typedef struct worker {

@@ -159,8 +159,10 @@ typedef struct oai_chat {
  *   wins over max_tokens; top_k is accepted as an extension.  An explicit null means "not
  *   given".  Fields not listed here (user, logprobs, metadata, parallel_tool_calls, …) are
  *   ignored, not refused.  tool_choice without tools configures nothing.
- * - content parts: text, image_url (base64 data: URL → inlineData; http(s) → c->fetch),
- *   input_audio (→ audio/<format>), file (file_data: data: URL or bare base64 PDF; file_id is
+ * - content parts: text, image_url (base64 data: URL → inlineData; a Gemini Files API name or
+ *   URI — "files/x", http(s)://host/v1beta/files/x or /v1/files/x — → fileData.fileUri, not
+ *   fetched; other http(s) → c->fetch), input_audio (→ audio/<format>), file (file_data: data:
+ *   URL or bare base64 PDF; file_id naming a Files API file → fileData; any other file_id is
  *   refused).  Only user messages may carry media. */
 int oai_chat_parse(const char *p, size_t n, const oai_settings *s, oai_chat *c, oai_error *e);
 /* Complete f->part with {"inlineData":{"mimeType","data":base64}} from fetched bytes.  The

@@ -76,6 +76,29 @@ static int add_fetch(chat_cx *x, const char *param, const json_t *url, json_t *o
   return json_array_append_new(out, f->part);  /* out (and then the body) holds the only reference */
 }
 
+/* A Gemini Files API name or URI ("files/abc", "https://…/v1beta/files/abc", "…/v1/files/abc"):
+ * such a part becomes fileData, sent as is (the gateway routes it to the key that owns the file),
+ * never fetched.  Kept in step with call/resource.c's resource_file_uri. */
+static bool files_uri(const char *u)
+{
+  const char *id = NULL;
+  if(!strncmp(u, "files/", 6)) id = u + 6;
+  else if(!strncasecmp(u, "http://", 7) || !strncasecmp(u, "https://", 8)) {
+    const char *path = strchr(strstr(u, "//") + 2, '/');
+    if(path && !strncmp(path, "/v1beta/files/", 14)) id = path + 14;
+    else if(path && !strncmp(path, "/v1/files/", 10)) id = path + 10;
+  }
+  if(!id || !*id) return false;
+  for(; *id && *id != '?' && *id != '#'; id++)
+    if(!isalnum((unsigned char)*id) && *id != '-' && *id != '_') return false;
+  return true;
+}
+
+static int file_data_part(const json_t *uri, json_t *out)
+{
+  return json_array_append_new(out, json_pack("{s:{s:O}}", "fileData", "fileUri", uri));
+}
+
 static int image_part(chat_cx *x, const char *base, const json_t *part, json_t *out)
 {
   char pi[96], pu[112];
@@ -89,6 +112,7 @@ static int image_part(chat_cx *x, const char *base, const json_t *part, json_t *
   if(!json_is_string(url)) return cx_type(x, pu, url, "a string");
   const char *u = json_string_value(url);
   if(!strncasecmp(u, "data:", 5)) return add_data_url(x, pu, url, out);
+  if(files_uri(u)) return file_data_part(url, out);
   if(!strncasecmp(u, "http://", 7) || !strncasecmp(u, "https://", 8)) return add_fetch(x, pu, url, out);
   return cx_value(x, pu, "Invalid '%s': expected a data: URL or an http(s) URL.", pu);
 }
@@ -125,9 +149,11 @@ static int file_part(chat_cx *x, const char *base, const json_t *part, json_t *o
   json_t *f = oai_opt(part, "file");
   if(!f) return cx_missing(x, pf);
   if(!json_is_object(f)) return cx_type(x, pf, f, "an object");
-  json_t *data = oai_opt(f, "file_data");
-  if(!data && oai_opt(f, "file_id"))
-    return cx_value(x, pf, "Invalid '%s': file_id is not supported; send the file as file_data.", pf);
+  json_t *data = oai_opt(f, "file_data"), *id = oai_opt(f, "file_id");
+  if(!data && json_is_string(id) && files_uri(json_string_value(id))) return file_data_part(id, out);
+  if(!data && id)
+    return cx_value(x, pf, "Invalid '%s': file_id must name a Gemini file (files/…) uploaded through the "
+                    "Files API; else send the file as file_data.", pf);
   if(!data) return cx_missing(x, pd);
   if(!json_is_string(data)) return cx_type(x, pd, data, "a string");
   if(!strncasecmp(json_string_value(data), "data:", 5)) return add_data_url(x, pd, data, out);

@@ -974,3 +974,68 @@ size_t kp_tracked_models(keypool *kp) {
   pthread_mutex_unlock(&kp->mu);
   return n;
 }
+
+/* ---- keys by identity: resources that live on one key (owners.h) ---- */
+
+/* k's hash (computed when the key joined the pool; the same form as upstream_keys.hash). */
+static const char *key_hash_locked(kp_key *k) { return k->hash; }
+
+void kp_key_hash(keypool *kp, kp_key *k, char out[65]) {
+  pthread_mutex_lock(&kp->mu);
+  memcpy(out, key_hash_locked(k), 65);
+  pthread_mutex_unlock(&kp->mu);
+}
+
+static kp_key *find_hash(keypool *kp, const char *hash, size_t *idx) {
+  for (size_t i = 0; i < kp->nkeys; i++)
+    if (!strcmp(key_hash_locked(kp->keys[i]), hash)) { *idx = i; return kp->keys[i]; }
+  return NULL;
+}
+
+/* kp_acquire for one given key: the same checks, the same counting, no strategy. */
+kp_key *kp_acquire_hash(keypool *kp, const char *hash, const char *model, int64_t now_ms,
+                        int64_t *retry_after_ms, kp_owner_state *state) {
+  model = norm_model(model);
+  pthread_mutex_lock(&kp->mu);
+  size_t i = 0;
+  kp_key *k = hash && hash[0] ? find_hash(kp, hash, &i) : NULL;
+  int mi = k ? model_index(kp, model, 1) : MI_NONE;
+  int64_t wait = k ? key_wait(kp, k, mi, now_ms) : -1;
+  kp_owner_state st = !k ? KP_OWNER_GONE : wait < 0 ? KP_OWNER_DOWN : wait > 0 ? KP_OWNER_COOLING : KP_OWNER_OK;
+  if (st == KP_OWNER_OK) {
+    mstate *m = ms_get(k, mi, 1);
+    if (m) {
+      window_add(m, now_ms, 1, 0);
+      int64_t day = now_ms / DAY_MS;
+      if (m->rpd_day != day) { m->rpd_day = day; m->rpd_requests = 0; }
+      m->rpd_requests++;
+    }
+    k->refs++;
+    k->inflight++;
+  } else {
+    if (retry_after_ms)
+      *retry_after_ms = st == KP_OWNER_COOLING ? max64(wait, 1000)
+                      : st == KP_OWNER_DOWN ? kp->cfg.recheck_interval_ms : -1;
+    k = NULL;
+  }
+  if (state) *state = st;
+  pthread_mutex_unlock(&kp->mu);
+  return k;
+}
+
+int kp_find_hash(keypool *kp, const char *hash, char *mask, size_t cap) {
+  pthread_mutex_lock(&kp->mu);
+  size_t i = 0;
+  kp_key *k = find_hash(kp, hash, &i);
+  if (k && mask) kp_mask(k->secret, mask, cap);
+  pthread_mutex_unlock(&kp->mu);
+  return k ? (int)i + 1 : 0;
+}
+
+int kp_hash_of_id(keypool *kp, int id, char out[65]) {
+  pthread_mutex_lock(&kp->mu);
+  int ok = id >= 1 && (size_t)id <= kp->nkeys;
+  if (ok) memcpy(out, key_hash_locked(kp->keys[id - 1]), 65);
+  pthread_mutex_unlock(&kp->mu);
+  return ok;
+}

@@ -184,4 +184,29 @@ json_t *kp_key_stats(keypool *kp);
 void kp_reset_pool(keypool *kp, const char *model);
 void kp_reset_stats(keypool *kp);
 
+/* ---- keys by identity (resources that live on one key: owners.h) ---- */
+
+/* A key's identity for records that outlive it: the hex SHA-256 of its secret (the form the
+ * store's upstream_keys.hash has), into out[65]. */
+void kp_key_hash(keypool *kp, kp_key *k, char out[65]);
+
+typedef enum {
+  KP_OWNER_OK,        /* acquired */
+  KP_OWNER_COOLING,   /* cooling down or without headroom for the model: *retry_after_ms */
+  KP_OWNER_DOWN,      /* invalid or disabled: *retry_after_ms is the re-check interval */
+  KP_OWNER_GONE       /* no key with that hash in the pool (removed) */
+} kp_owner_state;
+
+/* kp_acquire for the one key whose kp_key_hash is hash: the same checks and counting, no choice.
+ * NULL with *state (and *retry_after_ms, -1 when GONE) saying why. */
+kp_key *kp_acquire_hash(keypool *kp, const char *hash, const char *model, int64_t now_ms,
+                        int64_t *retry_after_ms, kp_owner_state *state);
+
+/* The 1-based id of the key with that hash (its kp_mask into mask when not NULL), or 0 when no
+ * key in the pool has it. */
+int kp_find_hash(keypool *kp, const char *hash, char *mask, size_t cap);
+
+/* The hash of the key with that 1-based id into out[65]; 0 when there is none. */
+int kp_hash_of_id(keypool *kp, int id, char out[65]);
+
 #endif

@@ -85,6 +85,11 @@ static const char *const migrations[] = {
   "CREATE TABLE learned_limits (key_hash TEXT NOT NULL, model TEXT NOT NULL,"
   " rpm INTEGER NOT NULL DEFAULT 0, tpm INTEGER NOT NULL DEFAULT 0, rpd INTEGER NOT NULL DEFAULT 0,"
   " updated_at INTEGER NOT NULL, PRIMARY KEY (key_hash, model)) WITHOUT ROWID;",
+  /* 3: who owns each stateful Gemini resource (issue 15, pool/owners.h): the upstream key as the
+   * hex SHA-256 of its secret (as upstream_keys.hash), never the secret. */
+  "CREATE TABLE resources (name TEXT PRIMARY KEY, kind TEXT NOT NULL, key_hash TEXT NOT NULL,"
+  " user_id INTEGER NOT NULL, model TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL);"
+  "CREATE INDEX resources_created ON resources(created_at);",
 };
 
 static void no_memstatus(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }

@@ -14,6 +14,8 @@
 #define FREE_MAX 256              /* spare call structs kept per worker */
 #define INLINE_BODY (16 * 1024)   /* TLS: a body this small goes out in the head's buffer */
 #define READ_ROUNDS 16            /* reads per event before giving other sockets a turn */
+#define SBUF (64 * 1024)          /* a streamed body's send buffer (chunk framing included) */
+#define SBUF_HEAD 18              /* room before the data for a chunk-size line */
 
 enum { MORE, PAUSED, ENDED };     /* what consume / send left the call in */
 
@@ -49,6 +51,11 @@ struct h1_call {
   char pend_msg[256];
   h1_head h;
   h1_body b;
+  /* A streamed body (up_request.body_read): pulled into sbuf[soff..slen) and sent from there. */
+  long (*body_read)(void *ctx, char *buf, size_t cap);
+  bool body_chunked, body_eof, body_wait;
+  char *sbuf;
+  size_t soff, slen;
 };
 
 /* ---------- URLs and requests ---------- */
@@ -163,12 +170,14 @@ static bool build_request(h1_call *c, const up_request *req, const target *t)
   c->head_req = head;
   c->body = NULL;
   c->body_len = 0;
-  if(ok && !get && !head) {
+  if(ok && !get && !head && req->body_read && req->body_size < 0) {
+    ok = PUTS(c, "Transfer-Encoding: chunked\r\n");
+  } else if(ok && !get && !head) {
     char num[24], *d = num + sizeof num;
-    size_t v = req->body_len;
+    size_t v = req->body_read ? (size_t)req->body_size : req->body_len;
     do *--d = (char)('0' + v % 10); while((v /= 10));
     ok = PUTS(c, "Content-Length: ") && put(c, d, (size_t)(num + sizeof num - d)) && PUTS(c, "\r\n");
-    c->body = req->body_len ? req->body : NULL;
+    c->body = req->body_len && !req->body_read ? req->body : NULL;
     c->body_len = c->body ? req->body_len : 0;
   }
   ok = ok && PUTS(c, "\r\n");
@@ -257,6 +266,8 @@ static void call_release(h1_call *c)
   h1_client *cl = c->cl;
   if(c->k) { h1conn_close(c->k); c->k = NULL; }
   evtimer_del(c->timer);
+  free(c->sbuf);                                   /* streamed bodies are rare: not kept */
+  c->sbuf = NULL;
   if(c->prev) c->prev->next = c->next; else cl->calls = c->next;
   if(c->next) c->next->prev = c->prev;
   cl->active--;
@@ -422,6 +433,75 @@ static void call_pump(h1_call *c)
   h1conn_kick(k);                                              /* more later: others' turn */
 }
 
+/* Writing failed: stop sending and read what the peer may have answered (call_send's way). */
+static int send_broken(h1_call *c)
+{
+  c->send_broken = c->sent_all = true;
+  h1conn_want_write(c->k, false);
+  if(c->starting) { h1conn_kick(c->k); return MORE; }
+  call_pump(c);
+  return ENDED;
+}
+
+/* The streamed body after the head: pulls a piece when the buffer is empty (framed when
+ * chunked), writes it, and again, until the socket is full, no piece is ready (wait for
+ * h1_body_ready, the timer off: the client's pace is not the upstream's fault) or all is out.
+ * Each bit of progress restarts the timeout. */
+static int send_stream(h1_call *c)
+{
+  h1_conn *k = c->k;
+  char msg[256];
+  for(;;) {
+    if(c->soff == c->slen) {
+      if(c->body_eof) break;
+      if(!c->sbuf && !(c->sbuf = malloc(SBUF))) { call_fail(c, UP_ERR_OTHER, "out of memory"); return ENDED; }
+      long n = c->body_read(c->ctx, c->sbuf + SBUF_HEAD, SBUF - SBUF_HEAD - 7);
+      if(n == UP_BODY_ERROR) { call_fail(c, UP_ERR_OTHER, "the request body broke off"); return ENDED; }
+      if(n == 0) {
+        c->body_wait = true;
+        h1conn_want_write(k, false);
+        evtimer_del(c->timer);
+        return MORE;
+      }
+      c->soff = c->slen = SBUF_HEAD;
+      if(n == UP_BODY_END) {
+        c->body_eof = true;
+        if(!c->body_chunked) break;
+        memcpy(c->sbuf + c->slen, "0\r\n\r\n", 5);
+        c->slen += 5;
+      } else {
+        c->slen += (size_t)n;
+        if(c->body_chunked) {              /* "<hex>\r\n" before the data, "\r\n" after */
+          char line[SBUF_HEAD];
+          int hl = snprintf(line, sizeof line, "%lx\r\n", (unsigned long)n);
+          c->soff -= (size_t)hl;
+          memcpy(c->sbuf + c->soff, line, (size_t)hl);
+          memcpy(c->sbuf + c->slen, "\r\n", 2);
+          c->slen += 2;
+        }
+      }
+    }
+    struct iovec iov = { c->sbuf + c->soff, c->slen - c->soff };
+    long w = h1conn_write(k, &iov, 1, msg, sizeof msg);
+    if(w == H1_AGAIN) return MORE;
+    if(w <= 0) return send_broken(c);
+    c->soff += (size_t)w;
+    arm_total(c, c->timeout_ms);
+  }
+  c->sent_all = true;
+  h1conn_want_write(k, false);
+  arm_total(c, c->timeout_ms);                           /* now the answer */
+  return MORE;
+}
+
+void h1_body_ready(h1_call *c)
+{
+  if(!c->body_wait || !c->k) return;
+  c->body_wait = false;
+  arm_total(c, c->timeout_ms);
+  h1conn_want_write(c->k, true);                   /* the send goes on from the loop */
+}
+
 /* Writes what is left of the request.  ENDED when the call ended (or was retried and the old
  * connection is gone: the caller must not touch it). */
 static int call_send(h1_call *c)
@@ -451,6 +531,7 @@ static int call_send(h1_call *c)
     }
     c->sent += (size_t)w;
   }
+  if(c->body_read) return send_stream(c);
   c->sent_all = true;
   h1conn_want_write(k, false);
   return MORE;
@@ -530,6 +611,10 @@ h1_call *h1_start(h1_client *cl, const up_request *req, const up_callbacks *cb, 
   c->idle_mode = req->stream && req->idle_ms > 0;
   c->head_done = c->paused = c->retried = c->got_byte = c->sent_all = c->send_broken = false;
   c->connected = c->pending = false;
+  c->body_read = req->body_read;
+  c->body_chunked = req->body_read && req->body_size < 0;
+  c->body_eof = c->body_wait = false;
+  c->soff = c->slen = 0;
   c->prev = NULL;
   c->next = cl->calls;
   if(cl->calls) cl->calls->prev = c;
@@ -537,7 +622,7 @@ h1_call *h1_start(h1_client *cl, const up_request *req, const up_callbacks *cb, 
   cl->active++;
   c->starting = true;
   arm_total(c, c->timeout_ms);                     /* connect included; streams: to the first byte */
-  c->k = h1pool_take(o, c);
+  c->k = c->body_read ? NULL : h1pool_take(o, c);  /* a streamed body cannot be sent twice: a fresh connection */
   if(c->k) { c->connected = true; call_send(c); }
   else call_connect(c);
   c->starting = false;

@@ -49,4 +49,7 @@ void h1_resume(h1_call *c);
 void h1_cancel(h1_call *c);
 size_t h1_active(const h1_client *cl);
 
+/* The streamed body has bytes again (up_body_ready). */
+void h1_body_ready(h1_call *c);
+
 #endif

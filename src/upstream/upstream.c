@@ -295,6 +295,7 @@ up_call *up_start(upstream *u, const up_request *req, const up_callbacks *cb, vo
     h1_call *h = h1_start(u->h1, req, cb, ctx);
     if(h) return (up_call *)h;
   }
+  if(req->body_read) return NULL;          /* streamed bodies: our own client only */
   up_call *c = calloc(1, sizeof *c);
   if(!c) return NULL;
   c->tag.curl = true;
@@ -368,6 +369,11 @@ void up_resume(up_call *c)
   c->paused = false;
   timer_resume(c);
   curl_easy_pause(c->easy, CURLPAUSE_CONT);
+}
+
+void up_body_ready(up_call *c)
+{
+  if(!c->tag.curl) h1_body_ready((h1_call *)c);
 }
 
 void up_cancel(up_call *c)

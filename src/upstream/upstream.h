@@ -47,7 +47,19 @@ typedef struct up_request {
   int fetch;                       /* 1: a client-named URL (images): http(s) only, ≤ 3
                                       redirects, and no private or loopback address unless
                                       GEMGATE_FETCH_PRIVATE is set */
+  /* A body supplied in pieces (uploads), instead of body/body_len: body_size bytes (-1: not
+   * known, sent chunked).  When the client can send, it calls body_read(ctx, buf, cap) (ctx:
+   * up_start's), which copies up to cap bytes and returns their number, 0 when none are ready
+   * yet (then call up_body_ready once some are), UP_BODY_END when the body is complete, or
+   * UP_BODY_ERROR to fail the call.  Time waiting for body bytes is not counted by timeout_ms,
+   * which then bounds each wait for the upstream (to accept bytes, then to answer).  Direct
+   * calls only: up_start refuses a streamed body with a proxy. */
+  long (*body_read)(void *ctx, char *buf, size_t cap);
+  int64_t body_size;
 } up_request;
+
+#define UP_BODY_END (-1)
+#define UP_BODY_ERROR (-2)
 
 /* A client on loop base (the worker's).  cfg is borrowed and must outlive the client: ca_file,
  * fetch_private and timeout_ms are read from it. */
@@ -59,6 +71,10 @@ up_call *up_start(upstream *u, const up_request *req, const up_callbacks *cb, vo
 
 /* Let a paused call deliver again.  Callable from outside the call's own callbacks. */
 void up_resume(up_call *c);
+
+/* A call with a streamed body that got 0 from body_read: bytes (or the end) are ready now.
+ * Never calls back before returning (the send continues from the loop). */
+void up_body_ready(up_call *c);
 
 /* Stop a call; no callback runs afterwards.  Not from inside the call's own callbacks. */
 void up_cancel(up_call *c);

@@ -180,12 +180,15 @@ test('Gemini\'s own /v1/ paths still pass through, with any credential', async (
     method: 'POST', headers: { authorization: `Bearer ${ACCESS}`, 'content-type': 'application/json' }, body: HI });
   assert.equal(bearer.status, 200);
   assert.match((await bearer.json()).candidates[0].content.parts[0].text, /gemini-2\.5-flash/);
+  // /v1/files with a Gemini credential is Gemini's list, answered from the gateway's own record
+  // of the caller's resources (tenancy, docs/pool.md), not OpenAI's 404.
   const files = await gw.fetch('/v1/files', { headers: { 'x-goog-api-key': ACCESS } });
   assert.equal(files.status, 200);
+  assert.ok(!('error' in await files.json()));
   const models = await gw.fetch('/v1/models', { headers: { 'x-goog-api-key': ACCESS } });
   assert.ok((await models.json()).models.length > 0);
   const seen = (await fake.stats()).by_path;
-  assert.ok(seen['/v1/models/gemini-2.5-flash:generateContent'] && seen['/v1/files'] && seen['/v1/models'], JSON.stringify(seen));
+  assert.ok(seen['/v1/models/gemini-2.5-flash:generateContent'] && seen['/v1/models'], JSON.stringify(seen));
 });
 
 const DROPPED = {
