@@ -252,11 +252,11 @@ function slowReader(port, body, ms) {
 }
 
 test('twenty slow readers of a big answer with a short GEMGATE_TIMEOUT leave every key available (direct and through a proxy)', async () => {
-  // The fake echoes a tool result in every candidate: 1 MiB × 8 candidates, an 8 MiB answer that
+  // The fake echoes a tool result in every candidate: 1 MiB × 4 candidates, a 4 MiB answer that
   // cannot fit in the sockets' buffers, so the gateway holds the upstream while each client waits.
   const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'go' }] },
     { role: 'user', parts: [{ functionResponse: { name: 'f', response: { r: 'x'.repeat(1 << 20) } } }] }],
-    generationConfig: { candidateCount: 8 } });
+    generationConfig: { candidateCount: 4 } });
   const keys = ['AIzaFake-ok-sr01', 'AIzaFake-ok-sr02'];
   // Its own fake with two threads: building twenty 8 MiB answers one after another (slower
   // still under ASan) would make the last ones a real upstream timeout.
@@ -264,11 +264,12 @@ test('twenty slow readers of a big answer with a short GEMGATE_TIMEOUT leave eve
   const p = await forwardProxy();
   try {
     for (const extra of [{}, { GEMGATE_PROXY: p.url }]) {
-      const gw = await startGateway({ GEMGATE_UPSTREAM: big.url, GEMGATE_KEYS: keys.join(','), GEMGATE_TIMEOUT: '2s',
+      const gw = await startGateway({ GEMGATE_UPSTREAM: big.url, GEMGATE_KEYS: keys.join(','), GEMGATE_TIMEOUT: '3s',
                                       GEMGATE_MAX_FAILURES: '3', ...extra });
       try {
-        // Each client holds the gateway for 3 s, longer than GEMGATE_TIMEOUT.
-        const rs = await Promise.all(Array.from({ length: 20 }, () => slowReader(gw.port, body, 3000)));
+        // Each client holds the gateway for 4.5 s, longer than GEMGATE_TIMEOUT (3 s: headroom for
+        // a loaded machine and the ASan build to produce twenty answers in time).
+        const rs = await Promise.all(Array.from({ length: 20 }, () => slowReader(gw.port, body, 4500)));
         const label = extra.GEMGATE_PROXY ? 'through the proxy' : 'direct';
         assert.deepEqual(rs.map((r) => r.status), Array(20).fill(200), label);
         assert.ok(rs.every((r) => r.whole), `${label}: every answer arrived whole`);
