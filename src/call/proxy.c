@@ -13,6 +13,7 @@
 #include "http/server.h"
 #include "upstream/upstream.h"
 #include "call/record.h"
+#include "call/txlog.h"
 #include "call/usage.h"
 #include "users/users.h"
 
@@ -176,11 +177,9 @@ static void record(call *c, int status, const char *outcome)
   }
   atomic_fetch_add(&gw->tokens_in, c->usage.u.prompt);
   atomic_fetch_add(&gw->tokens_out, c->usage.u.candidates + c->usage.u.thoughts);
-  log_info("call %s %s %.*s model=%s status=%d outcome=%s attempts=%zu tokens=%lld/%lld ms=%lld",
-           c->s.who.label, r->ip, (int)r->path.n, r->path.p, c->s.model[0] ? c->s.model : "-", status,
-           outcome, c->ntried, (long long)c->usage.u.prompt,
-           (long long)(c->usage.u.candidates + c->usage.u.thoughts),
-           (long long)((mono_us() - r->t0_us) / 1000));
+  log_call(r, &c->s.who, c->s.model, status, outcome, c->keymask, (int)c->ntried, c->usage.u.prompt,
+           c->usage.u.candidates + c->usage.u.thoughts, c->ttfb_us);
+  log_call_prompt(r, c->s.prompt_of);
 }
 
 /* Report the current attempt to the pool and drop the key. */
@@ -452,6 +451,7 @@ void proxy_start(http_req *r, proxy_spec *spec)
     char extra[64] = "";
     if(v.status == 429) snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)v.retry_after_s);
     record_local(r, &c->s.who, c->s.model, c->s.prompt_of, v.status, true, v.message);
+    log_call(r, &c->s.who, c->s.model, v.status, "quota_refused", "", 0, 0, 0, 0);
     proxy_fail(r, c->s.codec, c->s.codec_state, v.status, v.message, extra[0] ? extra : NULL);
     call_free(c);
     return;

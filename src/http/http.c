@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "base/log.h"
+#include "http/reqid.h"
 #include "http/reqparse.h"
 #include "http/server.h"
 
@@ -205,6 +206,7 @@ static void dispatch(struct conn *c)
   /* While the handler runs, read only enough to notice the client leaving. */
   bufferevent_setwatermark(c->bev, EV_READ, 0, (size_t)c->w->cfg->max_header);
   r->t0_us = mono_us();
+  reqid_assign(r);
   c->w->handler(r);
 }
 
@@ -406,6 +408,10 @@ static void write_head(http_req *r, int status, const char *ctype, const char *e
   SB_LIT(&b, "\r\nDate: ");
   sb_str(&b, http_date());
   SB_LIT(&b, "\r\nServer: gemgate\r\n");
+  if(!r->rid[0]) reqid_assign(r);      /* answered before a handler (a bad request) */
+  SB_LIT(&b, "X-Request-Id: ");
+  sb_str(&b, r->rid);
+  SB_LIT(&b, "\r\n");
   if(ctype) { SB_LIT(&b, "Content-Type: "); sb_str(&b, ctype); SB_LIT(&b, "\r\n"); }
   if(len >= 0) { SB_LIT(&b, "Content-Length: "); sb_u64(&b, (uint64_t)len); SB_LIT(&b, "\r\n"); }
   else if(r->minor == 1) { SB_LIT(&b, "Transfer-Encoding: chunked\r\n"); r->chunked = true; }

@@ -37,6 +37,7 @@ struct http_req {
   size_t body_len;
   int64_t t0_us;                         /* when the head was complete (mono_us) */
   char ip[64];                           /* peer address */
+  char rid[65];                          /* request id (reqid.h), set before the handler runs */
 
   /* Set by the handler when it answers asynchronously. */
   void *ctx;

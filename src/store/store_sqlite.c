@@ -80,6 +80,8 @@ static const char *const migrations[] = {
   "CREATE TABLE usage_dim (dim TEXT NOT NULL, day INTEGER NOT NULL, value TEXT NOT NULL,"
   " status TEXT NOT NULL, " MEASURES
   " PRIMARY KEY (dim, day, value, status)) WITHOUT ROWID;",
+  /* 2: the request id of each row (X-Request-Id), to find a call's log lines and its row. */
+  "ALTER TABLE ledger ADD COLUMN request_id TEXT NOT NULL DEFAULT '';",
 };
 
 static void no_memstatus(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
