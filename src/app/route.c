@@ -2,9 +2,11 @@
 #include "app/route.h"
 
 #include "admin/keys.h"
+#include "admin/logs.h"
 #include "admin/maint.h"
 #include "admin/prices.h"
 #include "admin/settings.h"
+#include "admin/signin.h"
 #include "admin/stats.h"
 #include "admin/status.h"
 #include "admin/testroute.h"
@@ -22,6 +24,10 @@ static const route routes[] = {
   { "GET",  "/health",                  PUBLIC, status_health },
   { "GET",  "/wake",                    PUBLIC, status_wake },
   { "GET",  "/api/status/keys",         ADMIN,  status_keys },
+  { "GET",  "/api/status/logs",         ADMIN,  logs_route_list },
+  { "GET",  "/api/status/logs/ws",      PUBLIC, logs_route_ws },       /* authenticates itself: */
+  { "GET",  "/api/status/logs/stream",  PUBLIC, logs_route_sse },      /* token, ticket, session */
+  { "*",    "/admin/session",           PUBLIC, signin_route },        /* signs in: checks the token */
   { "GET",  "/admin/pool/stats",        ADMIN,  status_pool_stats },
   { "GET",  "/admin/keys/stats",        ADMIN,  status_key_stats },
   { "POST", "/admin/pool/reset",        ADMIN,  status_pool_reset },
@@ -49,6 +55,7 @@ static const route routes[] = {
   { "POST", "/admin/maintenance/backup", ADMIN, admin_maint_backup },
 #ifdef GEMGATE_TEST_ROUTES     /* the test binary only (make's gemgate-test): never in a release */
   { "POST", "/admin/test/ledger",       ADMIN,  admin_test_ledger },
+  { "POST", "/admin/test/log",          ADMIN,  admin_test_log },
 #endif
   { "GET",  "/api/gemini/usage-stats",  CLIENT, stats_route_usage },
   { "GET",  "/api/usage/export",        CLIENT, usage_route_export_mine },

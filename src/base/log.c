@@ -495,7 +495,8 @@ int log_start(const log_opts *o, char *err, size_t cap)
     if(mkdirs(L.dir)) { snprintf(err, cap, "cannot create log directory %s: %s", L.dir, strerror(errno)); return -1; }
   }
   L.outs = calloc(LOG_NSTREAMS, sizeof *L.outs);
-  L.ring = calloc(n, sizeof *L.ring);
+  if(L.ring && L.mask + 1 != n) { free(L.ring); L.ring = NULL; }   /* a restart (tests) reuses it */
+  if(!L.ring) L.ring = calloc(n, sizeof *L.ring);
   if(!L.outs || !L.ring) { free(L.outs); free(L.ring); L.outs = NULL; L.ring = NULL; snprintf(err, cap, "out of memory"); return -1; }
   L.mask = n - 1;
   for(int i = 0; i < LOG_NSTREAMS; i++) {

@@ -30,6 +30,8 @@ struct conn {
   int64_t content_length;        /* C_BODY */
   rp_chunked chunks;             /* C_CHUNKED: where the body's framing stands (reqparse.h) */
   char ip[64];                   /* the peer, copied into each request */
+  const http_upgrade_ops *up_ops; /* set: taken over by http_upgrade (WebSocket) */
+  void *up_arg;
   http_req req;
 };
 
@@ -106,6 +108,11 @@ static const char *http_date(void)
 static void conn_free(struct conn *c)
 {
   struct worker *w = c->w;
+  if(c->up_ops) {
+    const http_upgrade_ops *ops = c->up_ops;
+    c->up_ops = NULL;
+    if(ops->on_close) ops->on_close(c->up_arg);
+  }
   if(c->state == C_HANDLER && c->req.on_abort) {
     void (*abort_cb)(http_req *) = c->req.on_abort;
     c->req.on_abort = NULL;
@@ -322,6 +329,7 @@ static void on_read(struct bufferevent *bev, void *arg)
     evbuffer_drain(in, evbuffer_get_length(in));
     return;
   }
+  if(c->up_ops) { c->up_ops->on_read(c->up_arg, bufferevent_get_input(bev)); return; }
   if(c->state == C_HANDLER) return;   /* pipelined: later */
   conn_process(c);
 }
@@ -335,6 +343,7 @@ static void on_write(struct bufferevent *bev, void *arg)
     return;
   }
   if(left == 0) bufferevent_disable(bev, EV_WRITE);   /* flush_now writes the next answer */
+  if(c->up_ops) { if(c->up_ops->on_drain && left <= HTTP_LOW_WATER) c->up_ops->on_drain(c->up_arg); return; }
   if(c->state == C_HANDLER && c->req.on_drain && left <= HTTP_LOW_WATER) c->req.on_drain(&c->req);
 }
 
@@ -572,6 +581,57 @@ json_t *http_body_object(http_req *r)
   json_decref(b);
   http_error(r, 400, NULL, "body must be a JSON object", NULL);
   return NULL;
+}
+
+/* ---------- upgraded connections ---------- */
+
+struct conn *http_upgrade(http_req *r, const char *head, size_t len, const http_upgrade_ops *ops, void *arg)
+{
+  struct conn *c = r->conn;
+  r->on_abort = NULL;
+  r->on_drain = NULL;
+  r->started = true;
+  r->status = 101;
+  c->keep_alive = false;
+  c->up_ops = ops;
+  c->up_arg = arg;
+  c->w->requests_done++;
+  evbuffer_add(bufferevent_get_output(c->bev), head, len);
+  flush_now(c);
+  set_read_timeout(c, false);            /* the peer may be silent; a stalled write still times out */
+  bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+  if(evbuffer_get_length(bufferevent_get_input(c->bev)))
+    bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+  return c;
+}
+
+void http_upgraded_send(struct conn *c, const void *p, size_t n)
+{
+  evbuffer_add(bufferevent_get_output(c->bev), p, n);
+  flush_now(c);
+}
+
+size_t http_upgraded_pending(const struct conn *c)
+{
+  return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+void http_upgraded_close(struct conn *c)
+{
+  c->up_ops = NULL;
+  c->state = C_CLOSING;
+  flush_now(c);
+  if(evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) conn_linger(c);
+}
+
+struct worker *http_upgraded_worker(const struct conn *c)
+{
+  return c->w;
+}
+
+int http_upgraded_fd(const struct conn *c)
+{
+  return bufferevent_getfd(c->bev);
 }
 
 size_t http_pending(const http_req *r)
