@@ -10,7 +10,7 @@ CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sani
 LDFLAGS += -fsanitize=address,undefined
 endif
 WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-DEFS    := -D_GNU_SOURCE -pthread -Isrc
+DEFS    := -D_GNU_SOURCE -pthread -Isrc -DGEMGATE_BUILD_CC='"$(CC)"' -DGEMGATE_BUILD_CFLAGS='"$(CFLAGS)"'
 PKGS    := libevent libevent_pthreads libcurl jansson openssl sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm

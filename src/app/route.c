@@ -1,6 +1,7 @@
 /* route — the route table; contract in route.h. */
 #include "app/route.h"
 
+#include "admin/debug.h"
 #include "admin/keys.h"
 #include "admin/logs.h"
 #include "admin/maint.h"
@@ -35,6 +36,7 @@ static const route routes[] = {
   { "POST", "/admin/keys/reload",       ADMIN,  status_reload },
   { "GET",  "/status",                  ADMIN,  status_process },
   { "GET",  "/metrics",                 ADMIN,  status_metrics },
+  { "GET",  "/debug/info",              ADMIN,  debug_info },
   { "GET",  "/admin/config/thinking",   ADMIN,  admin_settings_thinking },
   { "POST", "/admin/config/thinking",   ADMIN,  admin_settings_thinking },
   { "GET",  "/admin/config/inject-prompt", ADMIN, admin_settings_inject },

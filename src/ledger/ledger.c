@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/utc.h"
 #include "base/util.h"
 #include "ledger/meter.h"
@@ -285,7 +286,9 @@ static void *writer_main(void *arg)
     l->busy = true;
     pthread_mutex_unlock(&l->mu);
 
+    int64_t t0 = mono_us();
     int rc = write_batch(l->c, batch);
+    mhist_observe(&metrics.ledger_commit, mono_us() - t0);
     pthread_mutex_lock(&l->mu);
     if(rc == 0 || (l->closing && failures >= 5)) {
       if(rc) log_error("ledger: giving up on %zu rows at shutdown", n);
