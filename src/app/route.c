@@ -6,11 +6,13 @@
 #include "admin/logs.h"
 #include "admin/maint.h"
 #include "admin/prices.h"
+#include "admin/series.h"
 #include "admin/settings.h"
 #include "admin/signin.h"
 #include "admin/stats.h"
 #include "admin/status.h"
 #include "admin/testroute.h"
+#include "admin/ui.h"
 #include "admin/usage.h"
 #include "admin/useradmin.h"
 #include "call/native.h"
@@ -51,6 +53,7 @@ static const route routes[] = {
   { "PUT",  "/admin/prices/",           ADMIN,  admin_prices_set },
   { "POST", "/admin/prices/",           ADMIN,  admin_prices_set },
   { "GET",  "/admin/stats",             ADMIN,  stats_route_admin },
+  { "GET",  "/admin/stats/series",      ADMIN,  series_route },
   { "GET",  "/admin/usage",             ADMIN,  usage_route_list },
   { "GET",  "/admin/usage/export",      ADMIN,  usage_route_export },
   { "POST", "/admin/maintenance/cleanup", ADMIN, admin_maint_cleanup },
@@ -59,6 +62,10 @@ static const route routes[] = {
   { "POST", "/admin/test/ledger",       ADMIN,  admin_test_ledger },
   { "POST", "/admin/test/log",          ADMIN,  admin_test_log },
 #endif
+  { "GET",  "/openapi.json",             PUBLIC, ui_openapi },
+  { "GET",  "/docs",                    PUBLIC, ui_docs },
+  { "GET",  "/admin",                   PUBLIC, ui_index },            /* the web UI (and /admin/, below) */
+  { "GET",  "/admin/ui/",               PUBLIC, ui_asset },
   { "GET",  "/api/gemini/usage-stats",  CLIENT, stats_route_usage },
   { "GET",  "/api/usage/export",        CLIENT, usage_route_export_mine },
 };
@@ -90,10 +97,21 @@ static bool is_client_api(str path)
   return str_starts(path, STR("/v1beta/")) || str_starts(path, STR("/v1/"));
 }
 
+/* The web UI's page is "/admin/" exactly: as a table entry the slash would make it a prefix of
+ * every admin route, turning their 404s into pages. */
+static const route ui_root = { "GET", "/admin/", PUBLIC, ui_index };
+
 const route *route_find(str method, str path, char allow[ROUTE_ALLOW_CAP])
 {
   if(is_client_api(path)) { allow[0] = '\0'; return &client_api; }
+  if(str_eq(path, STR("/admin/")) && str_eq(method, STR("GET"))) { allow[0] = '\0'; return &ui_root; }
   return route_match(routes, ARRAY_LEN(routes), method, path, allow);
+}
+
+const route *route_table(size_t *n)
+{
+  *n = ARRAY_LEN(routes);
+  return routes;
 }
 
 void route_request(http_req *r)
@@ -103,7 +121,7 @@ void route_request(http_req *r)
     return;
   }
   char allow[ROUTE_ALLOW_CAP];
-  const route *match = route_match(routes, ARRAY_LEN(routes), r->method, r->path, allow);
+  const route *match = route_find(r->method, r->path, allow);
   if(!match) {
     if(allow[0]) http_error(r, 405, "INVALID_ARGUMENT", "method not allowed on this route", allow);
     else http_error(r, 404, NULL, "no such route", NULL);

@@ -47,6 +47,7 @@ const char *http_reason(int s)
   case 200: return "OK";
   case 201: return "Created";
   case 204: return "No Content";
+  case 308: return "Permanent Redirect";
   case 400: return "Bad Request";
   case 401: return "Unauthorized";
   case 403: return "Forbidden";
@@ -56,6 +57,7 @@ const char *http_reason(int s)
   case 409: return "Conflict";
   case 411: return "Length Required";
   case 413: return "Content Too Large";
+  case 426: return "Upgrade Required";
   case 429: return "Too Many Requests";
   case 431: return "Request Header Fields Too Large";
   case 500: return "Internal Server Error";
