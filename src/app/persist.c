@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "ledger/meter.h"
 #include "ledger/prices.h"
+#include "admin/poolcfg.h"
 #include "call/settings.h"
 #include "store/store.h"
 #include "users/users.h"
@@ -29,6 +30,7 @@ int persist_open(gateway *gw)
   if(!rc && keystore_load(gw->keystore, c)) { log_error("database: cannot load upstream keys: %s", store_error(c)); rc = -1; }
   if(!rc && meter_load(gw->meter, c, now)) { log_error("database: cannot load the meters: %s", store_error(c)); rc = -1; }
   if(!rc) settings_load(gw->settings, c, NULL);      /* a bad stored value leaves the defaults */
+  if(!rc) poolcfg_load(gw, c);                        /* the pool's settings changed through the API */
   store_disconnect(c);
   if(rc) return -1;
   gw->ledger = ledger_open(gw->store, gw->users, gw->prices, gw->meter, gw->cfg.log_prompts, err, sizeof err);

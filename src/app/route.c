@@ -5,6 +5,7 @@
 #include "admin/keys.h"
 #include "admin/logs.h"
 #include "admin/maint.h"
+#include "admin/poolcfg.h"
 #include "admin/prices.h"
 #include "admin/series.h"
 #include "admin/settings.h"
@@ -43,6 +44,8 @@ static const route routes[] = {
   { "POST", "/admin/config/thinking",   ADMIN,  admin_settings_thinking },
   { "GET",  "/admin/config/inject-prompt", ADMIN, admin_settings_inject },
   { "POST", "/admin/config/inject-prompt", ADMIN, admin_settings_inject },
+  { "GET",  "/admin/config/pool",       ADMIN,  poolcfg_route },
+  { "POST", "/admin/config/pool",       ADMIN,  poolcfg_route },
   { "POST", "/admin/config/user-key",   ADMIN,  useradmin_create },
   { "GET",  "/admin/users",             ADMIN,  useradmin_list },
   { "*",    "/admin/users/",            ADMIN,  useradmin_item },

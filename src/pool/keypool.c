@@ -649,3 +649,45 @@ void kp_reset_stats(keypool *kp) {
   }
   pthread_mutex_unlock(&kp->mu);
 }
+
+/* ---- run-time tunables (the admin API's settings) ---- */
+
+int kp_configure(keypool *kp, const kp_config *cfg) {
+  kp_limit *lim = NULL;
+  if (cfg->nlimits) {
+    lim = calloc(cfg->nlimits, sizeof *lim);
+    if (!lim) return -1;
+    memcpy(lim, cfg->limits, cfg->nlimits * sizeof *lim);
+    for (size_t i = 0; i < cfg->nlimits; i++) lim[i].model[sizeof lim[i].model - 1] = 0;
+  }
+  pthread_mutex_lock(&kp->mu);
+  kp->cfg.strategy = cfg->strategy;
+  if (cfg->cooldown_base_ms > 0) kp->cfg.cooldown_base_ms = cfg->cooldown_base_ms;
+  if (cfg->cooldown_max_ms > 0) kp->cfg.cooldown_max_ms = cfg->cooldown_max_ms;
+  if (cfg->max_failures > 0) kp->cfg.max_failures = cfg->max_failures;
+  kp_limit *old = kp->limits;
+  kp->limits = lim;
+  kp->cfg.limits = lim;
+  kp->cfg.nlimits = cfg->nlimits;
+  for (size_t i = 0; i < kp->nkeys; i++)          /* the pairs' cached limits point into the old array */
+    for (size_t j = 0; j < kp->keys[i]->nmodels; j++)
+      kp->keys[i]->models[j].limit = find_limit(kp, kp->keys[i]->models[j].model);
+  pthread_mutex_unlock(&kp->mu);
+  free(old);
+  return 0;
+}
+
+json_t *kp_config_json(keypool *kp) {
+  static const char *const names[] = { "round_robin", "least_used", "health" };
+  json_t *limits = json_array();
+  pthread_mutex_lock(&kp->mu);
+  for (size_t i = 0; i < kp->cfg.nlimits; i++)
+    json_array_append_new(limits, json_pack("{s:s,s:I,s:I,s:I}", "model", kp->limits[i].model, "rpm",
+                                            (json_int_t)kp->limits[i].rpm, "tpm", (json_int_t)kp->limits[i].tpm,
+                                            "rpd", (json_int_t)kp->limits[i].rpd));
+  json_t *o = json_pack("{s:s,s:I,s:I,s:i,s:o}", "strategy", names[kp->cfg.strategy % 3],
+                        "cooldown_ms", (json_int_t)kp->cfg.cooldown_base_ms, "cooldown_max_ms",
+                        (json_int_t)kp->cfg.cooldown_max_ms, "max_failures", kp->cfg.max_failures, "key_limits", limits);
+  pthread_mutex_unlock(&kp->mu);
+  return o;
+}

@@ -118,4 +118,14 @@ json_t *kp_key_stats(keypool *kp);
 void kp_reset_pool(keypool *kp, const char *model);
 void kp_reset_stats(keypool *kp);
 
+/* Replace the tunables at run time (the admin API): strategy, cooldown base and cap, max_failures
+ * (fields <= 0 keep their value) and the per-model limits (copied; every (key, model) pair takes
+ * its new limit at once).  Windows, cooldowns under way and marks stay.  -1 when out of memory
+ * (nothing changed). */
+int kp_configure(keypool *kp, const kp_config *cfg);
+
+/* The tunables: {"strategy","cooldown_ms","cooldown_max_ms","max_failures","key_limits":[{"model",
+ * "rpm","tpm","rpd"}]} (a new reference). */
+json_t *kp_config_json(keypool *kp);
+
 #endif

@@ -133,3 +133,167 @@ test('/admin/stats/series: requests, successes, tokens and cost per step, by mod
   assert.equal(day.body.steps, 24);
   assert.equal((await gw.admin('/admin/stats/series?range=year')).status, 400);
 });
+
+// ---------- the admin UI in a real browser ----------
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import OpenAI from 'openai';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const haveBrowser = fs.existsSync(CHROMIUM);
+const noBrowser = !haveBrowser && `no browser at ${CHROMIUM} (Debian package chromium; scripts/packages.txt installs it)`;
+const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
+let browser, page;
+
+const shot = async (name, p = page) => {
+  const text = await p.evaluate(() => document.body.innerText);
+  assert.ok(!/\[object |\bundefined\b|\bNaN\b/.test(text), `${name}: the page shows a rendering slip: ${text.match(/.{0,40}(\[object |undefined|NaN).{0,40}/)?.[0]}`);
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await p.screenshot({ path: path.join(ARTIFACTS, `ui-${name}.png`), fullPage: true });
+};
+const go = async (hash) => { await page.goto(`${gw.url}/admin/#/${hash}`); await page.waitForSelector('main h1'); };
+
+test('browser: a wrong token is refused; the right one signs in to the dashboard', { skip: noBrowser }, async () => {
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error' && !/401|Failed to load resource/.test(m.text())) errors.push(m.text()); });
+  page.errors = errors;
+  await page.goto(`${gw.url}/admin/`);
+  await page.getByLabel('Admin token').fill('not-the-token');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('admin token not valid').waitFor();
+  await shot('signin');
+  await page.getByLabel('Admin token').fill(ADMIN);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+  const cookies = await ctx.cookies();
+  const c = cookies.find((x) => x.name === 'gemgate_session');
+  assert.ok(c && c.httpOnly && c.sameSite === 'Strict', 'an HttpOnly, SameSite=Strict session cookie');
+  assert.equal(await page.evaluate(() => document.cookie), '', 'the cookie is not readable by script');
+});
+
+test('browser: the dashboard\'s charts have data after traffic; usable on a phone', { skip: noBrowser }, async () => {
+  for (let i = 0; i < 5; i++) await gw.call(GEN);
+  await until(async () => (await gw.admin('/admin/usage?limit=100')).body.rows.length >= 5, 3000);
+  await go('dashboard');
+  await page.waitForSelector('svg.chart');
+  const requests = Number((await page.locator('#kpi-requests').textContent()).replace(/,/g, ''));
+  assert.ok(requests >= 5, `${requests} requests on the dashboard`);
+  const points = await page.$$eval('svg.chart', (s) => s.map((x) => Number(x.dataset.points)));
+  assert.ok(points.length >= 6 && points.every((p) => p > 0), `every chart has data: ${points}`);
+  assert.ok(await page.locator('svg.chart rect').count() > 0, 'the requests chart has bars');
+  await shot('dashboard');
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, storageState: await page.context().storageState() });
+  await phone.goto(`${gw.url}/admin/#/dashboard`);
+  await phone.waitForSelector('svg.chart');
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 1, `no sideways scrolling on a phone (${overflow}px)`);
+  await shot('dashboard-phone', phone);
+  await phone.close();
+});
+
+test('browser: add keys by bulk paste (deduplicated, validated) and see them in the table', { skip: noBrowser }, async () => {
+  await go('keys');
+  const NEW = 'AIzaSyUI-added-secret-5555';
+  await page.getByLabel('Upstream API keys (bulk paste)').fill(`${NEW}\n${NEW}, bad key!\n`);
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await page.getByText(/1 added/).waitFor();
+  const msg = await page.locator('.msg.err, .msg.ok').first().textContent();
+  assert.match(msg, /1 duplicates ignored/);
+  assert.match(msg, /not a key/);
+  await page.locator('td code', { hasText: 'AIza…5555' }).first().waitFor();
+  assert.ok(await page.getByRole('button', { name: 'Disable key AIza…5555' }).isVisible());
+  const html = await page.content();
+  assert.ok(!html.includes(NEW) && !html.includes(KEY), 'no key secret in the page');
+  await shot('keys');
+});
+
+test('browser: create a user; the key is shown once and works with the OpenAI SDK', { skip: noBrowser }, async () => {
+  await go('users');
+  await page.getByLabel('Name').fill('browser-user');
+  await page.getByLabel('Requests per day').fill('100');
+  await page.getByRole('button', { name: 'Create user and key' }).click();
+  const key = (await page.locator('#new-key').textContent()).trim();
+  assert.ok(key.length > 20);
+  await shot('users');
+  const client = new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1` });
+  const r = await client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] });
+  assert.match(r.choices[0].message.content, /Hello from fake/);
+  await page.getByRole('button', { name: 'Done' }).click();
+  await go('users');
+  assert.ok(!(await page.content()).includes(key), 'the key is not shown again');
+  await page.getByRole('cell', { name: 'browser-user', exact: true }).waitFor();
+});
+
+test('browser: a call appears in live logs within 2 s; pause holds new lines', { skip: noBrowser }, async () => {
+  await go('logs');
+  await page.getByText('Live.').waitFor({ timeout: 5000 });
+  const r = await gw.call(GEN);
+  const rid = r.headers.get('x-request-id');
+  const t0 = Date.now();
+  await page.locator(`#logview [data-rid="${rid}"]`).first().waitFor({ timeout: 2000 });
+  assert.ok(Date.now() - t0 <= 2000);
+  await shot('logs');
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByText('Live, paused.').waitFor();
+  const held = (await gw.call(GEN)).headers.get('x-request-id');
+  await new Promise((res) => setTimeout(res, 600));
+  assert.equal(await page.locator(`#logview [data-rid="${held}"]`).count(), 0, 'paused: not shown');
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await page.locator(`#logview [data-rid="${held}"]`).first().waitFor({ timeout: 2000 });
+});
+
+test('browser: change the thinking default and see it applied to the next call', { skip: noBrowser }, async () => {
+  await go('settings');
+  const form = page.locator('form', { has: page.getByRole('heading', { name: /Thinking default/ }) });
+  await form.getByLabel('Enabled').check();
+  await form.getByLabel(/Budget/).fill('1024');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await form.getByText('Saved and applied.').waitFor();
+  assert.deepEqual((await gw.admin('/admin/config/thinking')).body, { enabled: true, budget: 1024, include_thoughts: false });
+  const client = new OpenAI({ apiKey: ACCESS, baseURL: `${gw.url}/v1` });
+  await client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'think' }] });
+  const last = await fake.last();
+  const body = typeof last.body === 'string' ? JSON.parse(last.body) : last.body;
+  assert.equal(body?.generationConfig?.thinkingConfig?.thinkingBudget, 1024, `the upstream saw ${JSON.stringify(last).slice(0, 300)}`);
+  const pool = page.locator('form', { has: page.getByRole('heading', { name: 'Key pool' }) });
+  await pool.getByLabel('Retries').fill('2');
+  await pool.getByRole('button', { name: 'Save' }).click();
+  await pool.getByText('Saved and applied.').waitFor();
+  assert.equal((await gw.admin('/admin/config/pool')).body.max_retries, 2);
+  await shot('settings');
+});
+
+test('browser: the usage page pages the ledger and exports CSV; the docs render', { skip: noBrowser }, async () => {
+  await go('usage');
+  await page.locator('table td').first().waitFor();
+  const rows = await page.locator('section table tr').count();
+  assert.ok(rows > 5);
+  const href = await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
+  const csv = await page.evaluate(async (h) => (await fetch(h)).text(), href);
+  assert.match(csv, /^id,created_at,user_id/);
+  await shot('usage');
+  await page.goto(`${gw.url}/docs`);
+  await page.locator('details.op').first().waitFor();
+  assert.ok(await page.locator('details.op').count() > 60);
+  await shot('docs');
+  assert.deepEqual(page.errors, [], 'no script errors');
+});
+
+test('browser: sign out, and the session is refused', { skip: noBrowser }, async () => {
+  await go('dashboard');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByText('Signed out.').waitFor();
+  const status = await page.evaluate(async () => (await fetch('/api/status/keys')).status);
+  assert.equal(status, 401);
+  await page.goto(`${gw.url}/admin/#/keys`);
+  await page.getByLabel('Admin token').waitFor();
+  await shot('signed-out');
+  await browser.close();
+});
