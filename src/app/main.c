@@ -28,6 +28,11 @@ int main(int argc, char **argv)
   if(!gw.cfg.keys.n) log_warn("no upstream keys: set GEMGATE_KEYS or GEMGATE_KEYS_FILE");
   if(!gw.cfg.access_keys.n) log_warn("no access keys: every client call will get 401 (set GEMGATE_ACCESS_KEYS)");
   if(!gw.cfg.admin_token) log_warn("no admin token: admin routes are disabled (set GEMGATE_ADMIN_TOKEN)");
+  static const char *const strategies[] = { "round_robin", "least_used", "health" };
+  log_info("config: %d workers, strategy %s, %d retries, timeout %lld ms, log %s %s to %s",
+           gw.cfg.workers, strategies[gw.cfg.pool.strategy % 3], gw.cfg.max_retries, (long long)gw.cfg.timeout_ms,
+           log_level_name((log_level)gw.cfg.log_level), gw.cfg.log_json ? "json" : "text",
+           gw.cfg.log_dir ? gw.cfg.log_dir : "stdout");
   gw.started_ms = now_ms();
   rc = server_run(&gw, route_request);
   persist_close(&gw);          /* drains the ledger: a graceful stop loses no row */

@@ -195,6 +195,12 @@ static void report(call *c, kp_outcome o, int64_t retry_delay_ms)
   mhist_observe(&metrics.upstream, us);
   c->upstream_us += us;
   if(o == KP_RATE_LIMITED) atomic_fetch_add(&metrics.cooldowns, 1);
+  /* key state changes, for the application log (the key masked) */
+  if(o == KP_RATE_LIMITED)
+    log_line_rid(LOG_INFO, LOG_APP, c->r->rid, "key %s: 429 for %s, cooling down%s", c->keymask,
+                 c->s.model[0] ? c->s.model : "-", retry_delay_ms >= 0 ? " for RetryInfo's delay" : "");
+  else if(o == KP_INVALID)
+    log_line_rid(LOG_WARN, LOG_APP, c->r->rid, "key %s: %s, marked invalid", c->keymask, c->last_error);
   int64_t now = now_ms();
   bool failed = o != KP_OK && o != KP_CLIENT_ERROR && o != KP_ABORTED;
   kp_result res = { o, retry_delay_ms, now - c->attempt_t0, c->usage.u.total,

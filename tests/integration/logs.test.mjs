@@ -377,3 +377,25 @@ test('web UI sessions: sign in sets an HttpOnly SameSite=Strict cookie; changes 
   assert.equal((await gw.fetch('/api/status/keys', { headers: { cookie } })).status, 401, 'signed out');
   assert.deepEqual(await (await gw.fetch('/admin/session', { headers: { cookie } })).json(), { signed_in: false });
 });
+
+test('debug stream: prompts only at debug and only with GEMGATE_LOG_PROMPTS=1', async () => {
+  for (const prompts of ['1', '0']) {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'gemgate-dbg-'));
+    const g = await startGateway({ GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: KEY1, GEMGATE_LOG_DIR: d, GEMGATE_LOG_LEVEL: 'debug',
+                                   GEMGATE_LOG_PROMPTS: prompts, GEMGATE_LOG_FORMAT: 'json' });
+    try {
+      const r = await g.call(GEN, { contents: [{ parts: [{ text: 'a secret plan about llamas' }] }] });
+      const rid = r.headers.get('x-request-id');
+      await until(() => fs.existsSync(path.join(d, 'transaction.log')) && fs.readFileSync(path.join(d, 'transaction.log'), 'utf8').includes(rid), 2000);
+      await sleep(50);
+      const dbg = fs.existsSync(path.join(d, 'debug.log')) ? fs.readFileSync(path.join(d, 'debug.log'), 'utf8') : '';
+      const all = ['app.log', 'transaction.log'].map((f) => fs.readFileSync(path.join(d, f), 'utf8')).join('');
+      assert.ok(!all.includes('llamas'), 'never a prompt in the application or transaction stream');
+      if (prompts === '1') {
+        const line = dbg.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.request_id === rid);
+        assert.equal(line?.msg, 'prompt: a secret plan about llamas');
+        assert.equal(line.stream, 'debug');
+      } else assert.ok(!dbg.includes('llamas'), 'GEMGATE_LOG_PROMPTS=0: no prompt even at debug');
+    } finally { await g.stop(); fs.rmSync(d, { recursive: true, force: true }); }
+  }
+});

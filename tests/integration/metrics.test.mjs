@@ -60,6 +60,8 @@ test('retries, cooldowns and key states per model follow the 429s', async () => 
   assert.ok(sample(t, /^gemgate_retries_total (\d+)$/m) >= 1);
   assert.equal(sample(t, /^gemgate_keys\{model="gemini-2\.5-flash",state="cooling"\} (\d+)$/m), 1);
   assert.equal(sample(t, /^gemgate_keys\{model="gemini-2\.5-flash",state="active"\} (\d+)$/m), 1);
+  assert.match(gw.log, /info {2}key AIza…3333: 429 for gemini-2\.5-flash, cooling down for RetryInfo's delay rid=[0-9a-f]{16}/,
+    'the key state change is in the application log, the key masked');
 });
 
 test('histograms: upstream time, time to first byte, the gateway\'s own time, ledger commits', async () => {

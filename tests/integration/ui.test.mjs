@@ -134,6 +134,41 @@ test('/admin/stats/series: requests, successes, tokens and cost per step, by mod
   assert.equal((await gw.admin('/admin/stats/series?range=year')).status, 400);
 });
 
+test('pool settings: a bad value changes nothing; a per-model limit applies at once; they survive a restart', async () => {
+  const os = await import('node:os');
+  const db = path.join(os.tmpdir(), `gemgate-pool-${process.pid}.db`);
+  let g = await startGateway({ GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: KEY, GEMGATE_DB: db, GEMGATE_LOG_FORMAT: 'json' });
+  try {
+    const before = (await g.admin('/admin/config/pool')).body;
+    assert.equal(before.strategy, 'round_robin');
+    for (const bad of [{ strategy: 'random' }, { max_retries: 99 }, { cooldown_ms: 5000, cooldown_max_ms: 10 }, { key_limits: [{ rpm: 1 }] }, { nope: 1 }]) {
+      const r = await g.admin('/admin/config/pool', { method: 'POST', body: JSON.stringify(bad) });
+      assert.equal(r.status, 400, JSON.stringify(bad));
+      assert.equal(r.body.error.status, 'INVALID_ARGUMENT');
+    }
+    assert.deepEqual((await g.admin('/admin/config/pool')).body, before, 'nothing changed');
+    const set = await g.admin('/admin/config/pool', { method: 'POST', body: JSON.stringify({ strategy: 'least_used', max_retries: 1,
+      key_limits: [{ model: 'gemini-2.5-flash', rpm: 1, tpm: 0, rpd: 0 }] }) });
+    assert.equal(set.status, 200);
+    assert.equal(set.body.strategy, 'least_used');
+    assert.equal(set.body.cooldown_ms, before.cooldown_ms, 'fields not sent keep their value');
+    assert.equal((await g.call(GEN)).status, 200);
+    const second = await g.call(GEN);
+    assert.equal(second.status, 503, 'the only key has no RPM headroom left for the model');
+    assert.ok(Number(second.headers.get('retry-after')) > 0);
+    assert.equal((await g.call('/v1beta/models/gemini-2.5-pro:generateContent')).status, 200, 'other models are not limited');
+    await g.stop();
+    g = await startGateway({ GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: KEY, GEMGATE_DB: db });
+    const after = (await g.admin('/admin/config/pool')).body;
+    assert.equal(after.strategy, 'least_used');
+    assert.equal(after.max_retries, 1);
+    assert.deepEqual(after.key_limits, [{ model: 'gemini-2.5-flash', rpm: 1, tpm: 0, rpd: 0 }]);
+  } finally {
+    await g.stop();
+    for (const f of [db, `${db}-wal`, `${db}-shm`]) fs.rmSync(f, { force: true });
+  }
+});
+
 // ---------- the admin UI in a real browser ----------
 
 import fs from 'node:fs';
