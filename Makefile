@@ -10,7 +10,7 @@ CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sani
 LDFLAGS += -fsanitize=address,undefined
 endif
 WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-DEFS    := -D_GNU_SOURCE -pthread -Isrc
+DEFS    := -D_GNU_SOURCE -pthread -Isrc -DGEMGATE_BUILD_CC='"$(CC)"' -DGEMGATE_BUILD_CFLAGS='"$(CFLAGS)"'
 PKGS    := libevent libevent_pthreads libcurl jansson openssl sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
@@ -22,7 +22,10 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 TEST_ONLY_SRC := $(wildcard src/admin/testroute.c)
 SRC      := $(filter-out $(TEST_ONLY_SRC),$(wildcard src/*/*.c))
 HDR      := $(wildcard src/*/*.h)
-OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+# The web UI (ui/) is embedded: scripts/embed.sh turns its files into $(BUILD)/gen/assets.c.
+UI_SRC   := $(sort $(wildcard ui/*))
+ASSET_OBJ := $(BUILD)/obj/gen/assets.o
+OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(ASSET_OBJ)
 TEST_SRC := src/app/route.c $(TEST_ONLY_SRC)
 TEST_OBJ := $(filter-out $(TEST_SRC:src/%.c=$(BUILD)/obj/%.o),$(OBJ)) $(TEST_SRC:src/%.c=$(BUILD)/obj-test/%.o)
 LIBOBJ   := $(filter-out $(BUILD)/obj/app/main.o,$(OBJ))
@@ -36,6 +39,14 @@ all: $(BUILD)/gemgate $(BUILD)/gemgate-test $(BUILD)/fakegemini
 $(BUILD)/obj/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/assets.c: scripts/embed.sh $(UI_SRC)
+	@mkdir -p $(dir $@)
+	scripts/embed.sh $@ $(UI_SRC)
+
+$(ASSET_OBJ): $(BUILD)/gen/assets.c src/admin/assets.h
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj-test/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)

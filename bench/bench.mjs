@@ -3,7 +3,8 @@
 // them in interleaved rounds, reads CPU and memory from /proc, writes results, a report and plots.
 // bench/run.sh installs what it needs and starts this (pinned to core 1).  Usage:
 //   node bench/bench.mjs [--quick] [--rounds N] [--out DIR] [--no-profile] [--profile]
-//                        [--no-readme] [--only tp,stream,hold,storm,profile]
+//                        [--no-readme] [--only tp,stream,hold,storm,logging,profile]
+// (logging: passthrough throughput at GEMGATE_LOG_LEVEL=info with a log directory against warn)
 // Everything it starts is stopped by PID when it ends (also on SIGINT/SIGTERM).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -617,6 +618,39 @@ async function main() {
     const ex = await stopProc(gs.proc);
     results.storm.gemgate_exit = ex;
     results.timings.storm = elapsed() - t1;
+  }
+
+  // ---------------- logging costs no throughput: info with a log directory against warn
+  if (want('logging') && phase('logging', CFG.rounds * 2 * (CFG.tpSecs + 1) + CFG.warmSecs * 2 + 4)) {
+    const t1 = elapsed();
+    const logDir = path.join(TMP, 'logs-info');
+    const gi = await startGemgate('gemgate-log-info', { env: { GEMGATE_LOG_LEVEL: 'info', GEMGATE_LOG_DIR: logDir, GEMGATE_LOG_FORMAT: 'json' } });
+    const gw = await startGemgate('gemgate-log-warn', { env: { GEMGATE_LOG_LEVEL: 'warn' } });
+    const targets = [
+      { id: 'log-info', port: gi.port, pid: gi.pid, path: GEN, body: NATIVE_BODY, headers: nativeH(ACCESS) },
+      { id: 'log-warn', port: gw.port, pid: gw.pid, path: GEN, body: NATIVE_BODY, headers: nativeH(ACCESS) },
+    ];
+    for (const t of targets) await wrk(t, { conns: 64, secs: CFG.warmSecs });
+    const rps = { 'log-info': [], 'log-warn': [] };
+    for (let r = 0; r < CFG.rounds; r++) {
+      for (const t of (r % 2 ? [...targets].reverse() : targets)) {       // alternate the order
+        const j = await wrk(t, { conns: 64, secs: CFG.tpSecs });
+        rps[t.id].push(j.rps);
+        log(`logging round ${r + 1} ${t.id} ${fmt(j.rps)} req/s`);
+      }
+    }
+    let lines = 0;
+    try { lines = fs.readFileSync(path.join(logDir, 'transaction.log'), 'utf8').split('\n').length - 1; } catch {}
+    const info = median(rps['log-info']), warn = median(rps['log-warn']);
+    const cost = warn ? (warn - info) / warn : 0;
+    results.logging = { info_rps: info, warn_rps: warn, cost_share: cost, transaction_lines: lines, rounds: rps };
+    const msg = `logging: ${fmt(info)} req/s at info with a log directory (${lines} transaction lines written) against ${fmt(warn)} req/s at warn: ${(cost * 100).toFixed(1)} % apart (the issue's bound: 3 %)`;
+    log(msg);
+    results.notes.push(msg);
+    if (cost > 0.03) problem(msg);
+    await stopProc(gi.proc);
+    await stopProc(gw.proc);
+    results.timings.logging = elapsed() - t1;
   }
 
   // ---------------- profile the passthrough path

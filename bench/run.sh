@@ -2,7 +2,7 @@
 # gemgate's benchmark, end to end, on loopback (`make bench` runs it after `make deps all`).
 #   bench/run.sh            full run (≤ 10 min); updates bench/README.md's results and bench/plots/
 #   bench/run.sh --quick    short run (≤ 2 min) to check that everything works
-# Other flags go to bench/bench.mjs (--rounds N, --only tp,stream,hold,storm,profile, --no-profile,
+# Other flags go to bench/bench.mjs (--rounds N, --only tp,stream,hold,storm,logging,profile, --no-profile,
 # --no-readme, --out DIR).  Results: bench/results/<time>/ (bench/results/latest points there).
 # Installs what it needs when missing: the Debian packages of scripts/bench-packages.txt and
 # Portkey's gateway from bench/package-lock.json (npm ci into bench/node_modules).

@@ -73,3 +73,24 @@ void admin_test_ledger(http_req *r)
   dbcall_json(r, j, free, flush_work, 200);
 }
 #endif
+
+#ifdef GEMGATE_TEST_ROUTES
+#include "base/log.h"
+
+void admin_test_log(http_req *r)
+{
+  const char *hooks = getenv("GEMGATE_TEST_HOOKS");
+  if(!hooks || strcmp(hooks, "1")) { http_error(r, 404, NULL, "no such route", NULL); return; }
+  json_t *b = http_body_object(r);
+  if(!b) return;
+  json_int_t n = json_integer_value(json_object_get(b, "n"));
+  int lvl = log_parse_level(json_string_value(json_object_get(b, "level")) ? json_string_value(json_object_get(b, "level")) : "info");
+  json_decref(b);
+  if(n < 1 || n > 100000 || lvl < 0) { http_error(r, 400, NULL, "n must be 1..100000, level a level", NULL); return; }
+  for(json_int_t i = 0; i < n; i++)
+    log_line_rid((log_level)lvl, LOG_APP, r->rid, "test line %lld of %lld: %s", (long long)i, (long long)n,
+                 "the quick brown fox jumps over the lazy dog, again and again, to fill the line up to its size "
+                 "the quick brown fox jumps over the lazy dog");
+  http_reply_json(r, 200, json_pack("{s:I}", "logged", n), NULL);
+}
+#endif

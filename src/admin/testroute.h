@@ -12,6 +12,10 @@
  * (for tests of the statistics before any upstream is involved); with "flush", answers once
  * they are written.  → {"recorded": N, "flushed": bool}.  404 unless GEMGATE_TEST_HOOKS=1. */
 void admin_test_ledger(http_req *r);
+
+/* POST /admin/test/log {"n", "level"?} — logs n application lines of ~200 bytes at once (for
+ * the live-log tests: a flood without a flood of calls).  → {"logged": n}. */
+void admin_test_log(http_req *r);
 #endif
 
 #endif

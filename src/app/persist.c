@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "ledger/meter.h"
 #include "ledger/prices.h"
+#include "admin/poolcfg.h"
 #include "call/settings.h"
 #include "store/store.h"
 #include "users/users.h"
@@ -33,6 +34,7 @@ int persist_open(gateway *gw)
   if(!rc && meter_load(gw->meter, c, now)) { log_error("database: cannot load the meters: %s", store_error(c)); rc = -1; }
   if(!rc && owners_load(gw->owners, c)) { log_error("database: cannot load resources: %s", store_error(c)); rc = -1; }
   if(!rc) settings_load(gw->settings, c, NULL);      /* a bad stored value leaves the defaults */
+  if(!rc) poolcfg_load(gw, c);                        /* the pool's settings changed through the API */
   store_disconnect(c);
   if(rc) return -1;
   if(owners_open(gw->owners, gw->store, err, sizeof err)) { log_error("resources: %s", err); return -1; }

@@ -1,14 +1,20 @@
 /* route — the route table; contract in route.h. */
 #include "app/route.h"
 
+#include "admin/debug.h"
 #include "admin/keys.h"
+#include "admin/logs.h"
 #include "admin/maint.h"
+#include "admin/poolcfg.h"
 #include "admin/prices.h"
 #include "admin/resources.h"
+#include "admin/series.h"
 #include "admin/settings.h"
+#include "admin/signin.h"
 #include "admin/stats.h"
 #include "admin/status.h"
 #include "admin/testroute.h"
+#include "admin/ui.h"
 #include "admin/usage.h"
 #include "admin/useradmin.h"
 #include "call/native.h"
@@ -24,6 +30,10 @@ static const route routes[] = {
   { "GET",  "/health",                  PUBLIC, status_health },
   { "GET",  "/wake",                    PUBLIC, status_wake },
   { "GET",  "/api/status/keys",         ADMIN,  status_keys },
+  { "GET",  "/api/status/logs",         ADMIN,  logs_route_list },
+  { "GET",  "/api/status/logs/ws",      PUBLIC, logs_route_ws },       /* authenticates itself: */
+  { "GET",  "/api/status/logs/stream",  PUBLIC, logs_route_sse },      /* token, ticket, session */
+  { "*",    "/admin/session",           PUBLIC, signin_route },        /* signs in: checks the token */
   { "GET",  "/admin/pool/stats",        ADMIN,  status_pool_stats },
   { "GET",  "/admin/keys/stats",        ADMIN,  status_key_stats },
   { "POST", "/admin/pool/reset",        ADMIN,  status_pool_reset },
@@ -31,10 +41,13 @@ static const route routes[] = {
   { "POST", "/admin/keys/reload",       ADMIN,  status_reload },
   { "GET",  "/status",                  ADMIN,  status_process },
   { "GET",  "/metrics",                 ADMIN,  status_metrics },
+  { "GET",  "/debug/info",              ADMIN,  debug_info },
   { "GET",  "/admin/config/thinking",   ADMIN,  admin_settings_thinking },
   { "POST", "/admin/config/thinking",   ADMIN,  admin_settings_thinking },
   { "GET",  "/admin/config/inject-prompt", ADMIN, admin_settings_inject },
   { "POST", "/admin/config/inject-prompt", ADMIN, admin_settings_inject },
+  { "GET",  "/admin/config/pool",       ADMIN,  poolcfg_route },
+  { "POST", "/admin/config/pool",       ADMIN,  poolcfg_route },
   { "POST", "/admin/config/user-key",   ADMIN,  useradmin_create },
   { "GET",  "/admin/users",             ADMIN,  useradmin_list },
   { "*",    "/admin/users/",            ADMIN,  useradmin_item },
@@ -45,6 +58,7 @@ static const route routes[] = {
   { "PUT",  "/admin/prices/",           ADMIN,  admin_prices_set },
   { "POST", "/admin/prices/",           ADMIN,  admin_prices_set },
   { "GET",  "/admin/stats",             ADMIN,  stats_route_admin },
+  { "GET",  "/admin/stats/series",      ADMIN,  series_route },
   { "GET",  "/admin/usage",             ADMIN,  usage_route_list },
   { "GET",  "/admin/usage/export",      ADMIN,  usage_route_export },
   { "POST", "/admin/maintenance/cleanup", ADMIN, admin_maint_cleanup },
@@ -52,9 +66,14 @@ static const route routes[] = {
   { "GET",  "/admin/resources",         ADMIN,  admin_resources_list },
 #ifdef GEMGATE_TEST_ROUTES     /* the test binary only (make's gemgate-test): never in a release */
   { "POST", "/admin/test/ledger",       ADMIN,  admin_test_ledger },
+  { "POST", "/admin/test/log",          ADMIN,  admin_test_log },
 #endif
   { "POST", "/upload/",                 CLIENT, upload_route },   /* resumable uploads (upload.h) */
   { "PUT",  "/upload/",                 CLIENT, upload_route },
+  { "GET",  "/openapi.json",             PUBLIC, ui_openapi },
+  { "GET",  "/docs",                    PUBLIC, ui_docs },
+  { "GET",  "/admin",                   PUBLIC, ui_index },            /* the web UI (and /admin/, below) */
+  { "GET",  "/admin/ui/",               PUBLIC, ui_asset },
   { "GET",  "/api/gemini/usage-stats",  CLIENT, stats_route_usage },
   { "GET",  "/api/usage/export",        CLIENT, usage_route_export_mine },
 };
@@ -86,10 +105,21 @@ static bool is_client_api(str path)
   return str_starts(path, STR("/v1beta/")) || str_starts(path, STR("/v1/"));
 }
 
+/* The web UI's page is "/admin/" exactly: as a table entry the slash would make it a prefix of
+ * every admin route, turning their 404s into pages. */
+static const route ui_root = { "GET", "/admin/", PUBLIC, ui_index };
+
 const route *route_find(str method, str path, char allow[ROUTE_ALLOW_CAP])
 {
   if(is_client_api(path)) { allow[0] = '\0'; return &client_api; }
+  if(str_eq(path, STR("/admin/")) && str_eq(method, STR("GET"))) { allow[0] = '\0'; return &ui_root; }
   return route_match(routes, ARRAY_LEN(routes), method, path, allow);
+}
+
+const route *route_table(size_t *n)
+{
+  *n = ARRAY_LEN(routes);
+  return routes;
 }
 
 void route_request(http_req *r)
@@ -99,7 +129,7 @@ void route_request(http_req *r)
     return;
   }
   char allow[ROUTE_ALLOW_CAP];
-  const route *match = route_match(routes, ARRAY_LEN(routes), r->method, r->path, allow);
+  const route *match = route_find(r->method, r->path, allow);
   if(!match) {
     if(allow[0]) http_error(r, 405, "INVALID_ARGUMENT", "method not allowed on this route", allow);
     else http_error(r, 404, NULL, "no such route", NULL);

@@ -23,4 +23,8 @@ bool route_stream_body(const http_req *r);
  * one client entry); NULL with allow as route_match gives it.  Static; for tests and tools. */
 const route *route_find(str method, str path, char allow[ROUTE_ALLOW_CAP]);
 
+/* The table itself (*n entries; without the client APIs and /admin/, which route_find adds),
+ * for tests and tools: the docs' test checks that every entry is in /openapi.json. */
+const route *route_table(size_t *n);
+
 #endif

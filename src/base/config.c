@@ -38,7 +38,10 @@ static const setting settings[] = {
   { "KEY_LIMITS",      "",      "per-key limits: model:rpm=N,tpm=N,rpd=N;*:rpm=N" },
   { "RETRY_BACKOFF",   "100ms", "first retry backoff (doubles, with jitter)" },
   { "LOG_LEVEL",       "info",  "error | warn | info | debug" },
-  { "LOG_DIR",         "",      "directory for log files (empty: stderr only)" },
+  { "LOG_DIR",         "",      "directory for app.log, transaction.log, debug.log (empty: stdout)" },
+  { "LOG_FORMAT",      "json",  "json | text: how log lines are written" },
+  { "LOG_MAX_SIZE",    "50m",   "rotate a log file before it passes this size (0: never)" },
+  { "LOG_MAX_FILES",   "5",     "rotated files kept per log (name.1 ... name.N)" },
   { "WORKERS",         "0",     "worker threads (0: one per core)" },
   { "PROXY",           "",      "outbound proxies (http://, socks5://), comma separated" },
   { "CA_FILE",         "",      "CA bundle to verify the upstream with" },
@@ -315,6 +318,12 @@ int config_load(config *cfg, int argc, char **argv)
   int lvl = log_parse_level(RAW("LOG_LEVEL"));
   if(lvl < 0) BAD("LOG_LEVEL", "expected error, warn, info or debug");
   cfg->log_level = lvl;
+  const char *lf = RAW("LOG_FORMAT");
+  if(!strcmp(lf, "json")) cfg->log_json = 1;
+  else if(strcmp(lf, "text")) BAD("LOG_FORMAT", "expected json or text");
+  if((cfg->log_max_size = parse_size(RAW("LOG_MAX_SIZE"))) < 0) BAD("LOG_MAX_SIZE", "expected a size such as 50m");
+  if((v = parse_int(RAW("LOG_MAX_FILES"))) < 0 || v > 1000) BAD("LOG_MAX_FILES", "expected 0..1000");
+  cfg->log_max_files = (int)v;
   if(parse_limits(cfg, RAW("KEY_LIMITS"))) goto fail;
   cfg->pool.limits = cfg->limits;
   cfg->pool.nlimits = cfg->nlimits;

@@ -45,6 +45,9 @@ typedef struct config {
   strlist proxies;         /* outbound proxies; each key pinned to one by hash */
   int workers;
   int log_level;             /* log_level */
+  int log_json;              /* GEMGATE_LOG_FORMAT=json (1) or text (0) */
+  int64_t log_max_size;      /* rotate past this many bytes; 0 never */
+  int log_max_files;         /* rotated files kept per log */
   int max_retries;
   int fetch_private;           /* image URLs may name private/loopback hosts (tests, intranets) */
   int64_t timeout_ms;          /* connect + whole non-stream call; time to first byte of a stream */

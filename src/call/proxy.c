@@ -12,10 +12,12 @@
 #include "pool/verdict.h"
 #include "ledger/ledger.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "http/server.h"
 #include "upstream/upstream.h"
 #include "call/record.h"
 #include "call/resource.h"
+#include "call/txlog.h"
 #include "call/usage.h"
 #include "users/users.h"
 
@@ -34,6 +36,7 @@ typedef struct call {
   up_call *up;
   struct event *backoff;
   int64_t attempt_t0;
+  int64_t attempt_us, upstream_us;   /* this attempt's start (mono_us); all attempts' time */
   int64_t ttfb_us;             /* first byte to the client, or 0 */
   int status;                  /* upstream status of the current attempt */
   bool passing;                /* this attempt's answer goes to the client as it comes */
@@ -136,6 +139,8 @@ static void spec_free(proxy_spec *s)
 
 static void call_free(call *c)
 {
+  atomic_fetch_sub(&metrics.calls_open, 1);
+  if(c->s.stream) atomic_fetch_sub(&metrics.streams_open, 1);
   if(c->up) up_cancel(c->up);
   if(c->backoff) event_free(c->backoff);
   if(c->key) kp_release(c->gw->pool, c->key);
@@ -168,11 +173,10 @@ static void record(call *c, int status, const char *outcome)
   }
   atomic_fetch_add(&gw->tokens_in, c->usage.u.prompt);
   atomic_fetch_add(&gw->tokens_out, c->usage.u.candidates + c->usage.u.thoughts);
-  log_info("call %s %s %.*s model=%s status=%d outcome=%s attempts=%zu tokens=%lld/%lld ms=%lld",
-           c->s.who.label, r->ip, (int)r->path.n, r->path.p, c->s.model[0] ? c->s.model : "-", status,
-           outcome, c->ntried, (long long)c->usage.u.prompt,
-           (long long)(c->usage.u.candidates + c->usage.u.thoughts),
-           (long long)((mono_us() - r->t0_us) / 1000));
+  call_facts f = { c->s.model, outcome, c->keymask, status, (int)c->ntried, c->usage.u.prompt, c->usage.u.candidates,
+                   c->usage.u.thoughts, c->usage.u.cached, c->ttfb_us, c->upstream_us };
+  log_call(r, &c->s.who, &f);
+  log_call_prompt(r, c->s.prompt_of);
 }
 
 /* Report the current attempt to the pool and drop the key.  v: what an error answer said, or
@@ -180,6 +184,18 @@ static void record(call *c, int status, const char *outcome)
 static void report(call *c, kp_outcome o, const verdict *v)
 {
   if(!c->key) return;
+  int64_t us = mono_us() - c->attempt_us;
+  mhist_observe(&metrics.upstream, us);
+  c->upstream_us += us;
+  if(o == KP_RATE_LIMITED) atomic_fetch_add(&metrics.cooldowns, 1);
+  /* key state changes, for the application log (the key masked) */
+  if(o == KP_RATE_LIMITED)
+    log_line_rid(LOG_INFO, LOG_APP, c->r->rid, "key %s: 429 for %s, cooling down%s", c->keymask,
+                 c->s.model[0] ? c->s.model : "-",
+                 v && v->period == QUOTA_PER_DAY ? " until Google's daily reset (midnight Pacific)"
+                 : v && v->retry_delay_ms >= 0 ? " for RetryInfo's delay" : "");
+  else if(o == KP_INVALID)
+    log_line_rid(LOG_WARN, LOG_APP, c->r->rid, "key %s: %s, marked invalid", c->keymask, c->last_error);
   int64_t now = now_ms();
   bool failed = o != KP_OK && o != KP_CLIENT_ERROR && o != KP_ABORTED;
   kp_result res = { .outcome = o, .retry_delay_ms = v ? v->retry_delay_ms : -1,
@@ -477,6 +493,7 @@ static void try_next(call *c)
   c->status = 0;
   c->errlen = 0;
   c->attempt_t0 = now;
+  c->attempt_us = mono_us();
   usage_init(&c->usage);
   const char *secret = kp_key_secret(k);
   size_t sl = strlen(secret);
@@ -520,6 +537,8 @@ void proxy_start(http_req *r, proxy_spec *spec)
   r->ctx = c;
   r->on_abort = on_abort;
   atomic_fetch_add(&c->gw->requests, 1);
+  atomic_fetch_add(&metrics.calls_open, 1);
+  if(c->s.stream) atomic_fetch_add(&metrics.streams_open, 1);
   int64_t now = now_ms();
   /* Resources first: a call naming one takes its key and, when the path names no model, the
    * model it was created with — which the quota check below then sees (allowed_models). */
@@ -536,6 +555,8 @@ void proxy_start(http_req *r, proxy_spec *spec)
     char extra[64] = "";
     if(v.status == 429) snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)v.retry_after_s);
     record_local(r, &c->s.who, c->s.model, c->s.prompt_of, v.status, true, v.message);
+    atomic_fetch_add(&metrics.quota_refusals, 1);
+    log_call(r, &c->s.who, &(call_facts){ .model = c->s.model, .outcome = "quota_refused", .keymask = "", .status = v.status });
     proxy_fail(r, c->s.codec, c->s.codec_state, v.status, v.message, extra[0] ? extra : NULL);
     call_free(c);
     return;

@@ -35,6 +35,7 @@ void record_begin(ledger_row *row, const http_req *r, const principal *who, cons
   else snprintf(row->gen_type, sizeof row->gen_type, "%s", kind);
   row->stream = !strcmp(kind, "stream");
   clientip_of(r, row->ip, sizeof row->ip);
+  snprintf(row->request_id, sizeof row->request_id, "%s", r->rid);
   row->body = r->body;                 /* the prompt is taken by the ledger's writer */
   row->body_len = r->body_len;
   row->prompt_of = prompt_of;

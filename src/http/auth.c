@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "http/session.h"
 #include "users/users.h"
 
 static int hexval(char c)
@@ -79,6 +80,17 @@ bool auth_admin(gateway *gw, const http_req *r)
   const char *tok = gw->cfg.admin_token;
   if(!tok) return false;
   str v = http_header_get(r, STR("Authorization"));
-  if(!v.p || v.n <= 7 || !str_ieq((str){ v.p, 7 }, STR("Bearer "))) return false;
+  if(!v.p || v.n <= 7 || !str_ieq((str){ v.p, 7 }, STR("Bearer "))) return auth_admin_session(gw, r);
   return secret_eq(v.p + 7, v.n - 7, tok, strlen(tok));
+}
+
+bool auth_admin_session(gateway *gw, const http_req *r)
+{
+  if(!gw->cfg.admin_token) return false;
+  str id = session_cookie(http_header_get(r, STR("Cookie")), STR(SESSION_COOKIE));
+  char csrf[SESSION_ID_CAP];
+  if(!id.p || !session_valid(id, now_ms(), csrf)) return false;
+  if(str_eq(r->method, STR("GET")) || str_eq(r->method, STR("HEAD"))) return true;
+  str sent = http_header_get(r, STR("X-CSRF-Token"));
+  return sent.p && secret_eq(sent.p, sent.n, csrf, strlen(csrf));
 }

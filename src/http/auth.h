@@ -25,7 +25,12 @@ auth_result auth_client(gateway *gw, const http_req *r, principal *out);
  * is not authenticated, after answering 401 in Google's error shape. */
 bool auth_require(gateway *gw, http_req *r, principal *out);
 
-/* True when the request carries the admin token.  Always false when none is configured. */
+/* True when the request carries the admin token, or comes from a web UI session
+ * (auth_admin_session).  Always false when no token is configured. */
 bool auth_admin(gateway *gw, const http_req *r);
+
+/* The admin signed in through the web UI (session.h): a live session cookie, and for any
+ * method but GET and HEAD the session's CSRF token as X-CSRF-Token. */
+bool auth_admin_session(gateway *gw, const http_req *r);
 
 #endif

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "base/log.h"
+#include "http/reqid.h"
 #include "http/reqparse.h"
 #include "http/server.h"
 
@@ -31,6 +32,8 @@ struct conn {
   bool stream_chunked, stream_done;   /* C_STREAM: the handler pulls the body (http_body_read) */
   int64_t stream_left;           /* C_STREAM with Content-Length: bytes still to come */
   char ip[64];                   /* the peer, copied into each request */
+  const http_upgrade_ops *up_ops; /* set: taken over by http_upgrade (WebSocket) */
+  void *up_arg;
   http_req req;
 };
 
@@ -46,6 +49,7 @@ const char *http_reason(int s)
   case 200: return "OK";
   case 201: return "Created";
   case 204: return "No Content";
+  case 308: return "Permanent Redirect";
   case 400: return "Bad Request";
   case 401: return "Unauthorized";
   case 403: return "Forbidden";
@@ -56,6 +60,7 @@ const char *http_reason(int s)
   case 410: return "Gone";
   case 411: return "Length Required";
   case 413: return "Content Too Large";
+  case 426: return "Upgrade Required";
   case 429: return "Too Many Requests";
   case 431: return "Request Header Fields Too Large";
   case 500: return "Internal Server Error";
@@ -108,6 +113,11 @@ static const char *http_date(void)
 static void conn_free(struct conn *c)
 {
   struct worker *w = c->w;
+  if(c->up_ops) {
+    const http_upgrade_ops *ops = c->up_ops;
+    c->up_ops = NULL;
+    if(ops->on_close) ops->on_close(c->up_arg);
+  }
   if((c->state == C_HANDLER || c->state == C_STREAM) && c->req.on_abort) {
     void (*abort_cb)(http_req *) = c->req.on_abort;
     c->req.on_abort = NULL;
@@ -272,6 +282,7 @@ static void dispatch(struct conn *c)
   /* While the handler runs, read only enough to notice the client leaving. */
   bufferevent_setwatermark(c->bev, EV_READ, 0, (size_t)c->w->cfg->max_header);
   r->t0_us = mono_us();
+  reqid_assign(r);
   c->w->handler(r);
 }
 
@@ -388,6 +399,7 @@ static void on_read(struct bufferevent *bev, void *arg)
     evbuffer_drain(in, evbuffer_get_length(in));
     return;
   }
+  if(c->up_ops) { c->up_ops->on_read(c->up_arg, bufferevent_get_input(bev)); return; }
   if(c->state == C_HANDLER) return;   /* pipelined: later */
   if(c->state == C_STREAM) {           /* more of a streamed body: its handler pulls it */
     if(!c->stream_done && c->req.on_body) c->req.on_body(&c->req);
@@ -405,6 +417,7 @@ static void on_write(struct bufferevent *bev, void *arg)
     return;
   }
   if(left == 0) bufferevent_disable(bev, EV_WRITE);   /* flush_now writes the next answer */
+  if(c->up_ops) { if(c->up_ops->on_drain && left <= HTTP_LOW_WATER) c->up_ops->on_drain(c->up_arg); return; }
   if(c->state == C_HANDLER && c->req.on_drain && left <= HTTP_LOW_WATER) c->req.on_drain(&c->req);
 }
 
@@ -479,6 +492,10 @@ static void write_head(http_req *r, int status, const char *ctype, const char *e
   SB_LIT(&b, "\r\nDate: ");
   sb_str(&b, http_date());
   SB_LIT(&b, "\r\nServer: gemgate\r\n");
+  if(!r->rid[0]) reqid_assign(r);      /* answered before a handler (a bad request) */
+  SB_LIT(&b, "X-Request-Id: ");
+  sb_str(&b, r->rid);
+  SB_LIT(&b, "\r\n");
   if(ctype) { SB_LIT(&b, "Content-Type: "); sb_str(&b, ctype); SB_LIT(&b, "\r\n"); }
   if(len >= 0) { SB_LIT(&b, "Content-Length: "); sb_u64(&b, (uint64_t)len); SB_LIT(&b, "\r\n"); }
   else if(r->minor == 1) { SB_LIT(&b, "Transfer-Encoding: chunked\r\n"); r->chunked = true; }
@@ -642,6 +659,57 @@ json_t *http_body_object(http_req *r)
   json_decref(b);
   http_error(r, 400, NULL, "body must be a JSON object", NULL);
   return NULL;
+}
+
+/* ---------- upgraded connections ---------- */
+
+struct conn *http_upgrade(http_req *r, const char *head, size_t len, const http_upgrade_ops *ops, void *arg)
+{
+  struct conn *c = r->conn;
+  r->on_abort = NULL;
+  r->on_drain = NULL;
+  r->started = true;
+  r->status = 101;
+  c->keep_alive = false;
+  c->up_ops = ops;
+  c->up_arg = arg;
+  c->w->requests_done++;
+  evbuffer_add(bufferevent_get_output(c->bev), head, len);
+  flush_now(c);
+  set_read_timeout(c, false);            /* the peer may be silent; a stalled write still times out */
+  bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+  if(evbuffer_get_length(bufferevent_get_input(c->bev)))
+    bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+  return c;
+}
+
+void http_upgraded_send(struct conn *c, const void *p, size_t n)
+{
+  evbuffer_add(bufferevent_get_output(c->bev), p, n);
+  flush_now(c);
+}
+
+size_t http_upgraded_pending(const struct conn *c)
+{
+  return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+void http_upgraded_close(struct conn *c)
+{
+  c->up_ops = NULL;
+  c->state = C_CLOSING;
+  flush_now(c);
+  if(evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) conn_linger(c);
+}
+
+struct worker *http_upgraded_worker(const struct conn *c)
+{
+  return c->w;
+}
+
+int http_upgraded_fd(const struct conn *c)
+{
+  return bufferevent_getfd(c->bev);
 }
 
 size_t http_pending(const http_req *r)

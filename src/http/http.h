@@ -43,6 +43,7 @@ struct http_req {
   int64_t body_size;                     /* body_stream: its Content-Length, or -1 (chunked) */
   int body_error;                        /* body_stream: after HTTP_BODY_ERROR, the status (400, 413) */
   char ip[64];                           /* peer address */
+  char rid[65];                          /* request id (reqid.h), set before the handler runs */
 
   /* Set by the handler when it answers asynchronously. */
   void *ctx;
@@ -121,6 +122,29 @@ size_t http_pending(const http_req *r);
 /* End a started response abnormally: flush what is queued, then close the connection without
  * the terminating chunk, so the client sees a cut, not a clean end. */
 void http_abort(http_req *r);
+
+/* ---- taking a connection over (WebSocket) ----
+ * After http_upgrade the connection is no longer HTTP: head (the 101 answer, complete) is sent,
+ * the bytes read go to ops->on_read, and the caller writes with http_upgraded_send.  The
+ * request r is over (do not touch it again).  ops->on_close(arg) is called once if the
+ * connection goes (peer closed, error, a write stalled past GEMGATE_IDLE_TIMEOUT, shutdown);
+ * after http_upgraded_close no callback comes.  Input already buffered is delivered on the next
+ * loop turn. */
+struct evbuffer;
+typedef struct http_upgrade_ops {
+  void (*on_read)(void *arg, struct evbuffer *in);   /* consume what you can; the rest stays */
+  void (*on_drain)(void *arg);                       /* unsent output fell below HTTP_LOW_WATER */
+  void (*on_close)(void *arg);
+} http_upgrade_ops;
+struct conn *http_upgrade(http_req *r, const char *head, size_t len, const http_upgrade_ops *ops, void *arg);
+void http_upgraded_send(struct conn *c, const void *p, size_t n);
+size_t http_upgraded_pending(const struct conn *c);
+/* Flush what is queued, then close (lingering for the peer's close); detaches ops. */
+void http_upgraded_close(struct conn *c);
+/* The worker the connection lives on (its loop for timers; ->draining at shutdown). */
+struct worker *http_upgraded_worker(const struct conn *c);
+/* Its socket (for socket options only: reading and writing stay with the connection). */
+int http_upgraded_fd(const struct conn *c);
 
 const char *http_reason(int status);
 

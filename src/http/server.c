@@ -153,6 +153,7 @@ int server_run(gateway *gw, http_handler handler)
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGHUP);
+  sigaddset(&sigs, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);   /* workers inherit the mask; main waits below */
 
   int n = cfg->workers;
@@ -187,6 +188,7 @@ int server_run(gateway *gw, http_handler handler)
     int sig;
     sigwait(&sigs, &sig);
     if(sig == SIGHUP) { server_reload_keys(gw); continue; }
+    if(sig == SIGUSR1) { log_reopen(); log_info("signal %d: log files reopened", sig); continue; }
     log_info("signal %d: draining (up to %lld ms)", sig, (long long)cfg->drain_timeout_ms);
     break;
   }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/utc.h"
 #include "base/util.h"
 #include "ledger/meter.h"
@@ -28,7 +29,7 @@ typedef struct entry {
   ledger_prompt_fn prompt_of;     /* set: prompt holds raw request-body bytes (raw_len); the
                                      writer extracts the prompt from them with this */
   size_t raw_len;
-  char upstream_key[32], model[64], gen_type[32], endpoint[32], ip[64];
+  char upstream_key[32], model[64], gen_type[32], endpoint[32], ip[64], request_id[65];
   char *error, *prompt;           /* point into text */
   char text[];
 } entry;
@@ -158,8 +159,8 @@ static int agg_add(agg *g, const entry *e)
 static const char SQL_ROW[] =
   "INSERT INTO ledger (user_id, access_key_id, upstream_key, model_id, model_name, is_local, generation_type,"
   " endpoint, stream, input_tokens, output_tokens, thinking_tokens, cached_tokens, bill_e4, cost_nanos, status,"
-  " http_status, refused, error_message, request_ip, latency_ms, ttfb_ms, attempts, prompt, created_at)"
-  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  " http_status, refused, error_message, request_ip, latency_ms, ttfb_ms, attempts, prompt, created_at, request_id)"
+  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_HOURLY[] =
   "INSERT INTO usage_hourly (hour, user_id, model_name, generation_type, upstream_key, status, " MEASURE_COLS ")"
   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hour, user_id, model_name, generation_type,"
@@ -209,6 +210,7 @@ static int insert_row(store_conn *c, const entry *e)
   store_bind_int(st, i++, e->attempts);
   store_bind_text(st, i++, pr);
   store_bind_int(st, i++, e->created_ms);
+  store_bind_text(st, i++, e->request_id);
   int rc = store_step(st) == STORE_DONE ? 0 : -1;
   store_reset(st);
   return rc;
@@ -284,7 +286,9 @@ static void *writer_main(void *arg)
     l->busy = true;
     pthread_mutex_unlock(&l->mu);
 
+    int64_t t0 = mono_us();
     int rc = write_batch(l->c, batch);
+    mhist_observe(&metrics.ledger_commit, mono_us() - t0);
     pthread_mutex_lock(&l->mu);
     if(rc == 0 || (l->closing && failures >= 5)) {
       if(rc) log_error("ledger: giving up on %zu rows at shutdown", n);
@@ -425,6 +429,7 @@ void ledger_record(ledger *l, const ledger_row *row)
   put(e->gen_type, sizeof e->gen_type, row->gen_type[0] ? row->gen_type : row->endpoint[0] ? row->endpoint : "other");
   put(e->endpoint, sizeof e->endpoint, row->endpoint[0] ? row->endpoint : "other");
   put(e->ip, sizeof e->ip, row->ip);
+  put(e->request_id, sizeof e->request_id, row->request_id);
   e->error = e->text;
   put(e->error, elen + 1, row->error);
   e->prompt = e->text + elen + 1;

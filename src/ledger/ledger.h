@@ -55,6 +55,7 @@ typedef struct ledger_row {
   int http_status;
   char error[256];            /* "" on success */
   char ip[64];
+  char request_id[65];        /* X-Request-Id (http/reqid.h), "" when none */
   int64_t latency_ms, ttfb_ms;
   int attempts;
   char prompt[1504];          /* first 500 characters (UTF-8), "" when GEMGATE_LOG_PROMPTS=0 */

@@ -1039,3 +1039,52 @@ int kp_hash_of_id(keypool *kp, int id, char out[65]) {
   pthread_mutex_unlock(&kp->mu);
   return ok;
 }
+
+/* ---- run-time tunables (the admin API's settings) ---- */
+
+int kp_configure(keypool *kp, const kp_config *cfg) {
+  kp_limit *lim = NULL;
+  if (cfg->nlimits) {
+    lim = calloc(cfg->nlimits, sizeof *lim);
+    if (!lim) return -1;
+    memcpy(lim, cfg->limits, cfg->nlimits * sizeof *lim);
+    for (size_t i = 0; i < cfg->nlimits; i++) lim[i].model[sizeof lim[i].model - 1] = 0;
+  }
+  pthread_mutex_lock(&kp->mu);
+  kp->cfg.strategy = cfg->strategy;
+  if (cfg->cooldown_base_ms > 0) kp->cfg.cooldown_base_ms = cfg->cooldown_base_ms;
+  if (cfg->cooldown_max_ms > 0) kp->cfg.cooldown_max_ms = cfg->cooldown_max_ms;
+  if (cfg->max_failures > 0) kp->cfg.max_failures = cfg->max_failures;
+  kp_limit *old = kp->limits;
+  kp->limits = lim;
+  kp->cfg.limits = lim;
+  kp->cfg.nlimits = cfg->nlimits;
+  for (size_t j = 1; j < kp->nmodels; j++) {      /* the models' cached limits point into the old array */
+    mname *mn = &kp->models[j];
+    if (!mn->used) continue;
+    bool was = provisional(mn);
+    mn->limit = find_limit(kp, mn->name);
+    if (j != MI_UNLISTED && mn->limit && strcmp(mn->limit->model, "*")) mn->known = true;
+    if (was && !provisional(mn)) kp->nprovisional--;
+  }
+  for (size_t i = 0; i < kp->cfg.nlimits; i++)      /* a model the new limits name is a real one */
+    if (strcmp(kp->limits[i].model, "*") && model_find(kp, kp->limits[i].model) < 0) model_add(kp, kp->limits[i].model);
+  pthread_mutex_unlock(&kp->mu);
+  free(old);
+  return 0;
+}
+
+json_t *kp_config_json(keypool *kp) {
+  static const char *const names[] = { "round_robin", "least_used", "health" };
+  json_t *limits = json_array();
+  pthread_mutex_lock(&kp->mu);
+  for (size_t i = 0; i < kp->cfg.nlimits; i++)
+    json_array_append_new(limits, json_pack("{s:s,s:I,s:I,s:I}", "model", kp->limits[i].model, "rpm",
+                                            (json_int_t)kp->limits[i].rpm, "tpm", (json_int_t)kp->limits[i].tpm,
+                                            "rpd", (json_int_t)kp->limits[i].rpd));
+  json_t *o = json_pack("{s:s,s:I,s:I,s:i,s:o}", "strategy", names[kp->cfg.strategy % 3],
+                        "cooldown_ms", (json_int_t)kp->cfg.cooldown_base_ms, "cooldown_max_ms",
+                        (json_int_t)kp->cfg.cooldown_max_ms, "max_failures", kp->cfg.max_failures, "key_limits", limits);
+  pthread_mutex_unlock(&kp->mu);
+  return o;
+}

@@ -209,4 +209,14 @@ int kp_find_hash(keypool *kp, const char *hash, char *mask, size_t cap);
 /* The hash of the key with that 1-based id into out[65]; 0 when there is none. */
 int kp_hash_of_id(keypool *kp, int id, char out[65]);
 
+/* Replace the tunables at run time (the admin API): strategy, cooldown base and cap, max_failures
+ * (fields <= 0 keep their value) and the per-model limits (copied; every (key, model) pair takes
+ * its new limit at once).  Windows, cooldowns under way and marks stay.  -1 when out of memory
+ * (nothing changed). */
+int kp_configure(keypool *kp, const kp_config *cfg);
+
+/* The tunables: {"strategy","cooldown_ms","cooldown_max_ms","max_failures","key_limits":[{"model",
+ * "rpm","tpm","rpd"}]} (a new reference). */
+json_t *kp_config_json(keypool *kp);
+
 #endif

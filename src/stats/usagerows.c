@@ -12,7 +12,7 @@
 static const char COLS[] =
   "id, user_id, access_key_id, upstream_key, model_id, model_name, is_local, generation_type, endpoint, stream,"
   " input_tokens, output_tokens, thinking_tokens, cached_tokens, bill_e4, status, http_status, refused,"
-  " error_message, request_ip, latency_ms, ttfb_ms, attempts, prompt, created_at";
+  " error_message, request_ip, latency_ms, ttfb_ms, attempts, prompt, created_at, request_id";
 
 /* The WHERE clause of f and the keyset position.  Only fixed text goes into the SQL: every value
  * is a bound parameter. */
@@ -81,6 +81,7 @@ static json_t *row_json(store_stmt *st)
   json_object_set_new(o, "attempts", json_integer(store_col_int(st, 22)));
   json_object_set_new(o, "prompt", json_string(store_col_text(st, 23)));
   json_object_set_new(o, "created_at", json_string(when));
+  json_object_set_new(o, "request_id", json_string(store_col_text(st, 25)));
   return o;
 }
 

@@ -90,6 +90,8 @@ static const char *const migrations[] = {
   "CREATE TABLE resources (name TEXT PRIMARY KEY, kind TEXT NOT NULL, key_hash TEXT NOT NULL,"
   " user_id INTEGER NOT NULL, model TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL);"
   "CREATE INDEX resources_created ON resources(created_at);",
+  /* 4: the request id of each row (X-Request-Id), to find a call's log lines and its row. */
+  "ALTER TABLE ledger ADD COLUMN request_id TEXT NOT NULL DEFAULT '';",
 };
 
 static void no_memstatus(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }

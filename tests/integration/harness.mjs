@@ -17,7 +17,8 @@ export const ADMIN = 'test-admin-token';
 const children = new Set();
 process.on('exit', () => { for (const c of children) try { process.kill(c.pid, 'SIGKILL'); } catch {} });
 
-/** Spawns cmd and resolves once a line of its output matches re (its first group: the port). */
+/** Spawns cmd and resolves once a line of its output (stdout or stderr) matches re (its first
+ * group: the port). */
 function spawnAndWait(cmd, args, env, stream, re) {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
@@ -34,7 +35,8 @@ function spawnAndWait(cmd, args, env, stream, re) {
       const m = proc.log.match(re);
       if (m) { clearTimeout(timer); proc.port = Number(m[1]); resolve(proc); }
     };
-    child[stream].on('data', check);
+    child.stdout.on('data', check);   // gemgate's log goes to stdout (no GEMGATE_LOG_DIR)
+    child.stderr.on('data', check);
     child.on('exit', () => { clearTimeout(timer); reject(new Error(`${cmd} exited early:\n${proc.log}`)); });
   });
 }
@@ -63,7 +65,8 @@ export async function startGateway(env = {}, args = []) {
   const p = await spawnAndWait(GEMGATE_BIN, args, {
     ...(db ? { GEMGATE_DB: db } : {}),
     GEMGATE_LISTEN: '127.0.0.1:0', GEMGATE_WORKERS: '1', GEMGATE_ACCESS_KEYS: ACCESS,
-    GEMGATE_ADMIN_TOKEN: ADMIN, GEMGATE_RETRY_BACKOFF: '10ms', GEMGATE_LOG_LEVEL: 'info', ...env,
+    GEMGATE_ADMIN_TOKEN: ADMIN, GEMGATE_RETRY_BACKOFF: '10ms', GEMGATE_LOG_LEVEL: 'info',
+    GEMGATE_LOG_FORMAT: 'text', ...env,   // the tests read text lines; logs.test.mjs reads JSON
   }, 'stderr', /listening on 127\.0\.0\.1:(\d+)/);
   p.url = `http://127.0.0.1:${p.port}`;
   p.stop = async () => {

@@ -171,7 +171,7 @@ test('the admin ledger: filters, keyset paging, offset, and bad filters refused'
   const r0 = all.find((x) => x.generation_type === 'content_image');
   assert.deepEqual(Object.keys(r0).sort(), ['access_key_id', 'attempts', 'bill', 'cached_tokens', 'created_at', 'endpoint',
     'error_message', 'generation_type', 'http_status', 'id', 'input_tokens', 'is_local', 'latency_ms', 'model_id', 'model_name',
-    'output_tokens', 'prompt', 'refused', 'request_ip', 'status', 'stream', 'thinking_tokens', 'ttfb_ms', 'upstream_key', 'user_id']);
+    'output_tokens', 'prompt', 'refused', 'request_id', 'request_ip', 'status', 'stream', 'thinking_tokens', 'ttfb_ms', 'upstream_key', 'user_id']);
   assert.equal(r0.access_key_id, A.key_id);
   assert.equal(r0.bill, '0.0001');                            // 100 × 0.30 + 10 × 2.50 per 1M = 0.000055
   assert.equal(typeof r0.model_id, 'number');

@@ -1,0 +1,49 @@
+/* txlog — one transaction line per call; contract in txlog.h. */
+#include "call/txlog.h"
+
+#include <stdio.h>
+
+#include "base/log.h"
+#include "base/metrics.h"
+#include "base/util.h"
+#include "call/endpoint.h"
+#include "ledger/prices.h"
+#include "http/clientip.h"
+#include "http/server.h"
+
+void log_call(const http_req *r, const principal *who, const call_facts *f)
+{
+  gateway *gw = r->w->gw;
+  int64_t now = mono_us(), total = now - r->t0_us;
+  char user[24];
+  if(!who || !who->user_id) snprintf(user, sizeof user, "static");
+  else snprintf(user, sizeof user, "%lld", (long long)who->user_id);
+  metrics_call(call_endpoint_kind(r->method, r->path), f->model, f->status, user);
+  if(f->ttfb_us) mhist_observe(&metrics.ttfb, f->ttfb_us - r->t0_us);
+  if(f->attempts) mhist_observe(&metrics.added, total - f->upstream_us);
+  if(f->in || f->out || f->thinking) {
+    bill b = { 0 };
+    if(gw->prices) prices_bill(gw->prices, f->model, f->in, f->out, f->thinking, f->cached, &b);
+    metrics_usage(f->model, f->in, f->out, f->thinking, f->cached, b.cost_nanos);
+  }
+  if(log_threshold < LOG_INFO) return;
+  char ip[64], method[12], route[128];
+  clientip_of(r, ip, sizeof ip);
+  snprintf(method, sizeof method, "%.*s", (int)r->method.n, r->method.p);
+  snprintf(route, sizeof route, "%.*s", (int)r->path.n, r->path.p);
+  log_tx t = {
+    .request_id = r->rid, .user = who ? who->label : "-", .ip = ip, .method = method, .route = route,
+    .model = f->model, .key = f->keymask, .outcome = f->outcome, .status = f->status, .attempts = f->attempts,
+    .tokens_in = f->in, .tokens_out = f->out + f->thinking, .latency_ms = total / 1000,
+    .ttfb_ms = f->ttfb_us ? (f->ttfb_us - r->t0_us) / 1000 : 0,
+  };
+  log_transaction(&t);
+}
+
+void log_call_prompt(const http_req *r, ledger_prompt_fn prompt_of)
+{
+  if(log_threshold < LOG_DEBUG || !prompt_of || !r->w->cfg->log_prompts) return;
+  char p[LOG_MSG_CAP - 16];
+  prompt_of(r->body, r->body_len, p, sizeof p, 200);
+  log_line_rid(LOG_DEBUG, LOG_DBG, r->rid, "prompt: %s", p);
+}
