@@ -59,6 +59,7 @@ void admin_test_ledger(http_req *r)
     row.out_tokens = num(o, "out_tokens");
     row.thinking_tokens = num(o, "thinking_tokens");
     row.cached_tokens = num(o, "cached_tokens");
+    row.images = num(o, "images");
     row.created_ms = num(o, "created_ms");
     ledger_record(gw->ledger, &row);
   }

@@ -35,11 +35,18 @@ typedef struct call {
   bool passing;                /* this attempt's answer goes to the client as it comes */
   char *errbody;               /* a non-2xx answer, kept to classify it */
   size_t errlen;
+  int64_t t0_us;               /* the request's head (its clock outlives the request) */
+  /* The engine's verdict on the answer being written; the codec may amend it (proxy_settle). */
+  int v_status;
+  const char *v_outcome;       /* "success", "upstream_error", "stream_cut", "client_closed", … */
+  bool v_refused;              /* turned away by users_check */
+  bool settled;                /* the row is recorded */
   /* Large buffers last: proxy_start zeroes only what comes before them. */
   char head[2048];             /* the upstream's forwardable response headers */
   usage_scan usage;
   char keymask[32];            /* the last key tried, masked, for the ledger */
   char last_error[256];
+  ledger_row row;              /* begun from the request at the start; finished by settle */
 } call;
 /* ---------- parsing helpers ---------- */
 
@@ -154,33 +161,55 @@ static void call_free(call *c)
   free(c);
 }
 
-/* The call's ledger row, and one line for the operator. */
-static void record(call *c, int status, const char *outcome)
+static void verdict(call *c, int status, const char *outcome)
 {
-  http_req *r = c->r;
+  c->v_status = status;
+  c->v_outcome = outcome;
+}
+
+/* The call's ledger row — what the client got — and one line for the operator.  Once per call.
+ * r is NULL when the request may be gone already (a codec that did not settle): the row then
+ * takes no prompt from the body. */
+static void settle_call(call *c, http_req *r, const proxy_answer *a)
+{
+  if(c->settled) return;
+  c->settled = true;
   gateway *gw = c->gw;
-  bool ok = !strcmp(outcome, "success");
-  const char *err = ok ? NULL : c->last_error[0] ? c->last_error : outcome;
-  if(gw->ledger) {
-    ledger_row row;
-    record_begin(&row, r, &c->s.who, c->s.model, c->s.prompt_of);
-    snprintf(row.upstream_key, sizeof row.upstream_key, "%s", c->keymask);
-    row.is_local = c->ntried == 0;
-    row.in_tokens = c->usage.u.prompt;
-    row.out_tokens = c->usage.u.candidates;
-    row.thinking_tokens = c->usage.u.thoughts;
-    row.cached_tokens = c->usage.u.cached;
-    row.attempts = (int)c->ntried;
-    record_end(&row, r, status, err, c->ttfb_us);
-    ledger_record(gw->ledger, &row);
-  }
-  atomic_fetch_add(&gw->tokens_in, c->usage.u.prompt);
-  atomic_fetch_add(&gw->tokens_out, c->usage.u.candidates + c->usage.u.thoughts);
+  ledger_row *row = &c->row;
+  const usage *u = &c->usage.u;
+  int status = a && a->status ? a->status : c->v_status;
+  bool ok = !strcmp(c->v_outcome, "success");
+  const char *err = NULL;
+  if(a && a->error) { ok = false; err = a->error; }
+  else if(ok && c->usage.error_seen) { ok = false; err = "the upstream sent an error in the stream"; }
+  else if(!ok) err = c->last_error[0] ? c->last_error : c->v_outcome;
+  if(!r) { row->body = NULL; row->body_len = 0; }
+  snprintf(row->upstream_key, sizeof row->upstream_key, "%s", c->keymask);
+  if(a && a->model) snprintf(row->model, sizeof row->model, "%s", a->model);
+  row->is_local = c->ntried == 0;
+  row->refused = c->v_refused;
+  row->in_tokens = u->prompt;
+  row->out_tokens = u->candidates;
+  row->thinking_tokens = u->thoughts;
+  row->cached_tokens = u->cached;
+  if(a && a->in_tokens >= 0) row->in_tokens = a->in_tokens;
+  else if(ok && !u->seen && !strcmp(row->endpoint, "embed"))
+    row->in_tokens = (int64_t)(c->row.body_len + 3) / 4;   /* Google reports none: the estimate */
+  row->images = a && a->images >= 0 ? a->images : ok ? c->usage.images : 0;
+  row->attempts = (int)c->ntried;
+  record_finish(gw->ledger, row, c->t0_us, status, ok ? NULL : err, c->ttfb_us);
+  atomic_fetch_add(&gw->tokens_in, u->prompt);
+  atomic_fetch_add(&gw->tokens_out, u->candidates + u->thoughts);
+  str path = r ? r->path : STR("-");
   log_info("call %s %s %.*s model=%s status=%d outcome=%s attempts=%zu tokens=%lld/%lld ms=%lld",
-           c->s.who.label, r->ip, (int)r->path.n, r->path.p, c->s.model[0] ? c->s.model : "-", status,
-           outcome, c->ntried, (long long)c->usage.u.prompt,
-           (long long)(c->usage.u.candidates + c->usage.u.thoughts),
-           (long long)((mono_us() - r->t0_us) / 1000));
+           c->s.who.label, row->ip, (int)path.n, path.p, row->model[0] ? row->model : "-", status,
+           ok || !a || !a->error ? c->v_outcome : "translation_failed", c->ntried, (long long)u->prompt,
+           (long long)(u->candidates + u->thoughts), (long long)row->latency_ms);
+}
+
+void proxy_settle(http_req *r, const proxy_answer *a)
+{
+  if(r->ctx) settle_call(r->ctx, r, a);
 }
 
 /* Report the current attempt to the pool and drop the key. */
@@ -199,7 +228,8 @@ static void on_abort(http_req *r)
 {
   call *c = r->ctx;
   report(c, KP_ABORTED, -1);
-  record(c, 499, "client_closed");
+  verdict(c, 499, "client_closed");
+  settle_call(c, r, NULL);
   call_free(c);
 }
 
@@ -297,16 +327,18 @@ static void schedule_retry(call *c)
 /* The kept upstream error answer goes to the client (through the codec), as it came. */
 static void forward_error(call *c, const char *extra)
 {
-  record(c, c->status, "upstream_error");
+  verdict(c, c->status, "upstream_error");
   c->s.codec->error(c->s.codec_state, c->r, c->status, c->head, c->errbody ? c->errbody : "", c->errlen, extra);
+  settle_call(c, NULL, NULL);          /* a codec that did not settle: recorded all the same */
   call_free(c);
 }
 
 /* The gateway's own error through the codec; frees the call. */
 static void fail(call *c, int status, const char *outcome, const char *message, const char *extra)
 {
-  record(c, status, outcome);
+  verdict(c, status, outcome);
   proxy_fail(c->r, c->s.codec, c->s.codec_state, status, message, extra);
+  settle_call(c, NULL, NULL);
   call_free(c);
 }
 
@@ -358,14 +390,16 @@ static void on_done(void *ctx, up_error err, const char *msg)
   if(c->passing) {
     if(err == UP_OK) {
       report(c, KP_OK, -1);
-      record(c, c->status, "success");
+      verdict(c, c->status, "success");
       c->s.codec->end(c->s.codec_state, c->r);
     } else {
+      /* The client has the 2xx head already: that is the status it saw, and the row fails. */
       snprintf(c->last_error, sizeof c->last_error, "stream cut: %s", msg);
       report(c, KP_NETWORK_ERROR, -1);
-      record(c, 502, "stream_cut");
+      verdict(c, c->status, "stream_cut");
       c->s.codec->cut(c->s.codec_state, c->r, c->last_error);
     }
+    settle_call(c, NULL, NULL);
     call_free(c);
     return;
   }
@@ -404,6 +438,8 @@ static void try_next(call *c)
   c->errlen = 0;
   c->attempt_t0 = now;
   usage_init(&c->usage);
+  c->usage.want_images = !strcmp(c->row.endpoint, "image");
+  c->usage.want_errors = c->s.stream;
   const char *secret = kp_key_secret(k);
   size_t sl = strlen(secret);
   char **slot = &c->s.hdrs[c->s.nhdrs];
@@ -432,6 +468,8 @@ void proxy_start(http_req *r, proxy_spec *spec)
   worker *w = r->w;
   call *c = malloc(sizeof *c);
   if(!c) {
+    record_local(r, &spec->who, spec->model, spec->prompt_of, spec->stream, 500, "out of memory");
+    r->ctx = NULL;                     /* no call to settle */
     proxy_fail(r, spec->codec, spec->codec_state, 500, "out of memory", NULL);
     spec_free(spec);
     return;
@@ -443,6 +481,9 @@ void proxy_start(http_req *r, proxy_spec *spec)
   c->w = w;
   c->gw = w->gw;
   c->s = *spec;
+  c->t0_us = r->t0_us;
+  record_begin(&c->row, r, &c->s.who, c->s.model, c->s.prompt_of);
+  c->row.stream = c->s.stream;         /* what the client asked for, in either dialect */
   r->ctx = c;
   r->on_abort = on_abort;
   atomic_fetch_add(&c->gw->requests, 1);
@@ -451,8 +492,11 @@ void proxy_start(http_req *r, proxy_spec *spec)
   if(c->gw->users && users_check(c->gw->users, &c->s.who, c->s.model, now, &v)) {
     char extra[64] = "";
     if(v.status == 429) snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)v.retry_after_s);
-    record_local(r, &c->s.who, c->s.model, c->s.prompt_of, v.status, true, v.message);
+    snprintf(c->last_error, sizeof c->last_error, "%s", v.message);
+    c->v_refused = true;
+    verdict(c, v.status, "refused");
     proxy_fail(r, c->s.codec, c->s.codec_state, v.status, v.message, extra[0] ? extra : NULL);
+    settle_call(c, NULL, NULL);
     call_free(c);
     return;
   }

@@ -41,24 +41,30 @@ void record_begin(ledger_row *row, const http_req *r, const principal *who, cons
   row->created_ms = now_ms();
 }
 
-void record_end(ledger_row *row, const http_req *r, int status, const char *error, int64_t ttfb_us)
+void record_end(ledger_row *row, int64_t t0_us, int status, const char *error, int64_t ttfb_us)
 {
   row->success = status >= 200 && status < 300 && !error;
   row->http_status = status;
   if(error) snprintf(row->error, sizeof row->error, "%s", error);
-  row->latency_ms = (mono_us() - r->t0_us) / 1000;
-  row->ttfb_ms = ttfb_us ? (ttfb_us - r->t0_us) / 1000 : 0;
+  int64_t now = mono_us();
+  row->latency_ms = t0_us > 0 && now >= t0_us ? (now - t0_us) / 1000 : 0;
+  row->ttfb_ms = ttfb_us && t0_us > 0 && ttfb_us >= t0_us ? (ttfb_us - t0_us) / 1000 : 0;
+}
+
+void record_finish(ledger *l, ledger_row *row, int64_t t0_us, int status, const char *error, int64_t ttfb_us)
+{
+  record_end(row, t0_us, status, error, ttfb_us);
+  if(l) ledger_record(l, row);
 }
 
 void record_local(const http_req *r, const principal *who, const char *model, ledger_prompt_fn prompt_of,
-                  int status, bool refused, const char *error)
+                  bool stream, int status, const char *error)
 {
   ledger *l = r->w->gw->ledger;
   if(!l) return;
   ledger_row row;
   record_begin(&row, r, who, model, prompt_of);
   row.is_local = true;
-  row.refused = refused;
-  record_end(&row, r, status, error, 0);
-  ledger_record(l, &row);
+  row.stream = stream;
+  record_finish(l, &row, r->t0_us, status, error, 0);
 }

@@ -63,8 +63,39 @@ static const char *find_key(usage_scan *s, const char *p, const char *end)
   return NULL;
 }
 
+/* Occurrences of needle (nl ≤ sizeof c->b + 1 bytes) in the stream so far that end in p[0..n),
+ * carrying the last nl-1 bytes for the next piece. */
+static int64_t count_needle(const char *needle, size_t nl, usage_carry *c, const char *p, size_t n)
+{
+  int64_t found = 0;
+  size_t k = c->n, take = n < nl - 1 ? n : nl - 1;
+  char win[2 * sizeof c->b];
+  memcpy(win, c->b, k);
+  memcpy(win + k, p, take);
+  for(size_t i = 0; i < k && i + nl <= k + take; i++) found += !memcmp(win + i, needle, nl);
+  for(const char *q = p, *end = p + n; (q = memmem(q, (size_t)(end - q), needle, nl)); q++) found++;
+  if(n >= nl - 1) {
+    memcpy(c->b, p + n - (nl - 1), nl - 1);
+    c->n = nl - 1;
+  } else {
+    size_t keep = k + n < nl - 1 ? k + n : nl - 1;
+    memmove(c->b, win + k + n - keep, keep);
+    c->n = keep;
+  }
+  return found;
+}
+
+static const char IMAGE_KEY[] = "\"bytesBase64Encoded\"";
+static const char ERROR_COMPACT[] = "{\"error\":{\"code\":";
+static const char ERROR_PRETTY[] = "{\n  \"error\": {";
+
 void usage_feed(usage_scan *s, const char *p, size_t n)
 {
+  if(s->want_images) s->images += count_needle(IMAGE_KEY, sizeof IMAGE_KEY - 1, &s->ci, p, n);
+  if(s->want_errors && !s->error_seen &&
+     (count_needle(ERROR_COMPACT, sizeof ERROR_COMPACT - 1, &s->ce, p, n) ||
+      count_needle(ERROR_PRETTY, sizeof ERROR_PRETTY - 1, &s->cp, p, n)))
+    s->error_seen = true;
   const char *end = p + n;
   while(p < end) {
     char ch = *p;

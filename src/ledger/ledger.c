@@ -21,7 +21,7 @@ typedef struct entry {
   struct entry *next;
   size_t size;
   int64_t user_id, access_key_id, model_id;
-  int64_t in, out, thinking, cached, bill_e4, cost_nanos;
+  int64_t in, out, thinking, cached, images, bill_e4, cost_nanos;
   int64_t latency_ms, ttfb_ms, created_ms;
   int http_status, attempts;
   bool is_local, stream, success, refused;
@@ -158,8 +158,8 @@ static int agg_add(agg *g, const entry *e)
 static const char SQL_ROW[] =
   "INSERT INTO ledger (user_id, access_key_id, upstream_key, model_id, model_name, is_local, generation_type,"
   " endpoint, stream, input_tokens, output_tokens, thinking_tokens, cached_tokens, bill_e4, cost_nanos, status,"
-  " http_status, refused, error_message, request_ip, latency_ms, ttfb_ms, attempts, prompt, created_at)"
-  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  " http_status, refused, error_message, request_ip, latency_ms, ttfb_ms, attempts, prompt, created_at, images)"
+  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_HOURLY[] =
   "INSERT INTO usage_hourly (hour, user_id, model_name, generation_type, upstream_key, status, " MEASURE_COLS ")"
   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hour, user_id, model_name, generation_type,"
@@ -209,6 +209,7 @@ static int insert_row(store_conn *c, const entry *e)
   store_bind_int(st, i++, e->attempts);
   store_bind_text(st, i++, pr);
   store_bind_int(st, i++, e->created_ms);
+  store_bind_int(st, i++, e->images);
   int rc = store_step(st) == STORE_DONE ? 0 : -1;
   store_reset(st);
   return rc;
@@ -383,7 +384,8 @@ void ledger_record(ledger *l, const ledger_row *row)
   size_t size = sizeof(entry) + elen + plen + 2;
   int64_t created = row->created_ms ? row->created_ms : now_ms();
   bill b;
-  prices_bill(l->prices, row->model, row->in_tokens, row->out_tokens, row->thinking_tokens, row->cached_tokens, &b);
+  prices_bill(l->prices, row->model, row->in_tokens, row->out_tokens, row->thinking_tokens, row->cached_tokens,
+              row->images, &b);
   int64_t tokens = row->in_tokens + row->out_tokens + row->thinking_tokens;
   if(!row->refused) {
     if(l->users) users_account(l->users, row->user_id, tokens, b.cost_nanos, created);
@@ -416,7 +418,7 @@ void ledger_record(ledger *l, const ledger_row *row)
   }
   *e = (entry){ .size = size, .user_id = row->user_id, .access_key_id = row->access_key_id, .model_id = b.model_id,
                 .in = row->in_tokens, .out = row->out_tokens, .thinking = row->thinking_tokens,
-                .cached = row->cached_tokens, .bill_e4 = b.bill_e4, .cost_nanos = b.cost_nanos,
+                .cached = row->cached_tokens, .images = row->images, .bill_e4 = b.bill_e4, .cost_nanos = b.cost_nanos,
                 .latency_ms = row->latency_ms, .ttfb_ms = row->ttfb_ms, .created_ms = created,
                 .http_status = row->http_status, .attempts = row->attempts, .is_local = row->is_local,
                 .stream = row->stream, .success = row->success, .refused = row->refused };

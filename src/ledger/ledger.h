@@ -49,6 +49,7 @@ typedef struct ledger_row {
   char endpoint[32];          /* chat, generate, stream, embed, count_tokens, image, models, other */
   bool stream;
   int64_t in_tokens, out_tokens, thinking_tokens, cached_tokens;
+  int64_t images;             /* images delivered (Imagen): billed per image */
   bool success;
   bool refused;               /* refused by the gateway's quota check (users_check): recorded, but
                                  not counted against quotas or in the per-model meters */

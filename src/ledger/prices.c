@@ -116,7 +116,8 @@ static const price *lookup(const prices *p, const char *model)
   return best ? best : star;
 }
 
-void price_compute(const price *pr, int64_t in, int64_t out, int64_t thinking, int64_t cached, bill *b)
+void price_compute(const price *pr, int64_t in, int64_t out, int64_t thinking, int64_t cached, int64_t images,
+                   bill *b)
 {
   /* tokens × micro-USD per million tokens = pico-USD.  128 bits: no overflow for any input. */
   if(in < 0) in = 0;
@@ -124,11 +125,12 @@ void price_compute(const price *pr, int64_t in, int64_t out, int64_t thinking, i
   if(thinking < 0) thinking = 0;
   if(cached < 0) cached = 0;
   if(cached > in) cached = in;
+  if(images < 0) images = 0;
   unsigned __int128 pico = (unsigned __int128)(in - cached) * (uint64_t)pr->input +
                            (unsigned __int128)cached * (uint64_t)pr->cached +
                            (unsigned __int128)out * (uint64_t)pr->output +
                            (unsigned __int128)thinking * (uint64_t)pr->thinking +
-                           (unsigned __int128)pr->request * 1000000u;
+                           (unsigned __int128)images * (uint64_t)pr->request * 1000000u;
   unsigned __int128 nanos = (pico + 500) / 1000, e4 = (pico + 50000000) / 100000000;
   b->cost_nanos = nanos > INT64_MAX ? INT64_MAX : (int64_t)nanos;
   b->bill_e4 = e4 > MONEY_MAX_E4 ? MONEY_MAX_E4 : (int64_t)e4;
@@ -136,13 +138,13 @@ void price_compute(const price *pr, int64_t in, int64_t out, int64_t thinking, i
 }
 
 void prices_bill(prices *p, const char *model, int64_t in, int64_t out, int64_t thinking,
-                 int64_t cached, bill *b)
+                 int64_t cached, int64_t images, bill *b)
 {
   *b = (bill){ 0, 0, 0 };
   if(!p || !model) return;
   pthread_rwlock_rdlock(&p->lock);
   const price *pr = lookup(p, model);
-  if(pr) price_compute(pr, in, out, thinking, cached, b);
+  if(pr) price_compute(pr, in, out, thinking, cached, images, b);
   pthread_rwlock_unlock(&p->lock);
 }
 

@@ -38,12 +38,14 @@ void prices_free(prices *p);
 int prices_load(prices *p, struct store_conn *c, int64_t now);
 
 /* The bill of a call.  in includes cached (Gemini's promptTokenCount does); cached tokens are
- * billed at the cached price, the rest at the input price.  Thread-safe, memory only. */
+ * billed at the cached price, the rest at the input price; the per-request price is per image
+ * delivered (images).  Thread-safe, memory only. */
 void prices_bill(prices *p, const char *model, int64_t in, int64_t out, int64_t thinking,
-                 int64_t cached, bill *b);
+                 int64_t cached, int64_t images, bill *b);
 
 /* The same for one price row (exposed for tests). */
-void price_compute(const price *pr, int64_t in, int64_t out, int64_t thinking, int64_t cached, bill *b);
+void price_compute(const price *pr, int64_t in, int64_t out, int64_t thinking, int64_t cached, int64_t images,
+                   bill *b);
 
 #define PRICES_MAX_MICROS 100000000000LL    /* $100,000 per million tokens: a typo, surely */
 

@@ -80,6 +80,8 @@ static const char *const migrations[] = {
   "CREATE TABLE usage_dim (dim TEXT NOT NULL, day INTEGER NOT NULL, value TEXT NOT NULL,"
   " status TEXT NOT NULL, " MEASURES
   " PRIMARY KEY (dim, day, value, status)) WITHOUT ROWID;",
+  /* 2: billing (issue 9): what a row was billed for beyond the four token counts. */
+  "ALTER TABLE ledger ADD COLUMN images INTEGER NOT NULL DEFAULT 0;",
 };
 
 static void no_memstatus(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }

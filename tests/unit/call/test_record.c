@@ -96,19 +96,19 @@ static void test_end(void **state)
   http_req *q = req(STREAM, "1.2.3.4", NULL, NULL);
   q->t0_us = mono_us() - 1500 * 1000;                         /* the head came 1.5 s ago */
   record_begin(&r, q, NULL, "m", NULL);
-  record_end(&r, q, 200, NULL, q->t0_us + 250 * 1000);
+  record_end(&r, q->t0_us, 200, NULL, q->t0_us + 250 * 1000);
   assert_true(r.success);
   assert_int_equal(r.http_status, 200);
   assert_string_equal(r.error, "");
   assert_true(r.latency_ms >= 1500 && r.latency_ms < 60000);
   assert_int_equal(r.ttfb_ms, 250);
   record_begin(&r, q, NULL, "m", NULL);
-  record_end(&r, q, 200, "stream cut: reset", 0);             /* an error fails even a 200 */
+  record_end(&r, q->t0_us, 200, "stream cut: reset", 0);             /* an error fails even a 200 */
   assert_false(r.success);
   assert_string_equal(r.error, "stream cut: reset");
   assert_int_equal(r.ttfb_ms, 0);                             /* nothing sent */
   record_begin(&r, q, NULL, "m", NULL);
-  record_end(&r, q, 429, "daily limit reached", 0);
+  record_end(&r, q->t0_us, 429, "daily limit reached", 0);
   assert_false(r.success);
   assert_int_equal(r.http_status, 429);
 }

@@ -62,6 +62,52 @@ static void test_no_usage(void **state)
   assert_int_equal(s.u.total, 0);
 }
 
+/* Imagen answers: images counted however the bytes are split, and only when asked. */
+static void test_images_counted(void **state)
+{
+  const char *a = "{\"predictions\":[{\"bytesBase64Encoded\":\"iVBO\",\"mimeType\":\"image/png\"},"
+                  "{\"bytesBase64Encoded\":\"iVBO\"},{\"bytesBase64Encoded\":\"x\"}]}";
+  size_t n = strlen(a);
+  for(size_t step = 1; step <= n; step++) {
+    usage_scan s;
+    usage_init(&s);
+    s.want_images = true;
+    for(size_t i = 0; i < n; i += step) usage_feed(&s, a + i, i + step > n ? n - i : step);
+    assert_int_equal(s.images, 3);
+    assert_false(s.error_seen);
+  }
+  usage_scan s;
+  usage_init(&s);
+  usage_feed(&s, a, n);
+  assert_int_equal(s.images, 0);
+}
+
+/* A stream's error object, compact (SSE) or pretty (the array form), in any split; never the
+ * same words inside a text. */
+static void test_stream_error_seen(void **state)
+{
+  const char *sse = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"{\\\"error\\\":{\\\"code\\\":1}\"}]}}]}\r\n\r\n"
+                    "data: {\"error\":{\"code\":500,\"message\":\"Internal error encountered.\"}}\r\n\r\n";
+  const char *arr = "[{\"candidates\":[]}\n,\r\n{\n  \"error\": {\n    \"code\": 500\n  }\n}\n]";
+  const char *const bodies[] = { sse, arr };
+  for(int b = 0; b < 2; b++) {
+    size_t n = strlen(bodies[b]);
+    for(size_t step = 1; step <= n; step += 3) {
+      usage_scan s;
+      usage_init(&s);
+      s.want_errors = true;
+      for(size_t i = 0; i < n; i += step) usage_feed(&s, bodies[b] + i, i + step > n ? n - i : step);
+      assert_true(s.error_seen);
+    }
+  }
+  const char *fine = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"{\\\"error\\\":{\\\"code\\\":1}\"}]}}]}\r\n\r\n";
+  usage_scan s;
+  usage_init(&s);
+  s.want_errors = true;
+  usage_feed(&s, fine, strlen(fine));
+  assert_false(s.error_seen);                                /* escaped inside a text: not an error */
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -69,6 +115,8 @@ int main(void)
     cmocka_unit_test(test_pretty_printed_array),
     cmocka_unit_test(test_text_mentioning_the_key_is_ignored),
     cmocka_unit_test(test_no_usage),
+    cmocka_unit_test(test_images_counted),
+    cmocka_unit_test(test_stream_error_seen),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,21 +19,21 @@ static void test_compute(void **state)
 {
   price p = { .id = 4, .input = 1250000, .output = 10000000, .thinking = 10000000, .cached = 125000 };   /* 2.5 pro */
   bill b;
-  price_compute(&p, 1000, 500, 200, 0, &b);                 /* 0.00125 + 0.005 + 0.002 = 0.00825 */
+  price_compute(&p, 1000, 500, 200, 0, 0, &b);                 /* 0.00125 + 0.005 + 0.002 = 0.00825 */
   assert_int_equal(b.cost_nanos, 8250000);
   assert_int_equal(b.bill_e4, 83);                          /* 0.00825 → 0.0083, half up */
   assert_int_equal(b.model_id, 4);
-  price_compute(&p, 1000, 0, 0, 800, &b);                   /* 200 × 1.25 + 800 × 0.125 per 1M */
+  price_compute(&p, 1000, 0, 0, 800, 0, &b);                   /* 200 × 1.25 + 800 × 0.125 per 1M */
   assert_int_equal(b.cost_nanos, 350000);
-  price_compute(&p, 1, 0, 0, 0, &b);                        /* one token: $0.00000125, 0.0000 as a bill */
+  price_compute(&p, 1, 0, 0, 0, 0, &b);                        /* one token: $0.00000125, 0.0000 as a bill */
   assert_int_equal(b.cost_nanos, 1250);
   assert_int_equal(b.bill_e4, 0);
-  price_compute(&p, INT64_MAX, INT64_MAX, INT64_MAX, 0, &b);   /* no overflow: capped */
+  price_compute(&p, INT64_MAX, INT64_MAX, INT64_MAX, 0, 0, &b);   /* no overflow: capped */
   assert_int_equal(b.bill_e4, MONEY_MAX_E4);
-  price_compute(&p, -5, -5, -5, -5, &b);
+  price_compute(&p, -5, -5, -5, -5, 0, &b);
   assert_int_equal(b.cost_nanos, 0);
   price img = { .id = 9, .request = 40000 };                /* $0.04 a call */
-  price_compute(&img, 0, 0, 0, 0, &b);
+  price_compute(&img, 0, 0, 0, 0, 1, &b);
   assert_int_equal(b.bill_e4, 400);
   assert_int_equal(b.cost_nanos, 40000000);
 }
@@ -48,27 +48,27 @@ static void test_table(void **state)
   prices *p = prices_new();
   assert_int_equal(prices_load(p, c, 1), 0);
   bill b;
-  prices_bill(p, "gemini-2.5-flash", 1000000, 0, 0, 0, &b);
+  prices_bill(p, "gemini-2.5-flash", 1000000, 0, 0, 0, 0, &b);
   assert_int_equal(b.cost_nanos, 300000000);                          /* $0.30 */
-  prices_bill(p, "gemini-2.5-flash-lite", 1000000, 0, 0, 0, &b);     /* not flash's price */
+  prices_bill(p, "gemini-2.5-flash-lite", 1000000, 0, 0, 0, 0, &b);     /* not flash's price */
   assert_int_equal(b.cost_nanos, 100000000);
-  prices_bill(p, "gemini-2.5-flash-lite-preview-06-17", 1000000, 0, 0, 0, &b);
+  prices_bill(p, "gemini-2.5-flash-lite-preview-06-17", 1000000, 0, 0, 0, 0, &b);
   assert_int_equal(b.cost_nanos, 100000000);
-  prices_bill(p, "models/gemini-2.5-pro", 0, 1000000, 0, 0, &b);
+  prices_bill(p, "models/gemini-2.5-pro", 0, 1000000, 0, 0, 0, &b);
   assert_int_equal(b.cost_nanos, 10000000000LL);
-  prices_bill(p, "gemini-2.5-flashy", 1000000, 0, 0, 0, &b);         /* not a dash: not a version of flash */
+  prices_bill(p, "gemini-2.5-flashy", 1000000, 0, 0, 0, 0, &b);         /* not a dash: not a version of flash */
   assert_int_equal(b.cost_nanos, 0);
   assert_int_equal(b.model_id, 0);
-  prices_bill(p, "imagen-4.0-generate-001", 0, 0, 0, 0, &b);
+  prices_bill(p, "imagen-4.0-generate-001", 0, 0, 0, 0, 1, &b);
   assert_int_equal(b.bill_e4, 400);
   /* An admin's edit survives the defaults being inserted again at the next start. */
   store_do(c, "UPDATE prices SET input_micros = 1 WHERE model = 'gemini-2.5-flash'", NULL);
   store_do(c, "INSERT INTO prices (model, input_micros, updated_at) VALUES ('*', 7000000, 1)", NULL);
   prices *q = prices_new();
   assert_int_equal(prices_load(q, c, 2), 0);
-  prices_bill(q, "gemini-2.5-flash", 1000000, 0, 0, 0, &b);
+  prices_bill(q, "gemini-2.5-flash", 1000000, 0, 0, 0, 0, &b);
   assert_int_equal(b.cost_nanos, 1000);
-  prices_bill(q, "anything-else", 1000000, 0, 0, 0, &b);              /* "*" prices the rest */
+  prices_bill(q, "anything-else", 1000000, 0, 0, 0, 0, &b);              /* "*" prices the rest */
   assert_int_equal(b.cost_nanos, 7000000000LL);
   prices_free(q);
   prices_free(p);
@@ -103,7 +103,7 @@ static void test_set(void **state)
   assert_int_equal(pr.input, 300000);                                  /* kept: $0.30 */
   assert_int_equal(pr.cached, 30000);
   bill b;
-  prices_bill(p, "gemini-2.5-flash", 0, 1000000, 0, 0, &b);            /* billed at the new price */
+  prices_bill(p, "gemini-2.5-flash", 0, 1000000, 0, 0, 0, &b);            /* billed at the new price */
   assert_int_equal(b.cost_nanos, 3000000000LL);
 
   price_update nu = { .model = "my-model@v2", .request = 50000, .have = PRICE_F_REQUEST };
@@ -126,7 +126,7 @@ static void test_set(void **state)
   assert_int_equal(prices_set(p, c, &none, &pr, &e), GG_BAD_INPUT);
   price_update big = { .model = "gemini-2.5-pro", .input = PRICES_MAX_MICROS + 1, .have = PRICE_F_INPUT };
   assert_int_equal(prices_set(p, c, &big, &pr, &e), GG_BAD_INPUT);
-  prices_bill(p, "gemini-2.5-pro", 1000000, 0, 0, 0, &b);
+  prices_bill(p, "gemini-2.5-pro", 1000000, 0, 0, 0, 0, &b);
   assert_int_equal(b.cost_nanos, 1250000000);                          /* unchanged */
   assert_true(prices_model_valid("*", 1));
   assert_false(prices_model_valid("", 0));
@@ -134,7 +134,7 @@ static void test_set(void **state)
   /* Stored: a restart prices the same. */
   prices *q = prices_new();
   assert_int_equal(prices_load(q, c, 2), 0);
-  prices_bill(q, "gemini-2.5-flash", 1000000, 1000000, 0, 0, &b);
+  prices_bill(q, "gemini-2.5-flash", 1000000, 1000000, 0, 0, 0, &b);
   assert_int_equal(b.cost_nanos, 3300000000LL);
   prices_free(q);
   prices_free(p);
