@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger/ledger.h"
+
 static const char KEY[] = "\"usageMetadata\"";
 #define KEYLEN (sizeof KEY - 1)
 
@@ -13,14 +15,16 @@ void usage_init(usage_scan *s)
   memset(s, 0, offsetof(usage_scan, buf));   /* the capture buffer needs no zeroing */
 }
 
-/* The integer after "name": in the captured object, or 0. */
+/* The integer after "name": in the captured object, clamped to [0, LEDGER_MAX_TOKENS] — the
+ * one place upstream counts enter, so no sum downstream can overflow — or 0. */
 static int64_t field(const char *obj, const char *name)
 {
   const char *p = strstr(obj, name);
   if(!p) return 0;
   p += strlen(name);
   while(*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == ':') p++;
-  return strtoll(p, NULL, 10);
+  long long v = strtoll(p, NULL, 10);          /* out of range: LLONG_MAX / LLONG_MIN */
+  return ledger_clamp_tokens(v);
 }
 
 static void finish_object(usage_scan *s)

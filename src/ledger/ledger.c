@@ -112,12 +112,12 @@ static void add_m(measures *m, const entry *e)
 {
   m->calls++;
   m->refused += e->refused;
-  m->in += e->in;
-  m->out += e->out;
-  m->thinking += e->thinking;
-  m->cached += e->cached;
-  m->bill_e4 += e->bill_e4;
-  m->cost_nanos += e->cost_nanos;
+  m->in = i64_add(m->in, e->in);
+  m->out = i64_add(m->out, e->out);
+  m->thinking = i64_add(m->thinking, e->thinking);
+  m->cached = i64_add(m->cached, e->cached);
+  m->bill_e4 = i64_add(m->bill_e4, e->bill_e4);
+  m->cost_nanos = i64_add(m->cost_nanos, e->cost_nanos);
 }
 
 /* Every bucket one row contributes to: its hour, its user's day, per dimension its day and all
@@ -148,11 +148,12 @@ static int agg_add(agg *g, const entry *e)
   return 0;
 }
 
+/* t.c + excluded.c, saturated at INT64_MAX (SQLite would turn an overflowing sum into a REAL). */
+#define SAT(t, c) " " c " = CASE WHEN excluded." c " > 9223372036854775807 - " t "." c \
+                  " THEN 9223372036854775807 ELSE " t "." c " + excluded." c " END"
 #define SET_MEASURES(t) \
-  " calls = " t ".calls + excluded.calls, refused = " t ".refused + excluded.refused," \
-  " input_tokens = " t ".input_tokens + excluded.input_tokens, output_tokens = " t ".output_tokens + excluded.output_tokens," \
-  " thinking_tokens = " t ".thinking_tokens + excluded.thinking_tokens, cached_tokens = " t ".cached_tokens + excluded.cached_tokens," \
-  " bill_e4 = " t ".bill_e4 + excluded.bill_e4, cost_nanos = " t ".cost_nanos + excluded.cost_nanos"
+  SAT(t, "calls") "," SAT(t, "refused") "," SAT(t, "input_tokens") "," SAT(t, "output_tokens") "," \
+  SAT(t, "thinking_tokens") "," SAT(t, "cached_tokens") "," SAT(t, "bill_e4") "," SAT(t, "cost_nanos")
 #define MEASURE_COLS "calls, refused, input_tokens, output_tokens, thinking_tokens, cached_tokens, bill_e4, cost_nanos"
 
 static const char SQL_ROW[] =
@@ -383,10 +384,14 @@ void ledger_record(ledger *l, const ledger_row *row)
   if(raw) plen = row->body_len < LEDGER_BODY_COPY ? row->body_len : LEDGER_BODY_COPY;
   size_t size = sizeof(entry) + elen + plen + 2;
   int64_t created = row->created_ms ? row->created_ms : now_ms();
+  /* Counts are clamped where they enter (call/usage.c); again here for every other caller. */
+  int64_t in = ledger_clamp_tokens(row->in_tokens), out = ledger_clamp_tokens(row->out_tokens);
+  int64_t thinking = ledger_clamp_tokens(row->thinking_tokens), cached = ledger_clamp_tokens(row->cached_tokens);
+  int64_t images = ledger_clamp_tokens(row->images);
+  if(cached > in) cached = in;                 /* promptTokenCount includes the cached ones */
   bill b;
-  prices_bill(l->prices, row->model, row->in_tokens, row->out_tokens, row->thinking_tokens, row->cached_tokens,
-              row->images, &b);
-  int64_t tokens = row->in_tokens + row->out_tokens + row->thinking_tokens;
+  prices_bill(l->prices, row->model, in, out, thinking, cached, images, &b);
+  int64_t tokens = in + out + thinking;        /* ≤ 3 · 2^40: no overflow */
   if(!row->refused) {
     if(l->users) users_account(l->users, row->user_id, tokens, b.cost_nanos, created);
     if(l->meter) meter_add(l->meter, row->model, created, 1, tokens);
@@ -417,8 +422,7 @@ void ledger_record(ledger *l, const ledger_row *row)
     return;
   }
   *e = (entry){ .size = size, .user_id = row->user_id, .access_key_id = row->access_key_id, .model_id = b.model_id,
-                .in = row->in_tokens, .out = row->out_tokens, .thinking = row->thinking_tokens,
-                .cached = row->cached_tokens, .images = row->images, .bill_e4 = b.bill_e4, .cost_nanos = b.cost_nanos,
+                .in = in, .out = out, .thinking = thinking, .cached = cached, .images = images, .bill_e4 = b.bill_e4, .cost_nanos = b.cost_nanos,
                 .latency_ms = row->latency_ms, .ttfb_ms = row->ttfb_ms, .created_ms = created,
                 .http_status = row->http_status, .attempts = row->attempts, .is_local = row->is_local,
                 .stream = row->stream, .success = row->success, .refused = row->refused };

@@ -26,6 +26,13 @@
 #define LEDGER_LINGER_MS 10           /* a small batch waits this long for company */
 #define LEDGER_PROMPT_CHARS 500
 #define LEDGER_BODY_COPY (64u << 10)
+#define LEDGER_MAX_TOKENS (INT64_C(1) << 40)   /* a token count is clamped to [0, this] */
+
+/* v clamped to [0, LEDGER_MAX_TOKENS]. */
+static inline int64_t ledger_clamp_tokens(int64_t v)
+{
+  return v < 0 ? 0 : v > LEDGER_MAX_TOKENS ? LEDGER_MAX_TOKENS : v;
+}
 
 typedef struct ledger ledger;
 struct store;

@@ -224,9 +224,9 @@ int users_load(users *u, struct store_conn *c, int64_t now)
   /* Counters: today's and this month's totals from the per-user daily totals, the last minute
    * from the rows themselves.  Refused calls never count against a quota. */
   int64_t today = utc_day(now), month0 = utc_day(utc_month_start(now));
-  st = store_prepare(c, "SELECT CAST(value AS INTEGER), day, SUM(calls - refused),"
-                        " SUM(input_tokens + output_tokens + thinking_tokens), SUM(cost_nanos)"
-                        " FROM usage_dim WHERE dim = 'user' AND day >= ? AND day <= ? GROUP BY 1, 2");
+  /* Summed here with saturation, not by SQL's SUM, which fails on overflow. */
+  st = store_prepare(c, "SELECT CAST(value AS INTEGER), day, calls - refused, input_tokens, output_tokens,"
+                        " thinking_tokens, cost_nanos FROM usage_dim WHERE dim = 'user' AND day >= ? AND day <= ?");
   if(!st) return -1;
   store_bind_int(st, 1, month0 < today ? month0 : today);
   store_bind_int(st, 2, today);
@@ -234,12 +234,14 @@ int users_load(users *u, struct store_conn *c, int64_t now)
   while((rc = store_step(st)) == STORE_ROW) {
     user *x = find_user(u, store_col_int(st, 0));
     if(!x) continue;
+    int64_t tokens = i64_add(i64_add(store_col_int(st, 3), store_col_int(st, 4)), store_col_int(st, 5));
+    int64_t cost = store_col_int(st, 6);
     pthread_mutex_lock(&x->mu);
-    x->month_cost += store_col_int(st, 4);
+    x->month_cost = i64_add(x->month_cost, cost);
     if(store_col_int(st, 1) == today) {
-      x->day_requests += store_col_int(st, 2);
-      x->day_tokens += store_col_int(st, 3);
-      x->day_cost += store_col_int(st, 4);
+      x->day_requests = i64_add(x->day_requests, store_col_int(st, 2));
+      x->day_tokens = i64_add(x->day_tokens, tokens);
+      x->day_cost = i64_add(x->day_cost, cost);
     }
     pthread_mutex_unlock(&x->mu);
   }
@@ -367,9 +369,9 @@ void users_account(users *u, int64_t user_id, int64_t tokens, int64_t cost_nanos
     pthread_mutex_lock(&x->mu);
     roll(x, t);
     win_add(&x->minute, t, 0, tokens);
-    x->day_tokens += tokens;
-    x->day_cost += cost_nanos;
-    x->month_cost += cost_nanos;
+    x->day_tokens = i64_add(x->day_tokens, tokens);
+    x->day_cost = i64_add(x->day_cost, cost_nanos);
+    x->month_cost = i64_add(x->month_cost, cost_nanos);
     pthread_mutex_unlock(&x->mu);
   }
   pthread_rwlock_unlock(&u->lock);

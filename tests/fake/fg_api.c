@@ -409,7 +409,7 @@ static const char *set_generation(fg_worker *w, const fg_req *req, const route *
     r->prompt_tokens = (long)((req->body.n + 3) / 4) + r->cached_tokens;
     /* x-fake-usage: a JSON object (at most 4 KiB) sent as usageMetadata, verbatim. */
     fg_str u = fg_req_header(req, "x-fake-usage");
-    json_t *uj = u.n && u.n <= 4096 ? json_loadb(u.p, u.n, 0, NULL) : NULL;
+    json_t *uj = u.n && u.n <= 4096 ? json_loadb(u.p, u.n, JSON_DECODE_INT_AS_REAL, NULL) : NULL;
     if (json_is_object(uj))
         buf_add(&r->usage, u.p, u.n);
     json_decref(uj);

@@ -288,3 +288,31 @@ test('L1: a call without a valid access key leaves no row', async () => {
   await rowsOf(u, 1);
   assert.equal((await admin('/admin/usage?limit=1000')).body.rows.length, before + 1);
 });
+
+test('an upstream that sends negative and huge counts: the gateway keeps serving, the row is clamped to [0, 2^40]', async () => {
+  const u = await user();
+  const MAX = 2 ** 40;
+  const wild = '{"promptTokenCount":-5,"candidatesTokenCount":9223372036854775807,' +
+    '"thoughtsTokenCount":99999999999999999999999,"cachedContentTokenCount":-1,"totalTokenCount":9223372036854775807}';
+  const r = await raw(u, '/v1beta/models/gemini-2.5-pro:generateContent', GEMBODY, { 'x-fake-usage': wild });
+  assert.equal(r.status, 200);
+  assert.match(await r.text(), /99999999999999999999999/, 'the client gets the upstream\'s answer as it came');
+  const s = await raw(u, '/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse', GEMBODY, { 'x-fake-usage': wild });
+  await s.text();
+  const o = await openai(u).chat.completions.create({ model: 'gemini-2.5-pro', messages: [{ role: 'user', content: 'x' }] },
+    { headers: { 'x-fake-usage': '{"promptTokenCount":9223372036854775807,"candidatesTokenCount":-9223372036854775807}' } });
+  assert.ok(o.choices.length);
+  const rows = await rowsOf(u, 3);
+  for (const row of rows.slice(1)) {
+    assert.deepEqual([row.input_tokens, row.output_tokens, row.thinking_tokens, row.cached_tokens], [0, MAX, MAX, 0], row.endpoint);
+    assert.equal(row.status, 'success');
+    const b = expectedBill(row);
+    assert.equal(scaled(row.cost, 9), b.nanos);
+  }
+  assert.equal(rows[0].input_tokens, MAX);
+  assert.equal(rows[0].output_tokens, 0);
+  const again = await genai(u).models.generateContent({ model: 'gemini-2.5-flash', contents: 'still there?' });
+  assert.match(again.text, /Hello from fake/);
+  const stats = await admin(`/admin/users/${u.user_id}`);
+  assert.ok(stats.body.usage.today_tokens <= 8 * MAX && stats.body.usage.today_tokens > 0);
+});

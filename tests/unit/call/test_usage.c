@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "call/usage.h"
+#include "ledger/ledger.h"
 
 static const char SSE[] =
   "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"say \\\"usageMetadata\\\": {\\\"totalTokenCount\\\": 999}\"}]}}],"
@@ -59,6 +60,23 @@ static void test_no_usage(void **state)
   usage_init(&s);
   usage_feed(&s, "{\"error\":{\"code\":500}}", 22);
   assert_false(s.u.seen);
+  assert_int_equal(s.u.total, 0);
+}
+
+/* Counts enter clamped to [0, 2^40]: negative, huge and out-of-range numbers alike. */
+static void test_counts_clamped(void **state)
+{
+  const char *a = "{\"usageMetadata\":{\"promptTokenCount\":-7,\"candidatesTokenCount\":9223372036854775807,"
+                  "\"thoughtsTokenCount\":123456789012345678901234567890,\"cachedContentTokenCount\":1099511627776,"
+                  "\"totalTokenCount\":-99999999999999999999999}}";
+  usage_scan s;
+  usage_init(&s);
+  usage_feed(&s, a, strlen(a));
+  assert_true(s.u.seen);
+  assert_int_equal(s.u.prompt, 0);
+  assert_int_equal(s.u.candidates, LEDGER_MAX_TOKENS);
+  assert_int_equal(s.u.thoughts, LEDGER_MAX_TOKENS);
+  assert_int_equal(s.u.cached, LEDGER_MAX_TOKENS);     /* 2^40 itself is allowed */
   assert_int_equal(s.u.total, 0);
 }
 
@@ -115,6 +133,7 @@ int main(void)
     cmocka_unit_test(test_pretty_printed_array),
     cmocka_unit_test(test_text_mentioning_the_key_is_ignored),
     cmocka_unit_test(test_no_usage),
+    cmocka_unit_test(test_counts_clamped),
     cmocka_unit_test(test_images_counted),
     cmocka_unit_test(test_stream_error_seen),
   };
