@@ -12,8 +12,10 @@
 #include "base/log.h"
 #include "http/server.h"
 #include "upstream/upstream.h"
+#include "call/endpoint.h"
 #include "call/record.h"
 #include "call/usage.h"
+#include "ledger/prices.h"
 #include "users/users.h"
 
 #define MAX_TRIES 21          /* 1 + the largest GEMGATE_MAX_RETRIES */
@@ -40,6 +42,7 @@ typedef struct call {
   int v_status;
   const char *v_outcome;       /* "success", "upstream_error", "stream_cut", "client_closed", … */
   bool v_refused;              /* turned away by users_check */
+  int64_t storage_seconds;     /* a context cache's asked-for life (kind "cache") */
   bool settled;                /* the row is recorded */
   /* Large buffers last: proxy_start zeroes only what comes before them. */
   char head[2048];             /* the upstream's forwardable response headers */
@@ -192,6 +195,14 @@ static void settle_call(call *c, http_req *r, const proxy_answer *a)
   row->out_tokens = u->candidates;
   row->thinking_tokens = u->thoughts;
   row->cached_tokens = u->cached;
+  row->tool_tokens = u->tool;
+  row->audio_tokens = u->audio_in;
+  row->audio_cached_tokens = u->audio_cached;
+  row->image_tokens = u->image_out;
+  if(ok && !strcmp(row->endpoint, "cache")) {   /* a context cache: its storage is billed */
+    row->storage_tokens = u->total;
+    row->storage_seconds = c->storage_seconds;
+  }
   if(a && a->in_tokens >= 0) row->in_tokens = a->in_tokens;
   else if(ok && !u->seen && !strcmp(row->endpoint, "embed"))
     row->in_tokens = (int64_t)(c->row.body_len + 3) / 4;   /* Google reports none: the estimate */
@@ -463,6 +474,44 @@ static void try_next(call *c)
   if(!c->up) on_done(c, UP_ERR_OTHER, "could not start the upstream request");
 }
 
+/* A call that costs money but cannot be priced — its model has no price, or the gateway cannot
+ * see what Google bills for its kind (batches, cache TTL changes) — is refused when
+ * GEMGATE_UNPRICED says so: always (refuse), or for callers with a budget (the default).  With
+ * "max" only the kinds the gateway cannot bill are refused (there is nothing to bill at the
+ * highest price); with "zero" nothing is.  The message for the client goes to msg. */
+static bool unpriced_refused(call *c, int64_t now, char *msg, size_t cap)
+{
+  gateway *gw = c->gw;
+  const char *kind = c->row.endpoint, *model = c->row.model;
+  int pol = gw->cfg.unpriced;
+  if(pol == CFG_UNPRICED_ZERO || !call_kind_billable(kind) || (call_kind_billed(kind) && !model[0])) return false;
+  if(pol == CFG_UNPRICED_DEFAULT && !users_budgeted(gw->users, c->s.who.user_id)) return false;
+  const char *why = pol == CFG_UNPRICED_REFUSE ? "GEMGATE_UNPRICED=refuse" : "this caller has a budget";
+  if(!call_kind_billed(kind)) {
+    snprintf(msg, cap, "%s calls cannot be billed by this gateway (Google reports their cost later), so they "
+             "are refused: %s", !strcmp(kind, "batch") ? "batch" : "context cache update", why);
+    return true;
+  }
+  price pv;
+  if(pol == CFG_UNPRICED_MAX || prices_lookup(gw->prices, model, now, &pv)) return false;
+  snprintf(msg, cap, "model \"%.80s\" has no price in this gateway's price table, so calls to it are refused: %s",
+           model, why);
+  return true;
+}
+
+/* Turns the call away before any upstream attempt, recording it as refused. */
+static void refuse(call *c, int status, const char *message, int64_t retry_after_s)
+{
+  char extra[64] = "";
+  if(status == 429) snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)retry_after_s);
+  snprintf(c->last_error, sizeof c->last_error, "%s", message);
+  c->v_refused = true;
+  verdict(c, status, "refused");
+  proxy_fail(c->r, c->s.codec, c->s.codec_state, status, message, extra[0] ? extra : NULL);
+  settle_call(c, NULL, NULL);
+  call_free(c);
+}
+
 void proxy_start(http_req *r, proxy_spec *spec)
 {
   worker *w = r->w;
@@ -488,16 +537,17 @@ void proxy_start(http_req *r, proxy_spec *spec)
   r->on_abort = on_abort;
   atomic_fetch_add(&c->gw->requests, 1);
   int64_t now = now_ms();
+  if(!strcmp(c->row.endpoint, "cache"))          /* the model and life of a context cache */
+    record_cache_facts(r->body, r->body_len, now, c->row.model, sizeof c->row.model, &c->storage_seconds);
+  char msg[256];
+  if(unpriced_refused(c, now, msg, sizeof msg)) {
+    c->row.unpriced = true;
+    refuse(c, 403, msg, 0);
+    return;
+  }
   quota_verdict v;
   if(c->gw->users && users_check(c->gw->users, &c->s.who, c->s.model, now, &v)) {
-    char extra[64] = "";
-    if(v.status == 429) snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)v.retry_after_s);
-    snprintf(c->last_error, sizeof c->last_error, "%s", v.message);
-    c->v_refused = true;
-    verdict(c, v.status, "refused");
-    proxy_fail(r, c->s.codec, c->s.codec_state, v.status, v.message, extra[0] ? extra : NULL);
-    settle_call(c, NULL, NULL);
-    call_free(c);
+    refuse(c, v.status, v.message, v.retry_after_s);
     return;
   }
   kp_rotation_check(c->gw->pool, now);

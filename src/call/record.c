@@ -2,8 +2,10 @@
 #include "call/record.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/utc.h"
 #include "base/util.h"
 #include "call/endpoint.h"
 #include "http/clientip.h"
@@ -67,4 +69,46 @@ void record_local(const http_req *r, const principal *who, const char *model, le
   row.is_local = true;
   row.stream = stream;
   record_finish(l, &row, r->t0_us, status, error, 0);
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+  while(p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+  return p;
+}
+
+/* The string value of the first "key": … in body (a key, not a value that happens to read the
+ * same, like "role": "model"), copied into out (cap bytes); false when there is none. */
+static bool string_after(const char *body, size_t len, const char *key, char *out, size_t cap)
+{
+  size_t kl = strlen(key);
+  const char *end = body + len;
+  for(const char *q = body; (q = memmem(q, (size_t)(end - q), key, kl)); q += kl) {
+    const char *p = skip_ws(q + kl, end);
+    if(p >= end || *p != ':') continue;
+    p = skip_ws(p + 1, end);
+    if(p >= end || *p != '"') continue;
+    size_t n = 0;
+    for(p++; p < end && *p != '"' && n + 1 < cap; p++) out[n++] = *p;
+    out[n] = '\0';
+    return p < end && *p == '"';
+  }
+  return false;
+}
+
+void record_cache_facts(const char *body, size_t len, int64_t now, char *model, size_t cap, int64_t *seconds)
+{
+  char v[128];
+  model[0] = '\0';
+  if(body && string_after(body, len, "\"model\"", v, sizeof v))
+    snprintf(model, cap, "%s", strncmp(v, "models/", 7) ? v : v + 7);
+  *seconds = 3600;
+  int64_t at;
+  if(body && string_after(body, len, "\"ttl\"", v, sizeof v)) {
+    char *e;
+    double s = strtod(v, &e);
+    if(e != v && *e == 's' && !e[1] && s >= 0 && s < 1e12) *seconds = (int64_t)(s + 0.999999);
+  } else if(body && string_after(body, len, "\"expireTime\"", v, sizeof v) && utc_parse(v, &at)) {
+    *seconds = at > now ? (at - now + 999) / 1000 : 0;
+  }
 }

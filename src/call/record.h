@@ -38,6 +38,12 @@ void record_end(ledger_row *row, int64_t t0_us, int status, const char *error, i
 /* record_end, then hand the row to the ledger (no-op without one). */
 void record_finish(ledger *l, ledger_row *row, int64_t t0_us, int status, const char *error, int64_t ttfb_us);
 
+/* What a context-cache creation body (POST cachedContents) says: its model (without "models/")
+ * into model, and how long it is asked to live — "ttl": "<seconds>s", else "expireTime" (RFC
+ * 3339) from now, else Google's default of an hour — into *seconds.  Scans, does not parse: the
+ * body may be large.  Memory only. */
+void record_cache_facts(const char *body, size_t len, int64_t now_ms, char *model, size_t cap, int64_t *seconds);
+
 /* A call the gateway answered by itself, without an upstream attempt (is_local): an invalid
  * request, a cached answer, a client gone before the call began.  stream: the client asked for
  * a stream.  Call it before answering r.  No-op without a ledger. */

@@ -1,5 +1,6 @@
 #include "call/usage.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,32 @@ static int64_t field(const char *obj, const char *name)
   return ledger_clamp_tokens(v);
 }
 
+/* The tokenCount of the entry for modality (e.g. "AUDIO") in the array after key — a list of
+ * {"modality":"…","tokenCount":N} — or 0. */
+static int64_t modality(const char *obj, const char *key, const char *mod)
+{
+  const char *p = strstr(obj, key);
+  if(!p || !(p = strchr(p + strlen(key), '['))) return 0;
+  const char *end = strchr(p, ']');
+  if(!end) return 0;
+  char want[32];
+  int wn = snprintf(want, sizeof want, "\"%s\"", mod);
+  for(const char *q = p; (q = strstr(q, "\"modality\"")) && q < end; q++) {
+    const char *v = q + 10;
+    while(*v == ' ' || *v == ':' || *v == '\n' || *v == '\r' || *v == '\t') v++;
+    if(strncmp(v, want, (size_t)wn)) continue;
+    const char *open = q, *close = strchr(q, '}');
+    while(open > p && *open != '{') open--;
+    if(!close || close > end) return 0;
+    char entry[256];
+    size_t n = (size_t)(close - open) < sizeof entry - 1 ? (size_t)(close - open) : sizeof entry - 1;
+    memcpy(entry, open, n);
+    entry[n] = '\0';
+    return field(entry, "\"tokenCount\"");
+  }
+  return 0;
+}
+
 static void finish_object(usage_scan *s)
 {
   s->buf[s->len] = '\0';
@@ -34,7 +61,11 @@ static void finish_object(usage_scan *s)
   s->u.candidates = field(s->buf, "\"candidatesTokenCount\"");
   s->u.thoughts = field(s->buf, "\"thoughtsTokenCount\"");
   s->u.cached = field(s->buf, "\"cachedContentTokenCount\"");
+  s->u.tool = field(s->buf, "\"toolUsePromptTokenCount\"");
   s->u.total = field(s->buf, "\"totalTokenCount\"");
+  s->u.audio_in = modality(s->buf, "\"promptTokensDetails\"", "AUDIO");
+  s->u.audio_cached = modality(s->buf, "\"cacheTokensDetails\"", "AUDIO");
+  s->u.image_out = modality(s->buf, "\"candidatesTokensDetails\"", "IMAGE");
   s->u.seen = true;
 }
 

@@ -16,8 +16,12 @@
 
 #define USAGE_CAP 2048
 
+/* Every count clamped to [0, LEDGER_MAX_TOKENS].  prompt includes cached (Google counts so);
+ * audio_in is the AUDIO entry of promptTokensDetails, audio_cached that of cacheTokensDetails,
+ * image_out the IMAGE entry of candidatesTokensDetails. */
 typedef struct usage {
-  int64_t prompt, candidates, thoughts, cached, total;
+  int64_t prompt, candidates, thoughts, cached, tool, total;
+  int64_t audio_in, audio_cached, image_out;
   bool seen;
 } usage;
 

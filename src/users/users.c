@@ -360,6 +360,21 @@ int users_check(users *u, const principal *who, const char *model, int64_t now, 
   return v->status;
 }
 
+bool users_budgeted(users *u, int64_t user_id)
+{
+  if(!u || !user_id) return false;
+  bool b = false;
+  pthread_rwlock_rdlock(&u->lock);
+  user *x = find_user(u, user_id);
+  if(x) {
+    pthread_mutex_lock(&x->mu);
+    b = x->lim.daily_budget_e4 || x->lim.monthly_budget_e4;
+    pthread_mutex_unlock(&x->mu);
+  }
+  pthread_rwlock_unlock(&u->lock);
+  return b;
+}
+
 void users_account(users *u, int64_t user_id, int64_t tokens, int64_t cost_nanos, int64_t t)
 {
   if(!user_id) return;

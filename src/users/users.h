@@ -56,6 +56,9 @@ bool users_auth(users *u, const char *cred, size_t n, principal *who);
  * come later through users_account.  Returns v->status. */
 int users_check(users *u, const principal *who, const char *model, int64_t now, quota_verdict *v);
 
+/* Whether the user has a daily or monthly budget (0 and unknown users: false). */
+bool users_budgeted(users *u, int64_t user_id);
+
 /* A finished call's tokens and cost, at time t. */
 void users_account(users *u, int64_t user_id, int64_t tokens, int64_t cost_nanos, int64_t t);
 

@@ -12,6 +12,8 @@ import { GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
 import { startFake, startGateway, until, sleep, ADMIN } from './harness.mjs';
 
+const GEN_FLASH = '/v1beta/models/gemini-2.5-flash:generateContent';
+
 const K1 = 'AIzaFake-ok-bill0001', K2 = 'AIzaFake-ok-bill0002';
 const MASKS = ['AIza…0001', 'AIza…0002'];
 const RETRIES = 1;
@@ -55,32 +57,64 @@ const scaled = (s, scale) => {           // "0.300000" → 300000n at scale 6
   const [i, f = ''] = String(s).split('.');
   return BigInt(i) * 10n ** BigInt(scale) + BigInt((f + '0'.repeat(scale)).slice(0, scale) || '0');
 };
-let PRICES;
+let PRICES, ALIASES, VERSIONS;
 async function prices() {
   const r = await admin('/admin/prices');
   assert.equal(r.status, 200);
   PRICES = r.body.prices;
+  VERSIONS = r.body.versions;
+  ALIASES = Object.fromEntries(r.body.aliases.map((a) => [a.alias, a.model]));
 }
-// The documented rule: the exact name, else the longest listed name it extends at a '-' or '@',
-// else '*', else unpriced.
+// The documented rules: the exact name; an alias; the name without a trailing @…, -preview,
+// -exp, -latest or -<digits>, again; '*' if priced; else unpriced.
 function priceOf(model) {
-  const m = model.startsWith('models/') ? model.slice(7) : model;
-  let best = null, star = null;
-  for (const p of PRICES) {
-    if (p.model === '*') { star = p; continue; }
-    if (p.model === m) return p;
-    if (m.startsWith(p.model) && '-@'.includes(m[p.model.length]) && (!best || p.model.length > best.model.length)) best = p;
+  const find = (m) => PRICES.find((p) => p.model === m);
+  let name = model.startsWith('models/') ? model.slice(7) : model;
+  for (;;) {
+    const p = find(name) || (ALIASES[name] && find(ALIASES[name]));
+    if (p) return p;
+    const at = name.lastIndexOf('@'), dash = name.lastIndexOf('-');
+    if (at >= 0) { name = name.slice(0, at); continue; }
+    if (dash <= 0 || !/^(preview|exp|latest|\d{1,8})$/.test(name.slice(dash + 1))) break;
+    name = name.slice(0, dash);
   }
-  return best || star;
+  return find('*') || null;
 }
-function expectedBill(row) {
+const min = (a, b) => (a < b ? a : b);
+// The documented bill (docs/ledger.md, "Money"), in pico-USD, from one price version.
+function billWith(p, row) {
+  const m = (k) => scaled(p[k], 6), t = (k) => BigInt(row[k] ?? 0);
+  const inp = t('input_tokens'), cached = min(t('cached_tokens'), inp), audio = min(t('audio_tokens'), inp);
+  const audioFresh = min(audio, inp - cached), textFresh = inp - cached - audioFresh;
+  const out = t('output_tokens'), imageOut = min(t('image_tokens'), out);
+  const lng = BigInt(p.long_context_tokens) > 0n && inp > BigInt(p.long_context_tokens);
+  const pin = m(lng ? 'input_long' : 'input'), pout = m(lng ? 'output_long' : 'output'), pcached = m(lng ? 'cached_long' : 'cached');
+  let pico = (textFresh + t('tool_tokens')) * pin + audioFresh * m('audio_input') + cached * pcached +
+    (out - imageOut + t('thinking_tokens')) * pout + imageOut * m('image_output') + t('images') * m('per_image') * 1000000n +
+    (row.status === 'success' ? m('per_request') * 1000000n : 0n) + t('storage_tokens') * m('storage_per_hour') * t('storage_seconds') / 3600n;
+  return pico;
+}
+function expectedBill(row, atMax = null) {
   const p = priceOf(row.model_name);
-  if (!p) return { nanos: 0n, e4: 0n };
-  const [inp, out, think, cached, req] = [p.input, p.output, p.thinking, p.cached, p.per_request].map((x) => scaled(x, 6));
-  const t = (k) => BigInt(row[k]);
-  const pico = (t('input_tokens') - t('cached_tokens')) * inp + t('cached_tokens') * cached + t('output_tokens') * out +
-    t('thinking_tokens') * think + BigInt(row.images) * req * 1000000n;
-  return { nanos: (pico + 500n) / 1000n, e4: (pico + 50000000n) / 100000000n };
+  const use = p || atMax;
+  const pico = use && !row.refused ? billWith(use, row) : 0n;
+  return { nanos: (pico + 500n) / 1000n, e4: (pico + 50000000n) / 100000000n, version: p ? p.id : null,
+           model_id: p ? p.model_id : null, unpriced: !p && !!row.model_name };
+}
+// GEMGATE_UNPRICED=max: every field at its highest over the whole table, flat.
+function topPrice() {
+  const top = { long_context_tokens: 0 };
+  for (const k of ['input', 'input_long', 'output', 'output_long', 'cached', 'cached_long', 'audio_input', 'audio_cached',
+    'image_output', 'per_image', 'per_request', 'storage_per_hour']) {
+    let best = 0n;
+    for (const v of VERSIONS) if (scaled(v[k], 6) > best) best = scaled(v[k], 6);
+    top[k] = `${best / 1000000n}.${String(best % 1000000n).padStart(6, '0')}`;
+  }
+  for (const [a, b] of [['input', 'input_long'], ['output', 'output_long'], ['cached', 'cached_long']]) {
+    const hi = scaled(top[a], 6) > scaled(top[b], 6) ? top[a] : top[b];
+    top[a] = top[b] = hi;
+  }
+  return top;
 }
 
 // ---- callers ----
@@ -276,6 +310,9 @@ for (const [id, spec] of Object.entries(TABLE)) {
     const b = expectedBill(row);
     assert.equal(scaled(row.cost, 9), b.nanos, `${id}: cost ${row.cost}`);
     assert.equal(scaled(row.bill, 4), b.e4, `${id}: bill ${row.bill}`);
+    if (!row.refused) assert.equal(row.price_version, b.version, `${id}: the version that billed it`);
+    if (!row.refused) assert.equal(row.model_id, b.model_id, `${id}: model_id`);
+    assert.equal(row.unpriced, b.unpriced, `${id}: unpriced`);
     if (spec.tok !== '0' || spec.img !== '0') assert.ok(b.nanos > 0n, `${id}: a billable row bills more than zero`);
   });
 }
@@ -315,4 +352,161 @@ test('an upstream that sends negative and huge counts: the gateway keeps serving
   assert.match(again.text, /Hello from fake/);
   const stats = await admin(`/admin/users/${u.user_id}`);
   assert.ok(stats.body.usage.today_tokens <= 8 * MAX && stats.body.usage.today_tokens > 0);
+});
+
+// ---- prices as data: versions, aliases, what cannot be priced ----
+
+test('GET /admin/prices: the shipped list as versions with effective_from, every field, the aliases and the rules', async () => {
+  const r = await admin('/admin/prices');
+  assert.equal(r.status, 200);
+  const byModel = Object.fromEntries(r.body.prices.map((p) => [p.model, p]));
+  for (const m of ['gemini-2.5-pro', 'gemini-2.5-flash', 'gemini-2.5-flash-lite', 'gemini-2.0-flash', 'gemini-embedding-001',
+    'imagen-4.0-generate-001', 'gemini-3-pro-preview', 'gemini-3-flash-preview'])
+    assert.ok(byModel[m], m);
+  const pro = byModel['gemini-2.5-pro'];
+  assert.equal(pro.source, 'default');
+  assert.equal(pro.effective_from, '2026-12-01T00:00:00Z');
+  assert.deepEqual([pro.input, pro.input_long, pro.output, pro.output_long, pro.cached, pro.long_context_tokens, pro.batch_percent],
+    ['1.250000', '2.500000', '10.000000', '15.000000', '0.125000', 200000, 50]);
+  assert.equal(byModel['gemini-2.5-flash'].audio_input, '1.000000');
+  assert.equal(byModel['imagen-4.0-generate-001'].per_image, '0.040000');
+  assert.ok(!('thinking' in pro), 'thinking is billed as output');
+  assert.ok(r.body.aliases.some((a) => a.alias === 'gemini-pro-latest' && a.model === 'gemini-2.5-pro'));
+  assert.match(r.body.rules, /alias/);
+  assert.match(r.body.unpriced, /refuse for users with a budget/);
+  assert.ok(r.body.versions.length >= r.body.prices.length);
+});
+
+test('a price change is a new version: later calls bill at it, earlier rows keep theirs; the past cannot be changed', async () => {
+  const u = await user();
+  const call = async () => genai(u).models.generateContent({ model: 'gemini-2.0-flash-lite', contents: 'v', config: hdr(UH) });
+  await call();
+  const [first] = await rowsOf(u, 1);
+  const old = await admin('/admin/prices');
+  const v1 = old.body.prices.find((p) => p.model === 'gemini-2.0-flash-lite');
+  assert.equal(first.price_version, v1.id);
+  const put = await admin('/admin/prices/gemini-2.0-flash-lite', 'PUT', { output: '9.5' });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  assert.notEqual(put.body.id, v1.id);
+  assert.equal(put.body.model_id, v1.model_id, 'the same model');
+  assert.equal(put.body.input, v1.input, 'fields left out are carried');
+  assert.equal(put.body.source, 'admin');
+  await prices();
+  await call();
+  const rows = await rowsOf(u, 2);
+  assert.equal(rows[0].price_version, put.body.id);
+  assert.equal(scaled(rows[0].cost, 9), expectedBill(rows[0]).nanos);
+  assert.equal(rows[1].cost, first.cost, 'the earlier row is not rebilled');
+  assert.ok(scaled(rows[0].cost, 9) > scaled(first.cost, 9));
+  for (const bad of [{ output: '1', effective_from: '2020-01-01T00:00:00Z' }, { output: -1 }, { thinking: '1' }, { batch_percent: 101 },
+    { alias_of: 'no-such-model' }, {}, { output: '1', effective_from: 'soon' }])
+    assert.equal((await admin('/admin/prices/gemini-2.0-flash-lite', 'PUT', bad)).status, 400, JSON.stringify(bad));
+  const future = await admin('/admin/prices/gemini-2.0-flash-lite', 'PUT', { output: '20', effective_from: '2099-01-01T00:00:00Z' });
+  assert.equal(future.status, 200);
+  const now = await admin('/admin/prices');
+  assert.equal(now.body.prices.find((p) => p.model === 'gemini-2.0-flash-lite').id, put.body.id, 'not in force yet');
+  assert.ok(now.body.versions.some((v) => v.id === future.body.id));
+  await prices();
+});
+
+test('aliases: gemini-pro-latest and dated previews bill as their family; an admin adds one', async () => {
+  const u = await user();
+  await genai(u).models.generateContent({ model: 'gemini-pro-latest', contents: 'a', config: hdr(UH) });
+  await genai(u).models.generateContent({ model: 'gemini-2.5-flash-preview-09-2025', contents: 'a', config: hdr(UH) });
+  const put = await admin('/admin/prices/my-house-model', 'PUT', { alias_of: 'gemini-2.5-flash-lite' });
+  assert.equal(put.status, 200);
+  await prices();
+  await genai(u).models.generateContent({ model: 'my-house-model', contents: 'a', config: hdr(UH) });
+  const rows = await rowsOf(u, 3);
+  const want = ['gemini-2.5-flash-lite', 'gemini-2.5-flash', 'gemini-2.5-pro'];
+  rows.forEach((row, i) => {
+    const p = PRICES.find((x) => x.model === want[i]);
+    assert.equal(row.price_version, p.id, row.model_name);
+    assert.equal(row.unpriced, false);
+    assert.equal(scaled(row.cost, 9), (billWith(p, row) + 500n) / 1000n);
+  });
+});
+
+test('audio input, image output and tool-use tokens are priced apart; above 200k a Pro prompt bills the long rates', async () => {
+  const u = await user();
+  const img = { promptTokenCount: 1000, candidatesTokenCount: 1300, totalTokenCount: 2310, toolUsePromptTokenCount: 10,
+    promptTokensDetails: [{ modality: 'TEXT', tokenCount: 600 }, { modality: 'AUDIO', tokenCount: 400 }],
+    candidatesTokensDetails: [{ modality: 'TEXT', tokenCount: 10 }, { modality: 'IMAGE', tokenCount: 1290 }] };
+  await genai(u).models.generateContent({ model: 'gemini-2.5-flash-image', contents: 'draw', config: hdr({ 'x-fake-usage': JSON.stringify(img) }) });
+  const long = { promptTokenCount: 250000, candidatesTokenCount: 1000, totalTokenCount: 251000 };
+  await genai(u).models.generateContent({ model: 'gemini-2.5-pro', contents: 'long', config: hdr({ 'x-fake-usage': JSON.stringify(long) }) });
+  const [lrow, irow] = await rowsOf(u, 2);
+  assert.deepEqual([irow.audio_tokens, irow.image_tokens, irow.tool_tokens, irow.output_tokens], [400, 1290, 10, 1300]);
+  const fi = PRICES.find((p) => p.model === 'gemini-2.5-flash-image');
+  // 600 text + 10 tool at $0.30, 400 audio at the audio rate, 10 text out at $2.50, 1290 image tokens at $30
+  const pico = 610n * scaled(fi.input, 6) + 400n * scaled(fi.audio_input, 6) + 10n * scaled(fi.output, 6) + 1290n * scaled(fi.image_output, 6);
+  assert.equal(scaled(irow.cost, 9), (pico + 500n) / 1000n);
+  assert.equal(scaled(lrow.cost, 9), (250000n * 2500000n + 1000n * 15000000n + 500n) / 1000n, '$2.50 in, $15 out');
+});
+
+test('a context cache: its storage is billed for the TTL asked (tokens × hours × the storage price)', async () => {
+  const u = await user();
+  const r = await raw(u, '/v1beta/cachedContents', { model: 'models/gemini-2.5-flash', ttl: '7200s',
+    contents: [{ role: 'user', parts: [{ text: 'x'.repeat(4000) }] }] });
+  assert.equal(r.status, 200);
+  const made = await r.json();
+  const [row] = await rowsOf(u, 1);
+  assert.equal(row.endpoint, 'cache');
+  assert.equal(row.model_name, 'gemini-2.5-flash');
+  assert.equal(row.storage_tokens, made.usageMetadata.totalTokenCount);
+  assert.equal(row.storage_seconds, 7200);
+  const p = PRICES.find((x) => x.model === 'gemini-2.5-flash');
+  assert.equal(scaled(row.cost, 9), (BigInt(row.storage_tokens) * scaled(p.storage_per_hour, 6) * 7200n / 3600n + 500n) / 1000n);
+  assert.ok(scaled(row.cost, 9) > 0n);
+});
+
+test('unpriced: with a budget, refused 403 in the caller\'s shape naming the model; without one, served and billed zero, the row says unpriced', async () => {
+  const M = 'gemini-2.5-flash-native-audio-preview-09-2025';
+  const rich = await user(), poor = await user({ daily_budget: '0.0001' });
+  const ok = await genai(rich).models.generateContent({ model: M, contents: 'x', config: hdr(UH) });
+  assert.match(ok.text, /Hello from fake/);
+  const e = await rejects(genai(poor).models.generateContent({ model: M, contents: 'x' }), 403);
+  assert.match(e.message, new RegExp(`${M}.*no price`));
+  const oe = await rejects(openai(poor).chat.completions.create({ model: M, messages: [{ role: 'user', content: 'x' }] }), 403);
+  assert.equal(oe.error.type, 'permission_error');
+  assert.match(oe.message, /no price/);
+  // the kinds the gateway cannot bill are refused for a budget too, whatever the model
+  const b = await raw(poor, '/v1beta/models/gemini-2.5-flash:batchGenerateContent', { batch: { input_config: { requests: { requests: [] } } } });
+  assert.equal(b.status, 403);
+  assert.match((await b.json()).error.message, /batch calls cannot be billed/);
+  const patch = await raw(poor, '/v1beta/cachedContents/abc', { ttl: '999999s' }, {}, 'PATCH');
+  assert.equal(patch.status, 403);
+  // priced calls of the poor user still go through
+  await genai(poor).models.generateContent({ model: 'gemini-pro-latest', contents: 'x' });
+  const [free] = await rowsOf(rich, 1);
+  assert.deepEqual([free.unpriced, free.status, free.cost, free.price_version], [true, 'success', '0.000000000', null]);
+  const refused = (await rowsOf(poor, 5)).filter((r) => r.refused);
+  assert.equal(refused.length, 4);
+  for (const r of refused) assert.deepEqual([r.unpriced, r.http_status, r.status, r.cost], [true, 403, 'failed', '0.000000000']);
+});
+
+test('GEMGATE_UNPRICED=max bills an unknown model at the table\'s highest prices; =refuse refuses everyone, static keys too', async () => {
+  const fake2 = await startFake();
+  const gmax = await startGateway({ GEMGATE_UPSTREAM: fake2.url, GEMGATE_KEYS: K1, GEMGATE_UNPRICED: 'max' });
+  const gref = await startGateway({ GEMGATE_UPSTREAM: fake2.url, GEMGATE_KEYS: K1, GEMGATE_UNPRICED: 'refuse' });
+  try {
+    const adm = (g, p) => g.fetch(p, { headers: { authorization: `Bearer ${ADMIN}` } }).then((r) => r.json());
+    const r = await gmax.call('/v1beta/models/gemini-exp-1206:generateContent', GEMBODY, UH);
+    assert.equal(r.status, 200);
+    const rows = await until(async () => { const x = (await adm(gmax, '/admin/usage')).rows; return x.length && x; });
+    const pr = await adm(gmax, '/admin/prices');
+    const saved = [PRICES, VERSIONS, ALIASES];
+    [PRICES, VERSIONS] = [pr.prices, pr.versions];
+    const b = expectedBill(rows[0], topPrice());
+    [PRICES, VERSIONS, ALIASES] = saved;
+    assert.equal(rows[0].unpriced, true);
+    assert.equal(scaled(rows[0].cost, 9), b.nanos);
+    assert.ok(b.nanos > 0n);
+    assert.match((await adm(gmax, '/admin/prices')).unpriced, /^max$/);
+    const s = await gref.call('/v1beta/models/gemini-exp-1206:generateContent', GEMBODY);
+    assert.equal(s.status, 403);
+    assert.equal((await gref.call(GEN_FLASH, GEMBODY)).status, 200, 'priced models are served');
+  } finally {
+    await gmax.stop(); await gref.stop(); await fake2.stop();
+  }
 });

@@ -113,11 +113,34 @@ static void test_end(void **state)
   assert_int_equal(r.http_status, 429);
 }
 
+/* A context cache's model and TTL, from its creation body (scanned, not parsed). */
+static void test_cache_facts(void **state)
+{
+  char model[64];
+  int64_t secs, now = 1800000000000LL;
+  const char *b1 = "{\"contents\":[{\"role\": \"model\",\"parts\":[{\"text\":\"ttl\"}]}],"
+                   "\"model\" : \"models/gemini-2.5-flash\", \"ttl\": \"7200.5s\"}";
+  record_cache_facts(b1, strlen(b1), now, model, sizeof model, &secs);
+  assert_string_equal(model, "gemini-2.5-flash");            /* the key, not "role": "model" */
+  assert_int_equal(secs, 7201);
+  const char *b2 = "{\"model\":\"gemini-2.5-pro\",\"expireTime\":\"2027-01-15T09:00:00Z\"}";   /* 1 h after now */
+  record_cache_facts(b2, strlen(b2), now, model, sizeof model, &secs);
+  assert_string_equal(model, "gemini-2.5-pro");
+  assert_int_equal(secs, 3600);
+  record_cache_facts("{}", 2, now, model, sizeof model, &secs);
+  assert_string_equal(model, "");
+  assert_int_equal(secs, 3600);                               /* Google's default: an hour */
+  const char *b3 = "{\"model\":\"m\",\"ttl\":\"forever\"}";
+  record_cache_facts(b3, strlen(b3), now, model, sizeof model, &secs);
+  assert_int_equal(secs, 3600);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_begin),
     cmocka_unit_test(test_end),
+    cmocka_unit_test(test_cache_facts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,6 +80,34 @@ static void test_counts_clamped(void **state)
   assert_int_equal(s.u.total, 0);
 }
 
+/* Per-modality details and tool-use tokens: the AUDIO part of the prompt and of the cache, the
+ * IMAGE part of the output; absent or other modalities give 0. */
+static void test_modalities(void **state)
+{
+  const char *a = "{\"usageMetadata\": {\"promptTokenCount\": 1000, \"candidatesTokenCount\": 1300,"
+                  " \"toolUsePromptTokenCount\": 12, \"cachedContentTokenCount\": 300,"
+                  " \"promptTokensDetails\": [ {\"modality\": \"TEXT\", \"tokenCount\": 600},"
+                  " {\"tokenCount\": 400, \"modality\": \"AUDIO\"} ],"
+                  " \"cacheTokensDetails\": [{\"modality\":\"AUDIO\",\"tokenCount\":100}],"
+                  " \"candidatesTokensDetails\": [{\"modality\":\"TEXT\",\"tokenCount\":10},{\"modality\":\"IMAGE\",\"tokenCount\":1290}],"
+                  " \"totalTokenCount\": 2312}}";
+  usage_scan s;
+  usage_init(&s);
+  for(size_t i = 0, n = strlen(a); i < n; i += 7) usage_feed(&s, a + i, i + 7 > n ? n - i : 7);
+  assert_int_equal(s.u.prompt, 1000);
+  assert_int_equal(s.u.tool, 12);
+  assert_int_equal(s.u.audio_in, 400);
+  assert_int_equal(s.u.audio_cached, 100);
+  assert_int_equal(s.u.image_out, 1290);
+  assert_int_equal(s.u.total, 2312);
+  const char *b = "{\"usageMetadata\":{\"promptTokenCount\":5,\"promptTokensDetails\":[{\"modality\":\"TEXT\",\"tokenCount\":5}]}}";
+  usage_init(&s);
+  usage_feed(&s, b, strlen(b));
+  assert_int_equal(s.u.audio_in, 0);
+  assert_int_equal(s.u.image_out, 0);
+  assert_int_equal(s.u.tool, 0);
+}
+
 /* Imagen answers: images counted however the bytes are split, and only when asked. */
 static void test_images_counted(void **state)
 {
@@ -134,6 +162,7 @@ int main(void)
     cmocka_unit_test(test_text_mentioning_the_key_is_ignored),
     cmocka_unit_test(test_no_usage),
     cmocka_unit_test(test_counts_clamped),
+    cmocka_unit_test(test_modalities),
     cmocka_unit_test(test_images_counted),
     cmocka_unit_test(test_stream_error_seen),
   };
