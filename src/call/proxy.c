@@ -209,6 +209,8 @@ static void settle_call(call *c, http_req *r, const proxy_answer *a)
   row->images = a && a->images >= 0 ? a->images : ok ? c->usage.images : 0;
   row->attempts = (int)c->ntried;
   record_finish(gw->ledger, row, c->t0_us, status, ok ? NULL : err, c->ttfb_us);
+  if(!gw->ledger && row->reserved_nanos)        /* nothing will settle it: release it now */
+    users_settle(gw->users, row->user_id, row->reserved_nanos, 0, 0, row->created_ms);
   atomic_fetch_add(&gw->tokens_in, u->prompt);
   atomic_fetch_add(&gw->tokens_out, u->candidates + u->thoughts);
   str path = r ? r->path : STR("-");
@@ -499,6 +501,19 @@ static bool unpriced_refused(call *c, int64_t now, char *msg, size_t cap)
   return true;
 }
 
+/* The most the call can cost, for a budget's reservation: only for a billable call of a user with
+ * a budget (the rest never pay for the lookup); an unpriced model was refused before, or is
+ * estimated at the table's top (GEMGATE_UNPRICED=max). */
+static int64_t estimate(call *c, int64_t now)
+{
+  gateway *gw = c->gw;
+  if(!call_kind_billed(c->row.endpoint) || !c->row.model[0] || !users_budgeted(gw->users, c->s.who.user_id)) return 0;
+  int64_t prompt, max_out, images;
+  record_estimate(c->s.body, c->s.body_len, c->row.endpoint, &prompt, &max_out, &images);
+  int64_t e = prices_estimate(gw->prices, c->row.model, now, prompt, max_out, images, gw->cfg.unpriced == CFG_UNPRICED_MAX);
+  return e > 0 ? e : 0;
+}
+
 /* Turns the call away before any upstream attempt, recording it as refused. */
 static void refuse(call *c, int status, const char *message, int64_t retry_after_s)
 {
@@ -546,10 +561,11 @@ void proxy_start(http_req *r, proxy_spec *spec)
     return;
   }
   quota_verdict v;
-  if(c->gw->users && users_check(c->gw->users, &c->s.who, c->s.model, now, &v)) {
+  if(c->gw->users && users_check_call(c->gw->users, &c->s.who, c->s.model, now, estimate(c, now), &v)) {
     refuse(c, v.status, v.message, v.retry_after_s);
     return;
   }
+  c->row.reserved_nanos = v.reserved_nanos;    /* released when the row settles */
   kp_rotation_check(c->gw->pool, now);
   try_next(c);
 }

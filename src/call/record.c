@@ -112,3 +112,31 @@ void record_cache_facts(const char *body, size_t len, int64_t now, char *model, 
     *seconds = at > now ? (at - now + 999) / 1000 : 0;
   }
 }
+
+/* The integer value of the first "key": … in body (a key, not a value), or -1. */
+static int64_t int_after(const char *body, size_t len, const char *key)
+{
+  size_t kl = strlen(key);
+  const char *end = body + len;
+  for(const char *q = body; (q = memmem(q, (size_t)(end - q), key, kl)); q += kl) {
+    const char *p = skip_ws(q + kl, end);
+    if(p >= end || *p != ':') continue;
+    p = skip_ws(p + 1, end);
+    int64_t v = 0;
+    bool digits = false;
+    for(; p < end && *p >= '0' && *p <= '9' && v < ((int64_t)1 << 40); p++, digits = true) v = v * 10 + (*p - '0');
+    return digits ? v : -1;
+  }
+  return -1;
+}
+
+void record_estimate(const char *body, size_t len, const char *kind, int64_t *prompt, int64_t *max_out, int64_t *images)
+{
+  if(!body) len = 0;
+  *prompt = (int64_t)(len + 3) / 4;
+  int64_t m = len ? int_after(body, len, "\"maxOutputTokens\"") : -1;
+  int64_t n = len ? int_after(body, len, "\"candidateCount\"") : -1;
+  *max_out = m >= 0 ? m * (n >= 1 && n <= 8 ? n : 1) : -1;
+  int64_t k = !strcmp(kind, "image") && len ? int_after(body, len, "\"sampleCount\"") : -1;
+  *images = strcmp(kind, "image") ? 0 : k >= 1 && k <= 8 ? k : 4;
+}

@@ -44,6 +44,12 @@ void record_finish(ledger *l, ledger_row *row, int64_t t0_us, int status, const 
  * body may be large.  Memory only. */
 void record_cache_facts(const char *body, size_t len, int64_t now_ms, char *model, size_t cap, int64_t *seconds);
 
+/* The most a request can use, for a budget's reservation, scanned from its upstream body: the
+ * prompt as ⌈bytes / 4⌉ tokens; the output as generationConfig's maxOutputTokens × candidateCount
+ * when given (else -1: the model's largest); for kind "image", parameters.sampleCount images (else
+ * Imagen's default, 4).  Memory only. */
+void record_estimate(const char *body, size_t len, const char *kind, int64_t *prompt, int64_t *max_out, int64_t *images);
+
 /* A call the gateway answered by itself, without an upstream attempt (is_local): an invalid
  * request, a cached answer, a client gone before the call began.  stream: the client asked for
  * a stream.  Call it before answering r.  No-op without a ledger. */

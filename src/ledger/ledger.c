@@ -20,7 +20,7 @@
 typedef struct entry {
   struct entry *next;
   size_t size;
-  int64_t user_id, access_key_id;
+  int64_t user_id, access_key_id, reserved;
   bill_facts f;                   /* what the call used; billed by the writer into b */
   bill b;
   int64_t latency_ms, ttfb_ms, created_ms;
@@ -260,12 +260,13 @@ static void bill_entry(ledger *l, entry *e)
   if(!e->model[0]) e->b.unpriced = false;      /* a call without a model (files, lists) is free */
 }
 
-/* A committed (or given up) row's tokens and cost, to its user's quotas. */
+/* A committed (or given up) row's tokens and cost, to its user's quotas, releasing the budget
+ * reservation the call held — in one step. */
 static void account(ledger *l, const entry *e)
 {
-  if(e->refused || !l->users) return;
-  int64_t tokens = e->f.in + e->f.out + e->f.thinking + e->f.tool;   /* ≤ 4 · 2^40 */
-  users_account(l->users, e->user_id, tokens, e->b.cost_nanos, e->created_ms);
+  if(!l->users) return;
+  int64_t tokens = e->refused ? 0 : e->f.in + e->f.out + e->f.thinking + e->f.tool;   /* ≤ 4 · 2^40 */
+  if(!e->refused || e->reserved) users_settle(l->users, e->user_id, e->reserved, tokens, e->b.cost_nanos, e->created_ms);
 }
 
 /* One transaction: the rows, then their rollups.  0, or -1 (rolled back). */
@@ -446,7 +447,8 @@ void ledger_record(ledger *l, const ledger_row *row)
   }
   if(!e) {
     /* Dropped: not written, but billed and accounted — the call happened. */
-    entry tmp = { .user_id = row->user_id, .f = f, .created_ms = created, .refused = row->refused };
+    entry tmp = { .user_id = row->user_id, .reserved = row->reserved_nanos, .f = f, .created_ms = created,
+                  .refused = row->refused };
     put(tmp.model, sizeof tmp.model, row->model);
     bill_entry(l, &tmp);
     account(l, &tmp);
@@ -461,7 +463,8 @@ void ledger_record(ledger *l, const ledger_row *row)
                       LEDGER_MAX_ROWS, (long long)dropped);
     return;
   }
-  *e = (entry){ .size = size, .user_id = row->user_id, .access_key_id = row->access_key_id, .f = f,
+  *e = (entry){ .size = size, .user_id = row->user_id, .access_key_id = row->access_key_id,
+                .reserved = row->reserved_nanos, .f = f,
                 .latency_ms = row->latency_ms, .ttfb_ms = row->ttfb_ms, .created_ms = created,
                 .http_status = row->http_status, .attempts = row->attempts, .is_local = row->is_local,
                 .stream = row->stream, .success = row->success, .refused = row->refused,

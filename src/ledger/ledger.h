@@ -62,6 +62,8 @@ typedef struct ledger_row {
   int64_t images;             /* images delivered (Imagen): billed per image */
   int64_t storage_tokens, storage_seconds;     /* a context cache created, for that long */
   bool batch;                 /* billed at the batch price */
+  int64_t reserved_nanos;     /* the budget reservation the call holds (users_check_call): released
+                                 when the row is settled */
   bool unpriced;              /* refused because the model has no price (refused is set too) */
   bool success;
   bool refused;               /* refused by the gateway's quota check (users_check): recorded, but

@@ -393,7 +393,8 @@ void prices_bill(prices *p, const char *model, int64_t t, const bill_facts *f, b
   pthread_rwlock_unlock(&p->lock);
 }
 
-int64_t prices_estimate(prices *p, const char *model, int64_t t, int64_t prompt_tokens, int64_t images, bool at_max)
+int64_t prices_estimate(prices *p, const char *model, int64_t t, int64_t prompt_tokens, int64_t max_output,
+                        int64_t images, bool at_max)
 {
   if(!p || !model) return -1;
   price pr;
@@ -403,7 +404,8 @@ int64_t prices_estimate(prices *p, const char *model, int64_t t, int64_t prompt_
   if(found) pr = i < p->n ? *in_force(p, i, t) : p->top;
   pthread_rwlock_unlock(&p->lock);
   if(!found) return -1;
-  bill_facts f = { .in = prompt_tokens, .out = pr.v[PRICE_MAX_OUTPUT], .images = images, .success = true };
+  int64_t out = max_output >= 0 && max_output < pr.v[PRICE_MAX_OUTPUT] ? max_output : pr.v[PRICE_MAX_OUTPUT];
+  bill_facts f = { .in = prompt_tokens, .out = out, .images = images, .success = true };
   bill b;
   price_compute(&pr, &f, &b);
   return b.cost_nanos;

@@ -102,10 +102,11 @@ void price_compute(const price *pr, const bill_facts *f, bill *b);
 void prices_bill(prices *p, const char *model, int64_t t, const bill_facts *f, bool at_max, bill *b);
 
 /* The most a call to model at t can cost, in nanos, before it is made: prompt_tokens at the
- * input price (the long-context one above the threshold), the model's largest output at the
- * output price, images at the image price; -1 when unpriced (and not at_max).  For budget
- * reservations. */
-int64_t prices_estimate(prices *p, const char *model, int64_t t, int64_t prompt_tokens, int64_t images, bool at_max);
+ * input price (the long-context one above the threshold), max_output tokens (-1: the model's
+ * largest, max_output_tokens) at the output price, images at the image price; -1 when unpriced
+ * (and not at_max).  For budget reservations. */
+int64_t prices_estimate(prices *p, const char *model, int64_t t, int64_t prompt_tokens, int64_t max_output,
+                        int64_t images, bool at_max);
 
 /* A change: a new version of model's prices, effective from effective_from (ms; 0: now; never
  * before now — history is not rewritten), with the fields whose bit is in `have` (1 << PRICE_*)

@@ -510,3 +510,48 @@ test('GEMGATE_UNPRICED=max bills an unknown model at the table\'s highest prices
     await gmax.stop(); await gref.stop(); await fake2.stop();
   }
 });
+
+// ---- budgets that hold under concurrency ----
+
+test('64 concurrent calls by a user with $0.01 left spend at most the budget plus one call; then 429 until midnight, in either shape', async () => {
+  const u = await user({ daily_budget: '0.01' });
+  const usage = { promptTokenCount: 1000, candidatesTokenCount: 600, totalTokenCount: 1600 };   // $0.0018 on 2.5 Flash
+  const body = { contents: [{ parts: [{ text: 'spend' }] }], generationConfig: { maxOutputTokens: 2000 } };
+  const one = async () => {
+    const r = await raw(u, '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', body,
+      { 'x-fake-usage': JSON.stringify(usage), 'x-fake-chunks': '4', 'x-fake-interval-ms': '60' });
+    await r.text();
+    return { status: r.status, retry: r.headers.get('retry-after') };
+  };
+  let results = [];
+  for (let wave = 0; wave < 12 && !results.some((x) => x.status === 429 && Number(x.retry) > 1); wave++)
+    results = results.concat(await Promise.all(Array.from({ length: 64 }, one)));
+  const served = results.filter((x) => x.status === 200).length;
+  const held = results.filter((x) => x.status === 429 && x.retry === '1').length;
+  assert.ok(served >= 2, `served ${served}`);
+  assert.ok(held > 0, 'calls were held back while others were in flight');
+  assert.ok(results.every((x) => x.status === 200 || x.status === 429));
+  const rows = await until(async () => {
+    const r = (await admin(`/admin/usage?user=${u.user_id}&limit=1000`)).body.rows;
+    return r.length === results.length && r;
+  }, 8000);
+  assert.ok(rows, 'one row per call');
+  const spent = rows.reduce((a, r) => a + scaled(r.cost, 9), 0n);
+  const per = 1800000n;
+  assert.equal(BigInt(rows.filter((r) => r.status === 'success').length) * per, spent);
+  assert.ok(spent <= 10000000n + per, `spent ${spent} nanos`);
+  assert.ok(spent >= 10000000n, 'the budget was used up');
+  // over budget now: 429 with Retry-After until 00:00 UTC, Google's shape and OpenAI's
+  const toMidnight = Math.ceil((Math.ceil(Date.now() / 86400000) * 86400000 - Date.now()) / 1000);
+  const g = await raw(u, '/v1beta/models/gemini-2.5-flash:generateContent', GEMBODY);
+  assert.equal(g.status, 429);
+  assert.ok(Math.abs(Number(g.headers.get('retry-after')) - toMidnight) <= 2);
+  assert.equal((await g.json()).error.status, 'RESOURCE_EXHAUSTED');
+  const o = await rejects(openai(u).chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'x' }] }), 429);
+  assert.equal(o.error.type, 'rate_limit_error');
+  assert.match(o.message, /daily cost budget reached/);
+  assert.ok(Math.abs(Number(o.headers.get('retry-after')) - toMidnight) <= 2);
+  const st = (await admin(`/admin/users/${u.user_id}`)).body.usage;
+  assert.equal(st.in_flight, 0);
+  assert.equal(st.reserved, '0.000000', 'every reservation was released');
+});

@@ -131,8 +131,12 @@ static void test_table(void **state)
   }
   assert_int_equal(bill_of(p, "gemini-exp-1206", NOW, M1, true, &b), 4000000000LL);        /* the top input: $4.00 */
   assert_true(b.unpriced);
-  assert_int_equal(prices_estimate(p, "gemini-exp-1206", NOW, 10, 0, false), -1);
-  assert_int_equal(prices_estimate(p, "gemini-2.5-flash", NOW, 1000, 0, false), 1000 * 300 + 65536LL * 2500);
+  assert_int_equal(prices_estimate(p, "gemini-exp-1206", NOW, 10, -1, 0, false), -1);
+  assert_true(prices_estimate(p, "gemini-exp-1206", NOW, 10, -1, 0, true) > 0);            /* at the top */
+  assert_int_equal(prices_estimate(p, "gemini-2.5-flash", NOW, 1000, -1, 0, false), 1000 * 300 + 65536LL * 2500);
+  assert_int_equal(prices_estimate(p, "gemini-2.5-flash", NOW, 1000, 100, 0, false), 1000 * 300 + 100 * 2500);
+  assert_int_equal(prices_estimate(p, "gemini-2.5-flash", NOW, 1000, 999999, 0, false), 1000 * 300 + 65536LL * 2500);
+  assert_int_equal(prices_estimate(p, "imagen-4.0-generate-001", NOW, 10, -1, 4, false), 4 * 40000000);
   /* An admin's version and "*" survive the shipped list being inserted again at the next start. */
   price pr;
   gg_err e = { "" };
