@@ -4,6 +4,7 @@
 #include "admin/keys.h"
 #include "admin/maint.h"
 #include "admin/prices.h"
+#include "admin/reconcile.h"
 #include "admin/settings.h"
 #include "admin/stats.h"
 #include "admin/status.h"
@@ -45,6 +46,7 @@ static const route routes[] = {
   { "GET",  "/admin/stats",             ADMIN,  stats_route_admin },
   { "GET",  "/admin/usage",             ADMIN,  usage_route_list },
   { "GET",  "/admin/usage/export",      ADMIN,  usage_route_export },
+  { "GET",  "/admin/usage/reconcile",   ADMIN,  admin_usage_reconcile },
   { "POST", "/admin/maintenance/cleanup", ADMIN, admin_maint_cleanup },
   { "POST", "/admin/maintenance/backup", ADMIN, admin_maint_backup },
 #ifdef GEMGATE_TEST_ROUTES     /* the test binary only (make's gemgate-test): never in a release */

@@ -210,7 +210,7 @@ static void settle_call(call *c, http_req *r, const proxy_answer *a)
   row->attempts = (int)c->ntried;
   record_finish(gw->ledger, row, c->t0_us, status, ok ? NULL : err, c->ttfb_us);
   if(!gw->ledger && row->reserved_nanos)        /* nothing will settle it: release it now */
-    users_settle(gw->users, row->user_id, row->reserved_nanos, 0, 0, row->created_ms);
+    users_settle(gw->users, row->user_id, row->reserved_nanos, 0, 0, 0, row->created_ms);
   atomic_fetch_add(&gw->tokens_in, u->prompt);
   atomic_fetch_add(&gw->tokens_out, u->candidates + u->thoughts);
   str path = r ? r->path : STR("-");
@@ -566,6 +566,7 @@ void proxy_start(http_req *r, proxy_spec *spec)
     return;
   }
   c->row.reserved_nanos = v.reserved_nanos;    /* released when the row settles */
+  c->row.counted = c->gw->users != NULL;        /* users_check counted the request */
   kp_rotation_check(c->gw->pool, now);
   try_next(c);
 }

@@ -25,7 +25,7 @@ typedef struct entry {
   bill b;
   int64_t latency_ms, ttfb_ms, created_ms;
   int http_status, attempts;
-  bool is_local, stream, success, refused, unpriced_refused;
+  bool is_local, stream, success, refused, unpriced_refused, counted;
   ledger_prompt_fn prompt_of;     /* set: prompt holds raw request-body bytes (raw_len); the
                                      writer extracts the prompt from them with this */
   size_t raw_len;
@@ -265,8 +265,10 @@ static void bill_entry(ledger *l, entry *e)
 static void account(ledger *l, const entry *e)
 {
   if(!l->users) return;
-  int64_t tokens = e->refused ? 0 : e->f.in + e->f.out + e->f.thinking + e->f.tool;   /* ≤ 4 · 2^40 */
-  if(!e->refused || e->reserved) users_settle(l->users, e->user_id, e->reserved, tokens, e->b.cost_nanos, e->created_ms);
+  /* The tokens the rollups carry (and a restart reads back): input, output, thinking. */
+  int64_t tokens = e->refused ? 0 : e->f.in + e->f.out + e->f.thinking;   /* ≤ 3 · 2^40 */
+  if(!e->refused || e->reserved)
+    users_settle(l->users, e->user_id, e->reserved, !e->refused && !e->counted, tokens, e->b.cost_nanos, e->created_ms);
 }
 
 /* One transaction: the rows, then their rollups.  0, or -1 (rolled back). */
@@ -432,7 +434,7 @@ void ledger_record(ledger *l, const ledger_row *row)
     .storage_seconds = ledger_clamp_tokens(row->storage_seconds), .success = row->success, .batch = row->batch,
   };
   if(f.cached > f.in) f.cached = f.in;         /* promptTokenCount includes the cached ones */
-  if(!row->refused && l->meter) meter_add(l->meter, row->model, created, 1, f.in + f.out + f.thinking + f.tool);
+  if(!row->refused && l->meter) meter_add(l->meter, row->model, created, 1, f.in + f.out + f.thinking);
 
   entry *e = NULL;
   pthread_mutex_lock(&l->mu);
@@ -448,7 +450,7 @@ void ledger_record(ledger *l, const ledger_row *row)
   if(!e) {
     /* Dropped: not written, but billed and accounted — the call happened. */
     entry tmp = { .user_id = row->user_id, .reserved = row->reserved_nanos, .f = f, .created_ms = created,
-                  .refused = row->refused };
+                  .refused = row->refused, .counted = row->counted };
     put(tmp.model, sizeof tmp.model, row->model);
     bill_entry(l, &tmp);
     account(l, &tmp);
@@ -468,7 +470,7 @@ void ledger_record(ledger *l, const ledger_row *row)
                 .latency_ms = row->latency_ms, .ttfb_ms = row->ttfb_ms, .created_ms = created,
                 .http_status = row->http_status, .attempts = row->attempts, .is_local = row->is_local,
                 .stream = row->stream, .success = row->success, .refused = row->refused,
-                .unpriced_refused = row->unpriced };
+                .unpriced_refused = row->unpriced, .counted = row->counted };
   put(e->upstream_key, sizeof e->upstream_key, row->upstream_key);
   put(e->model, sizeof e->model, row->model);
   put(e->gen_type, sizeof e->gen_type, row->gen_type[0] ? row->gen_type : row->endpoint[0] ? row->endpoint : "other");

@@ -64,6 +64,7 @@ typedef struct ledger_row {
   bool batch;                 /* billed at the batch price */
   int64_t reserved_nanos;     /* the budget reservation the call holds (users_check_call): released
                                  when the row is settled */
+  bool counted;               /* users_check counted the request already (else the writer does) */
   bool unpriced;              /* refused because the model has no price (refused is set too) */
   bool success;
   bool refused;               /* refused by the gateway's quota check (users_check): recorded, but

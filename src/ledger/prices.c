@@ -109,7 +109,7 @@ static void build_sql(void)
   char params[256];
   sbuf pa = { params, 0, sizeof params - 1, false };
   for(int k = 1; k <= 4 + PRICE_NFIELDS; k++) {
-    char one[8];
+    char one[24];
     snprintf(one, sizeof one, "%s?%d", k > 1 ? ", " : "", k);
     sb_str(&pa, one);
   }

@@ -391,7 +391,8 @@ bool users_budgeted(users *u, int64_t user_id)
   return b;
 }
 
-void users_settle(users *u, int64_t user_id, int64_t reserved, int64_t tokens, int64_t cost_nanos, int64_t t)
+void users_settle(users *u, int64_t user_id, int64_t reserved, int64_t requests, int64_t tokens, int64_t cost_nanos,
+                  int64_t t)
 {
   if(!u || !user_id) return;
   pthread_rwlock_rdlock(&u->lock);
@@ -407,6 +408,7 @@ void users_settle(users *u, int64_t user_id, int64_t reserved, int64_t tokens, i
     if(utc_day(t) > x->day) roll(x, t);          /* forward only */
     win_add(&x->minute, t, 0, tokens);
     if(utc_day(t) == x->day) {
+      x->day_requests = i64_add(x->day_requests, requests);
       x->day_tokens = i64_add(x->day_tokens, tokens);
       x->day_cost = i64_add(x->day_cost, cost_nanos);
     }
@@ -418,7 +420,7 @@ void users_settle(users *u, int64_t user_id, int64_t reserved, int64_t tokens, i
 
 void users_account(users *u, int64_t user_id, int64_t tokens, int64_t cost_nanos, int64_t t)
 {
-  users_settle(u, user_id, 0, tokens, cost_nanos, t);
+  users_settle(u, user_id, 0, 0, tokens, cost_nanos, t);
 }
 
 bool users_counters_of(users *u, int64_t user_id, int64_t now, users_counters *out)

@@ -68,8 +68,11 @@ int users_check_call(users *u, const principal *who, const char *model, int64_t 
                      quota_verdict *v);
 
 /* A call ends: release its reservation and account its tokens and cost at time t (the call's
- * start), in one step, so the budget never sees the call counted twice or not at all. */
-void users_settle(users *u, int64_t user_id, int64_t reserved_nanos, int64_t tokens, int64_t cost_nanos, int64_t t);
+ * start), in one step, so the budget never sees the call counted twice or not at all.  requests:
+ * 1 for a call users_check never counted (an answer the gateway gave by itself), so today's
+ * requests equal the rows. */
+void users_settle(users *u, int64_t user_id, int64_t reserved_nanos, int64_t requests, int64_t tokens,
+                  int64_t cost_nanos, int64_t t);
 
 /* Whether the user has a daily or monthly budget (0 and unknown users: false). */
 bool users_budgeted(users *u, int64_t user_id);

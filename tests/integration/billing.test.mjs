@@ -6,11 +6,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
-import { startFake, startGateway, until, sleep, ADMIN } from './harness.mjs';
+import { startFake, startGateway, until, sleep, ACCESS, ADMIN } from './harness.mjs';
 
 const GEN_FLASH = '/v1beta/models/gemini-2.5-flash:generateContent';
 
@@ -554,4 +555,87 @@ test('64 concurrent calls by a user with $0.01 left spend at most the budget plu
   const st = (await admin(`/admin/users/${u.user_id}`)).body.usage;
   assert.equal(st.in_flight, 0);
   assert.equal(st.reserved, '0.000000', 'every reservation was released');
+});
+
+// ---- reconciliation ----
+
+test('reconcile: after a mixed load with refusals, errors, disconnects and a SIGTERM mid-load, rows, rollups and counters agree to the nano-dollar', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gemgate-recon-'));
+  const env = { GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: `${K1},${K2}`, GEMGATE_DB: path.join(dir, 'r.db'), GEMGATE_MAX_RETRIES: '1' };
+  let g = await startGateway(env);
+  const adm = async (p, method = 'GET', body) => {
+    const r = await g.fetch(p, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: r.status, body: await r.json() };
+  };
+  const mk = async (limits) => (await adm('/admin/config/user-key', 'POST', { name: `r${Math.random().toString(36).slice(2, 7)}`, ...limits })).body;
+  const users = [await mk({ daily_budget: '0.02' }), await mk({ rpm: 20 }), await mk({}), { key: ACCESS }];
+  const body = (n) => JSON.stringify({ contents: [{ parts: [{ text: `mixed ${n}` }] }] });
+  const usage = (n) => JSON.stringify({ promptTokenCount: 100 + n, candidatesTokenCount: 7 * n + 1, thoughtsTokenCount: n % 3,
+    cachedContentTokenCount: n % 5, totalTokenCount: 200 + 8 * n });
+  const kinds = [
+    (k, n) => ({ p: '/v1beta/models/gemini-2.5-flash:generateContent', h: { 'x-goog-api-key': k, 'x-fake-usage': usage(n) } }),
+    (k, n) => ({ p: '/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse', h: { 'x-goog-api-key': k, 'x-fake-usage': usage(n), 'x-fake-chunks': '3', 'x-fake-interval-ms': '20' } }),
+    (k, n) => ({ p: '/v1/chat/completions', h: { authorization: `Bearer ${k}`, 'x-fake-usage': usage(n) },
+                 b: JSON.stringify({ model: 'gemini-2.5-flash-lite', stream: n % 2 === 0, messages: [{ role: 'user', content: `m${n}` }] }) }),
+    (k, n) => ({ p: '/v1/embeddings', h: { authorization: `Bearer ${k}` }, b: JSON.stringify({ model: 'gemini-embedding-001', input: `e${n}` }) }),
+    (k) => ({ p: '/v1/images/generations', h: { authorization: `Bearer ${k}` }, b: JSON.stringify({ model: 'imagen-4.0-fast-generate-001', prompt: 'p', n: 2 }) }),
+    (k) => ({ p: '/v1beta/models/gemini-2.5-flash:generateContent', h: { 'x-goog-api-key': k, 'x-fake-status': '503' } }),
+    (k) => ({ p: '/v1beta/models/gemini-2.5-flash-native-audio-preview-09-2025:generateContent', h: { 'x-goog-api-key': k } }),
+    (k) => ({ p: '/v1/models', h: { authorization: `Bearer ${k}` }, get: true }),
+    (k) => ({ p: '/v1/chat/completions', h: { authorization: `Bearer ${k}` }, b: '{"model":"gemini-2.5-flash","messages":[]}' }),
+    (k, n) => ({ p: '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', h: { 'x-goog-api-key': k, 'x-fake-usage': usage(n), 'x-fake-chunks': '30', 'x-fake-interval-ms': '20' }, cut: true }),
+  ];
+  let n = 0, stop = false;
+  const worker = async (w) => {
+    while (!stop) {
+      const i = n++, u = users[(i + w) % users.length], c = kinds[i % kinds.length](u.key, i);
+      const ac = new AbortController();
+      try {
+        const r = await g.fetch(c.p, { method: c.get ? 'GET' : 'POST', headers: { 'content-type': 'application/json', ...c.h },
+          body: c.get ? undefined : c.b ?? body(i), signal: ac.signal });
+        if (c.cut) { const rd = r.body.getReader(); await rd.read(); ac.abort(); } else await r.text();
+      } catch {}
+    }
+  };
+  const check = async (label) => {
+    const r = await adm('/admin/usage/reconcile');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(r.body.mismatches, [], `${label}: ${JSON.stringify(r.body.mismatches)}`);
+    assert.equal(r.body.ok, true, label);
+    assert.equal(r.body.counters.compared, true);
+    assert.equal(r.body.counters.in_flight, 0);
+    assert.equal(r.body.counters.memory_today.cost, r.body.counters.rows_today.cost);
+    assert.ok(scaled(r.body.totals.rows.cost, 9) > 0n);
+    return r.body;
+  };
+  try {
+    let ws = Array.from({ length: 12 }, (_, w) => worker(w));
+    await sleep(1500);
+    stop = true;
+    await Promise.all(ws);
+    await sleep(200);                                     // the cut streams' rows
+    const live = await check('live');
+    assert.ok(live.rows >= 50, `rows ${live.rows}`);
+    assert.ok(live.totals.rows.refused > 0, 'refusals in the mix');
+    // SIGTERM in the middle of a second load; restart on the same database
+    stop = false;
+    ws = Array.from({ length: 12 }, (_, w) => worker(w));
+    await sleep(800);
+    process.kill(g.pid, 'SIGTERM');
+    stop = true;
+    await Promise.all(ws);
+    assert.equal((await g.waitExit()).code, 0);
+    g = await startGateway(env);
+    const after = await check('after a restart');
+    assert.ok(after.rows > live.rows);
+    const bad = await adm('/admin/usage/reconcile?from=2026-13-01');
+    assert.equal(bad.status, 400);
+    assert.equal((await adm('/admin/usage/reconcile?from=2026-02-01&to=2026-01-01')).status, 400);
+    const old = await adm('/admin/usage/reconcile?from=2020-01-01&to=2020-01-02');
+    assert.deepEqual([old.body.ok, old.body.rows, old.body.counters.compared], [true, 0, false]);
+  } finally {
+    await g.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -153,17 +153,18 @@ static void test_reservations(void **state)
   assert_true(users_counters_of(u, id, t, &k));
   assert_int_equal(k.reserved, 12000000);
   assert_int_equal(k.in_flight, 3);
-  users_settle(u, id, 4000000, 10, 2000000, t);                     /* spent 0.002 + 0.008 in flight */
+  users_settle(u, id, 4000000, 0, 10, 2000000, t);                  /* spent 0.002 + 0.008 in flight */
   assert_int_equal(users_check_call(u, &p, "m", t, 4000000, &v), 429);
-  users_settle(u, id, 4000000, 10, 2000000, t);                     /* spent 0.004 + 0.004 */
+  users_settle(u, id, 4000000, 0, 10, 2000000, t);                  /* spent 0.004 + 0.004 */
   assert_int_equal(users_check_call(u, &p, "m", t, 4000000, &v), 0);
-  users_settle(u, id, 4000000, 10, 7000000, t);                     /* this one cost more: 0.011 spent */
-  users_settle(u, id, 4000000, 10, 0, t);
+  users_settle(u, id, 4000000, 0, 10, 7000000, t);                  /* this one cost more: 0.011 spent */
+  users_settle(u, id, 4000000, 1, 10, 0, t);                        /* + a request never checked */
   assert_true(users_counters_of(u, id, t, &k));
   assert_int_equal(k.reserved, 0);
   assert_int_equal(k.in_flight, 0);
   assert_int_equal(k.day_cost, 11000000);
   assert_int_equal(k.day_tokens, 40);
+  assert_int_equal(k.day_requests, 4 + 1);
   assert_int_equal(users_check_call(u, &p, "m", t, 0, &v), 429);    /* spent: until midnight */
   assert_non_null(strstr(v.message, "daily cost budget reached"));
   assert_true(v.retry_after_s > 1 || (utc_day(t) + 1) * UTC_DAY_MS - t <= 1000);
@@ -173,12 +174,13 @@ static void test_reservations(void **state)
   principal q = auth(u, create(u, "eve", &none, &id2), true);
   assert_int_equal(users_check_call(u, &q, "m", t, 999, &v), 0);
   assert_int_equal(v.reserved_nanos, 0);                            /* no budget: nothing held */
-  users_settle(u, id2, 0, 5, 1000, t - UTC_DAY_MS);
+  users_settle(u, id2, 0, 1, 5, 1000, t - UTC_DAY_MS);
   assert_true(users_counters_of(u, id2, t, &k));
   assert_int_equal(k.day_cost, 0);
-  users_settle(u, id2, 0, 5, 1000, t);
+  users_settle(u, id2, 0, 0, 5, 1000, t);
   assert_true(users_counters_of(u, id2, t, &k));
   assert_int_equal(k.day_cost, 1000);
+  assert_int_equal(k.day_requests, 1);                              /* yesterday's request not today's */
   users_free(u);
 }
 
@@ -190,7 +192,7 @@ static void *race(void *arg)
   quota_verdict v;
   if(!users_check_call(r->u, &r->p, "m", now_ms(), r->cost * 2, &v)) {
     usleep(2000);
-    users_settle(r->u, r->id, v.reserved_nanos, 1, r->cost, now_ms());
+    users_settle(r->u, r->id, v.reserved_nanos, 0, 1, r->cost, now_ms());
     __atomic_add_fetch(r->spent_ok, 1, __ATOMIC_SEQ_CST);
   }
   return NULL;
