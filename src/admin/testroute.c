@@ -59,6 +59,12 @@ void admin_test_ledger(http_req *r)
     row.out_tokens = num(o, "out_tokens");
     row.thinking_tokens = num(o, "thinking_tokens");
     row.cached_tokens = num(o, "cached_tokens");
+    row.images = num(o, "images");
+    row.tool_tokens = num(o, "tool_tokens");
+    row.audio_tokens = num(o, "audio_tokens");
+    row.audio_cached_tokens = num(o, "audio_cached_tokens");
+    row.image_tokens = num(o, "image_tokens");
+    row.batch = json_is_true(json_object_get(o, "batch"));
     row.created_ms = num(o, "created_ms");
     ledger_record(gw->ledger, &row);
   }

@@ -40,6 +40,7 @@ int persist_open(gateway *gw)
   if(owners_open(gw->owners, gw->store, err, sizeof err)) { log_error("resources: %s", err); return -1; }
   gw->ledger = ledger_open(gw->store, gw->users, gw->prices, gw->meter, gw->cfg.log_prompts, err, sizeof err);
   if(!gw->ledger) { log_error("ledger: %s", err); return -1; }
+  ledger_set_unpriced_max(gw->ledger, gw->cfg.unpriced == CFG_UNPRICED_MAX);
   strlist stored = { 0 };
   keystore_secrets(gw->keystore, &stored);
   if(stored.n) server_reload_keys(gw);

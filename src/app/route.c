@@ -9,6 +9,7 @@
 #include "admin/prices.h"
 #include "admin/resources.h"
 #include "admin/series.h"
+#include "admin/reconcile.h"
 #include "admin/settings.h"
 #include "admin/signin.h"
 #include "admin/stats.h"
@@ -61,6 +62,7 @@ static const route routes[] = {
   { "GET",  "/admin/stats/series",      ADMIN,  series_route },
   { "GET",  "/admin/usage",             ADMIN,  usage_route_list },
   { "GET",  "/admin/usage/export",      ADMIN,  usage_route_export },
+  { "GET",  "/admin/usage/reconcile",   ADMIN,  admin_usage_reconcile },
   { "POST", "/admin/maintenance/cleanup", ADMIN, admin_maint_cleanup },
   { "POST", "/admin/maintenance/backup", ADMIN, admin_maint_backup },
   { "GET",  "/admin/resources",         ADMIN,  admin_resources_list },

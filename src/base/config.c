@@ -24,6 +24,7 @@ static const setting settings[] = {
   { "DB",              "gemgate.db", "SQLite file (or postgres://...)" },
   { "ENCRYPTION_KEY",  "",      "encrypts upstream keys stored in the database (64 hex digits or a passphrase)" },
   { "LOG_PROMPTS",     "1",     "1: keep the first 500 characters of each prompt in the ledger; 0: never" },
+  { "UNPRICED",        "",      "a call to a model with no price: refuse | max | zero (default: refuse for users with a budget, else zero)" },
   { "TRUSTED_PROXIES", "",      "proxies (addresses or CIDRs) whose X-Forwarded-For is believed" },
   { "REDIS",           "",      "redis://host:port for shared state" },
   { "STRATEGY",        "round_robin", "round_robin | least_used | health" },
@@ -274,6 +275,12 @@ int config_load(config *cfg, int argc, char **argv)
   if(!strcmp(lp, "1") || !strcmp(lp, "on") || !strcmp(lp, "true")) cfg->log_prompts = 1;
   else if(!strcmp(lp, "0") || !strcmp(lp, "off") || !strcmp(lp, "false")) cfg->log_prompts = 0;
   else BAD("LOG_PROMPTS", "expected 1 or 0");
+  const char *up = RAW("UNPRICED");
+  if(!*up) cfg->unpriced = CFG_UNPRICED_DEFAULT;
+  else if(!strcmp(up, "refuse")) cfg->unpriced = CFG_UNPRICED_REFUSE;
+  else if(!strcmp(up, "max")) cfg->unpriced = CFG_UNPRICED_MAX;
+  else if(!strcmp(up, "zero")) cfg->unpriced = CFG_UNPRICED_ZERO;
+  else BAD("UNPRICED", "expected refuse, max or zero");
   strlist_split(&cfg->proxies, RAW("PROXY"));
 
   const char *s = RAW("STRATEGY");

@@ -30,6 +30,10 @@ typedef struct kp_config {
 
 typedef struct strlist { char **v; size_t n; } strlist;
 
+/* A call to a model without a price: refused (403) for users with a budget and billed at zero
+ * for the rest (DEFAULT), refused for everyone, billed at the table's highest prices, or free. */
+enum { CFG_UNPRICED_DEFAULT, CFG_UNPRICED_REFUSE, CFG_UNPRICED_MAX, CFG_UNPRICED_ZERO };
+
 typedef struct config {
   char *listen;            /* host:port */
   char *upstream;          /* base URL, no trailing slash */
@@ -42,6 +46,7 @@ typedef struct config {
   strlist trusted_proxies; /* X-Forwarded-For is believed only from these ... */
   cidr_list trusted_nets;  /* ... parsed (http/clientip.c reads it) */
   int log_prompts;         /* 1: the ledger keeps the first 500 characters of prompts */
+  int unpriced;            /* GEMGATE_UNPRICED: CFG_UNPRICED_* */
   strlist proxies;         /* outbound proxies; each key pinned to one by hash */
   int workers;
   int log_level;             /* log_level */

@@ -17,6 +17,13 @@ typedef struct http_header { str name, value; } http_header;
 #define STR(lit) ((str){ (lit), sizeof(lit) - 1 })
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* a + b, saturated to INT64_MIN..INT64_MAX: every sum of counts and money goes through it. */
+static inline int64_t i64_add(int64_t a, int64_t b)
+{
+  int64_t r;
+  return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
 static inline str str_c(const char *s) { return (str){ s, s ? strlen(s) : 0 }; }
 static inline bool str_eq(str a, str b) { return a.n == b.n && memcmp(a.p, b.p, a.n) == 0; }
 bool str_ieq(str a, str b);                  /* ASCII case-insensitive equality */

@@ -1,5 +1,6 @@
 /* window — fixed-slot sliding windows; contract in window.h. */
 #include "base/window.h"
+#include "base/util.h"
 
 #include <string.h>
 
@@ -24,15 +25,15 @@ void win_add(win *w, int64_t t, int64_t req, int64_t tok)
   int i = (int)(s % w->nslots);
   if(w->idx[i] > s) return;                      /* older than what the cell holds: expired */
   if(w->idx[i] != s) { w->idx[i] = s; w->req[i] = 0; w->tok[i] = 0; }
-  w->req[i] += req;
-  w->tok[i] += tok;
+  w->req[i] = i64_add(w->req[i], req);
+  w->tok[i] = i64_add(w->tok[i], tok);
 }
 
 void win_sum(const win *w, int64_t now, int64_t *req, int64_t *tok)
 {
   int64_t cur = now / w->width_ms, r = 0, k = 0;
   for(int i = 0; i < w->nslots; i++)
-    if(live(w, i, cur)) { r += w->req[i]; k += w->tok[i]; }
+    if(live(w, i, cur)) { r = i64_add(r, w->req[i]); k = i64_add(k, w->tok[i]); }
   if(req) *req = r;
   if(tok) *tok = k;
 }

@@ -21,13 +21,18 @@ static void n_start(void *st, http_req *r, int status, const char *headers, int6
 
 static void n_data(void *st, http_req *r, const char *p, size_t n) { http_send(r, p, n); }
 
-static void n_end(void *st, http_req *r) { http_finish(r); }
+static void n_end(void *st, http_req *r)
+{
+  proxy_settle(r, NULL);
+  http_finish(r);
+}
 
 /* A cut stream: an SSE client gets Google's mid-stream error event, then every client sees
  * the connection end without the final chunk. */
 static void n_cut(void *st, http_req *r, const char *msg)
 {
   native *n = st;
+  proxy_settle(r, NULL);
   if(n->sse) {
     static const char ev[] = "data: {\"error\":{\"code\":502,\"message\":\"upstream stream was cut\","
                              "\"status\":\"UNAVAILABLE\"}}\r\n\r\n";
@@ -40,6 +45,7 @@ static void n_error(void *st, http_req *r, int status, const char *headers, cons
                     const char *extra)
 {
   char head[4096];
+  proxy_settle(r, NULL);
   snprintf(head, sizeof head, "%s%s", headers ? headers : "Content-Type: application/json; charset=UTF-8\r\n",
            extra ? extra : "");
   http_start(r, status, head, (int64_t)len);

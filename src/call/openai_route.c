@@ -144,11 +144,22 @@ static json_t *models_answer(oa *o, const char *p, size_t n, oai_error *e)
   return NULL;
 }
 
+/* The answer's count of something the client was told: usage.prompt_tokens, len(data). */
+static int64_t told_tokens(json_t *j)
+{
+  json_t *v = json_object_get(json_object_get(j, "usage"), "prompt_tokens");
+  return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
 static void c_end(void *st, http_req *r)
 {
   oa *o = st;
+  proxy_answer a = PROXY_ANSWER_INIT;
   if(o->k == K_STREAM) {
     if(!o->ended) oai_stream_finish(o->stream, &o->buf);
+    const oai_error *se = oai_stream_error(o->stream);
+    if(se) a.error = se->message;                 /* a 200 that ended in an error event */
+    proxy_settle(r, &a);
     flush_events(o, r);
     http_finish(r);
     return;
@@ -173,6 +184,11 @@ static void c_end(void *st, http_req *r)
       break;
     }
   }
+  if(o->k == K_MODEL) a.model = o->model_id;
+  if(j && o->k == K_EMBED) a.in_tokens = told_tokens(j);
+  if(j && o->k == K_IMAGE) a.images = (int64_t)json_array_size(json_object_get(j, "data"));
+  if(!j) { a.status = e.status; a.error = e.message; }
+  proxy_settle(r, &a);
   if(j) reply_json(r, 200, j, NULL);
   else reply_error(r, &e, NULL);
 }
@@ -181,12 +197,17 @@ static void c_end(void *st, http_req *r)
 static void c_cut(void *st, http_req *r, const char *msg)
 {
   oa *o = st;
+  proxy_answer a = PROXY_ANSWER_INIT;
+  if(o->k == K_MODEL) a.model = o->model_id;
   if(o->k != K_STREAM) {
     oai_error e;
     oai_error_set(&e, 502, NULL, NULL, NULL, "upstream connection failed: %s", msg);
+    a.status = 502;
+    proxy_settle(r, &a);
     reply_error(r, &e, NULL);
     return;
   }
+  proxy_settle(r, NULL);                          /* a 200 stream, then its error event */
   if(!o->ended) {
     oai_error e;
     oai_error_set(&e, 502, NULL, "upstream_error", NULL, "upstream connection failed mid-stream: %s", msg);
@@ -199,8 +220,13 @@ static void c_cut(void *st, http_req *r, const char *msg)
 static void c_error(void *st, http_req *r, int status, const char *headers, const char *body, size_t len,
                     const char *extra)
 {
+  oa *o = st;
   oai_error e;
   oai_google_error(status, body, len, &e);
+  proxy_answer a = PROXY_ANSWER_INIT;
+  a.status = e.status;                            /* OpenAI's mapping of Google's status */
+  if(o->k == K_MODEL) a.model = o->model_id;
+  proxy_settle(r, &a);
   reply_error(r, &e, extra);
 }
 
@@ -250,6 +276,7 @@ static void send_upstream(http_req *r, oa *o, const char *model, const char *pat
     for(size_t i = 0; s.hdrs && i < s.nhdrs; i++) free(s.hdrs[i]);
     free(s.hdrs);
     free(s.body_owned);
+    record_local(r, &o->who, model, body_prompt_openai, o->k == K_STREAM, 500, "out of memory");
     oa_free(o);
     openai_error(r, 500, NULL, "out of memory", NULL);
     return;
@@ -266,7 +293,12 @@ static void send_chat(http_req *r, oa *o)
   if(o->chat.stream) {
     oai_meta m = { o->id, o->chat.model, o->created };
     o->stream = oai_stream_new(&m, o->chat.include_usage);
-    if(!o->stream) { oa_free(o); openai_error(r, 500, NULL, "out of memory", NULL); return; }
+    if(!o->stream) {
+      record_local(r, &o->who, o->chat.model, body_prompt_openai, true, 500, "out of memory");
+      oa_free(o);
+      openai_error(r, 500, NULL, "out of memory", NULL);
+      return;
+    }
   }
   send_upstream(r, o, o->chat.model, path, o->chat.body);
 }
@@ -276,7 +308,7 @@ static void send_chat(http_req *r, oa *o)
 static void fetch_abort(http_req *r)
 {
   oa *o = r->ctx;
-  record_local(r, &o->who, o->chat.model, body_prompt_openai, 499, false, "client_closed");
+  record_local(r, &o->who, o->chat.model, body_prompt_openai, o->chat.stream, 499, "client_closed");
   oa_free(o);
 }
 
@@ -301,7 +333,7 @@ static void fetched_one(oa *o, size_t i, int ok, const char *ctype, const char *
   r->on_abort = NULL;
   if(o->ffailed) {
     oai_error e = o->ferr;
-    record_local(r, &o->who, o->chat.model, body_prompt_openai, e.status, false, e.message);
+    record_local(r, &o->who, o->chat.model, body_prompt_openai, o->chat.stream, e.status, e.message);
     oa_free(o);
     reply_error(r, &e, NULL);
     return;
@@ -425,7 +457,8 @@ static bool refuse_route(http_req *r, const principal *who)
 
 /* ---------- entry points ---------- */
 
-/* Answers the model list from the cache when it is fresh; false when it must be fetched. */
+/* Answers the model list from the cache when it is fresh (recording the call first, with the
+ * status it answers); false when it must be fetched. */
 static bool models_from_cache(http_req *r, oa *o)
 {
   pthread_mutex_lock(&models_lock);
@@ -437,6 +470,8 @@ static bool models_from_cache(http_req *r, oa *o)
   oai_error e;
   json_t *j = models_answer(o, copy, n, &e);
   free(copy);
+  record_local(r, &o->who, o->k == K_MODEL ? o->model_id : "", body_prompt_openai, false, j ? 200 : e.status,
+               j ? NULL : e.message);
   if(j) reply_json(r, 200, j, NULL);
   else reply_error(r, &e, NULL);
   return true;
@@ -489,14 +524,13 @@ void openai_handle(http_req *r, const principal *who)
     snprintf(o->model_id, sizeof o->model_id, "%.*s", (int)(r->path.n - 11), r->path.p + 11);
   }
   if(models_from_cache(r, o)) {
-    record_local(r, who, "", body_prompt_openai, 200, false, NULL);
     oa_free(o);
     return;
   }
   send_upstream(r, o, "", "/v1beta/models?pageSize=1000", NULL);
   return;
 bad:
-  record_local(r, who, "", body_prompt_openai, e.status, false, e.message);
+  record_local(r, who, "", body_prompt_openai, false, e.status, e.message);
   oa_free(o);
   reply_error(r, &e, NULL);
 }

@@ -15,10 +15,12 @@
 #include "base/metrics.h"
 #include "http/server.h"
 #include "upstream/upstream.h"
+#include "call/endpoint.h"
 #include "call/record.h"
 #include "call/resource.h"
 #include "call/txlog.h"
 #include "call/usage.h"
+#include "ledger/prices.h"
 #include "users/users.h"
 
 #define MAX_TRIES 21          /* 1 + the largest GEMGATE_MAX_RETRIES */
@@ -44,11 +46,19 @@ typedef struct call {
   size_t errlen;
   char *okbody;                /* spec.capture: the 2xx answer's first PROXY_CAPTURE_MAX bytes */
   size_t oklen;
+  int64_t t0_us;               /* the request's head (its clock outlives the request) */
+  /* The engine's verdict on the answer being written; the codec may amend it (proxy_settle). */
+  int v_status;
+  const char *v_outcome;       /* "success", "upstream_error", "stream_cut", "client_closed", … */
+  bool v_refused;              /* turned away by users_check */
+  int64_t storage_seconds;     /* a context cache's asked-for life (kind "cache") */
+  bool settled;                /* the row is recorded */
   /* Large buffers last: proxy_start zeroes only what comes before them. */
   char head[2048];             /* the upstream's forwardable response headers */
   usage_scan usage;
   char keymask[32];            /* the last key tried, masked, for the ledger */
   char last_error[256];
+  ledger_row row;              /* begun from the request at the start; finished by settle */
 } call;
 /* ---------- parsing helpers ---------- */
 
@@ -151,32 +161,73 @@ static void call_free(call *c)
   free(c);
 }
 
-/* The call's ledger row, and one line for the operator. */
-static void record(call *c, int status, const char *outcome)
+/* What the client is about to get, as the engine sees it (the codec may amend it: proxy_settle). */
+static void judge(call *c, int status, const char *outcome)
 {
-  http_req *r = c->r;
+  c->v_status = status;
+  c->v_outcome = outcome;
+}
+
+/* The call's ledger row — what the client got — and its transaction line.  Once per call.  r is
+ * NULL when the request may be gone already (a codec that did not settle): the row then takes no
+ * prompt from the body, and the line is a plain one without the request's metrics. */
+static void settle_call(call *c, http_req *r, const proxy_answer *a)
+{
+  if(c->settled) return;
+  c->settled = true;
   gateway *gw = c->gw;
-  bool ok = !strcmp(outcome, "success");
-  const char *err = ok ? NULL : c->last_error[0] ? c->last_error : outcome;
-  if(gw->ledger) {
-    ledger_row row;
-    record_begin(&row, r, &c->s.who, c->s.model, c->s.prompt_of);
-    snprintf(row.upstream_key, sizeof row.upstream_key, "%s", c->keymask);
-    row.is_local = c->ntried == 0;
-    row.in_tokens = c->usage.u.prompt;
-    row.out_tokens = c->usage.u.candidates;
-    row.thinking_tokens = c->usage.u.thoughts;
-    row.cached_tokens = c->usage.u.cached;
-    row.attempts = (int)c->ntried;
-    record_end(&row, r, status, err, c->ttfb_us);
-    ledger_record(gw->ledger, &row);
+  ledger_row *row = &c->row;
+  const usage *u = &c->usage.u;
+  int status = a && a->status ? a->status : c->v_status;
+  bool ok = !strcmp(c->v_outcome, "success");
+  const char *err = NULL;
+  if(a && a->error) { ok = false; err = a->error; }
+  else if(ok && c->usage.error_seen) { ok = false; err = "the upstream sent an error in the stream"; }
+  else if(!ok) err = c->last_error[0] ? c->last_error : c->v_outcome;
+  if(!r) { row->body = NULL; row->body_len = 0; }
+  snprintf(row->upstream_key, sizeof row->upstream_key, "%s", c->keymask);
+  if(a && a->model) snprintf(row->model, sizeof row->model, "%s", a->model);
+  row->is_local = c->ntried == 0;
+  row->refused = c->v_refused;
+  row->in_tokens = u->prompt;
+  row->out_tokens = u->candidates;
+  row->thinking_tokens = u->thoughts;
+  row->cached_tokens = u->cached;
+  row->tool_tokens = u->tool;
+  row->audio_tokens = u->audio_in;
+  row->audio_cached_tokens = u->audio_cached;
+  row->image_tokens = u->image_out;
+  if(ok && !strcmp(row->endpoint, "cache")) {   /* a context cache: its storage is billed */
+    row->storage_tokens = u->total;
+    row->storage_seconds = c->storage_seconds;
   }
-  atomic_fetch_add(&gw->tokens_in, c->usage.u.prompt);
-  atomic_fetch_add(&gw->tokens_out, c->usage.u.candidates + c->usage.u.thoughts);
-  call_facts f = { c->s.model, outcome, c->keymask, status, (int)c->ntried, c->usage.u.prompt, c->usage.u.candidates,
-                   c->usage.u.thoughts, c->usage.u.cached, c->ttfb_us, c->upstream_us };
-  log_call(r, &c->s.who, &f);
-  log_call_prompt(r, c->s.prompt_of);
+  if(a && a->in_tokens >= 0) row->in_tokens = a->in_tokens;
+  else if(ok && !u->seen && !strcmp(row->endpoint, "embed"))
+    row->in_tokens = (int64_t)(c->row.body_len + 3) / 4;   /* Google reports none: the estimate */
+  row->images = a && a->images >= 0 ? a->images : ok ? c->usage.images : 0;
+  row->attempts = (int)c->ntried;
+  record_finish(gw->ledger, row, c->t0_us, status, ok ? NULL : err, c->ttfb_us);
+  if(!gw->ledger && row->reserved_nanos)        /* nothing will settle it: release it now */
+    users_settle(gw->users, row->user_id, row->reserved_nanos, 0, 0, 0, row->created_ms);
+  atomic_fetch_add(&gw->tokens_in, u->prompt);
+  atomic_fetch_add(&gw->tokens_out, u->candidates + u->thoughts);
+  const char *outcome = ok || !a || !a->error ? c->v_outcome : "translation_failed";
+  if(r) {
+    call_facts f = { row->model, outcome, c->keymask, status, (int)c->ntried, u->prompt, u->candidates,
+                     u->thoughts, u->cached, c->ttfb_us, c->upstream_us };
+    log_call(r, &c->s.who, &f);
+    log_call_prompt(r, c->s.prompt_of);
+  } else {
+    log_line_rid(LOG_INFO, LOG_TX, row->request_id, "call %s %s model=%s status=%d outcome=%s attempts=%zu "
+                 "tokens=%lld/%lld ms=%lld", c->s.who.label, row->ip, row->model[0] ? row->model : "-", status,
+                 outcome, c->ntried, (long long)u->prompt, (long long)(u->candidates + u->thoughts),
+                 (long long)row->latency_ms);
+  }
+}
+
+void proxy_settle(http_req *r, const proxy_answer *a)
+{
+  if(r->ctx) settle_call(r->ctx, r, a);
 }
 
 /* Report the current attempt to the pool and drop the key.  v: what an error answer said, or
@@ -216,7 +267,8 @@ static void on_abort(http_req *r)
 {
   call *c = r->ctx;
   report(c, KP_ABORTED, NULL);
-  record(c, 499, "client_closed");
+  judge(c, 499, "client_closed");
+  settle_call(c, r, NULL);
   call_free(c);
 }
 
@@ -328,16 +380,18 @@ static void schedule_retry(call *c)
 /* The kept upstream error answer goes to the client (through the codec), as it came. */
 static void forward_error(call *c, const char *extra)
 {
-  record(c, c->status, "upstream_error");
+  judge(c, c->status, "upstream_error");
   c->s.codec->error(c->s.codec_state, c->r, c->status, c->head, c->errbody ? c->errbody : "", c->errlen, extra);
+  settle_call(c, NULL, NULL);          /* a codec that did not settle: recorded all the same */
   call_free(c);
 }
 
 /* The gateway's own error through the codec; frees the call. */
 static void fail(call *c, int status, const char *outcome, const char *message, const char *extra)
 {
-  record(c, status, outcome);
+  judge(c, status, outcome);
   proxy_fail(c->r, c->s.codec, c->s.codec_state, status, message, extra);
+  settle_call(c, NULL, NULL);
   call_free(c);
 }
 
@@ -411,14 +465,16 @@ static void on_done(void *ctx, up_error err, const char *msg)
         c->s.on_ok(c->r, &c->s, hash, c->okbody, c->oklen);
       }
       report(c, KP_OK, NULL);
-      record(c, c->status, "success");
+      judge(c, c->status, "success");
       c->s.codec->end(c->s.codec_state, c->r);
     } else {
+      /* The client has the 2xx head already: that is the status it saw, and the row fails. */
       snprintf(c->last_error, sizeof c->last_error, "stream cut: %s", msg);
       report(c, KP_NETWORK_ERROR, NULL);
-      record(c, 502, "stream_cut");
+      judge(c, c->status, "stream_cut");
       c->s.codec->cut(c->s.codec_state, c->r, c->last_error);
     }
+    settle_call(c, NULL, NULL);
     call_free(c);
     return;
   }
@@ -495,6 +551,8 @@ static void try_next(call *c)
   c->attempt_t0 = now;
   c->attempt_us = mono_us();
   usage_init(&c->usage);
+  c->usage.want_images = !strcmp(c->row.endpoint, "image");
+  c->usage.want_errors = c->s.stream;
   const char *secret = kp_key_secret(k);
   size_t sl = strlen(secret);
   char **slot = &c->s.hdrs[c->s.nhdrs];
@@ -518,11 +576,64 @@ static void try_next(call *c)
   if(!c->up) on_done(c, UP_ERR_OTHER, "could not start the upstream request");
 }
 
+/* A call that costs money but cannot be priced — its model has no price, or the gateway cannot
+ * see what Google bills for its kind (batches, cache TTL changes) — is refused when
+ * GEMGATE_UNPRICED says so: always (refuse), or for callers with a budget (the default).  With
+ * "max" only the kinds the gateway cannot bill are refused (there is nothing to bill at the
+ * highest price); with "zero" nothing is.  The message for the client goes to msg. */
+static bool unpriced_refused(call *c, int64_t now, char *msg, size_t cap)
+{
+  gateway *gw = c->gw;
+  const char *kind = c->row.endpoint, *model = c->row.model;
+  int pol = gw->cfg.unpriced;
+  if(pol == CFG_UNPRICED_ZERO || !call_kind_billable(kind) || (call_kind_billed(kind) && !model[0])) return false;
+  if(pol == CFG_UNPRICED_DEFAULT && !users_budgeted(gw->users, c->s.who.user_id)) return false;
+  const char *why = pol == CFG_UNPRICED_REFUSE ? "GEMGATE_UNPRICED=refuse" : "this caller has a budget";
+  if(!call_kind_billed(kind)) {
+    snprintf(msg, cap, "%s calls cannot be billed by this gateway (Google reports their cost later), so they "
+             "are refused: %s", !strcmp(kind, "batch") ? "batch" : "context cache update", why);
+    return true;
+  }
+  price pv;
+  if(pol == CFG_UNPRICED_MAX || prices_lookup(gw->prices, model, now, &pv)) return false;
+  snprintf(msg, cap, "model \"%.80s\" has no price in this gateway's price table, so calls to it are refused: %s",
+           model, why);
+  return true;
+}
+
+/* The most the call can cost, for a budget's reservation: only for a billable call of a user with
+ * a budget (the rest never pay for the lookup); an unpriced model was refused before, or is
+ * estimated at the table's top (GEMGATE_UNPRICED=max). */
+static int64_t estimate(call *c, int64_t now)
+{
+  gateway *gw = c->gw;
+  if(!call_kind_billed(c->row.endpoint) || !c->row.model[0] || !users_budgeted(gw->users, c->s.who.user_id)) return 0;
+  int64_t prompt, max_out, images;
+  record_estimate(c->s.body, c->s.body_len, c->row.endpoint, &prompt, &max_out, &images);
+  int64_t e = prices_estimate(gw->prices, c->row.model, now, prompt, max_out, images, gw->cfg.unpriced == CFG_UNPRICED_MAX);
+  return e > 0 ? e : 0;
+}
+
+/* Turns the call away before any upstream attempt, recording it as refused. */
+static void refuse(call *c, int status, const char *message, int64_t retry_after_s)
+{
+  char extra[64] = "";
+  if(status == 429) snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)retry_after_s);
+  snprintf(c->last_error, sizeof c->last_error, "%s", message);
+  c->v_refused = true;
+  judge(c, status, "refused");
+  proxy_fail(c->r, c->s.codec, c->s.codec_state, status, message, extra[0] ? extra : NULL);
+  settle_call(c, NULL, NULL);
+  call_free(c);
+}
+
 void proxy_start(http_req *r, proxy_spec *spec)
 {
   worker *w = r->w;
   call *c = malloc(sizeof *c);
   if(!c) {
+    record_local(r, &spec->who, spec->model, spec->prompt_of, spec->stream, 500, "out of memory");
+    r->ctx = NULL;                     /* no call to settle */
     proxy_fail(r, spec->codec, spec->codec_state, 500, "out of memory", NULL);
     spec_free(spec);
     return;
@@ -534,6 +645,9 @@ void proxy_start(http_req *r, proxy_spec *spec)
   c->w = w;
   c->gw = w->gw;
   c->s = *spec;
+  c->t0_us = r->t0_us;
+  record_begin(&c->row, r, &c->s.who, c->s.model, c->s.prompt_of);
+  c->row.stream = c->s.stream;         /* what the client asked for, in either dialect */
   r->ctx = c;
   r->on_abort = on_abort;
   atomic_fetch_add(&c->gw->requests, 1);
@@ -541,26 +655,33 @@ void proxy_start(http_req *r, proxy_spec *spec)
   if(c->s.stream) atomic_fetch_add(&metrics.streams_open, 1);
   int64_t now = now_ms();
   /* Resources first: a call naming one takes its key and, when the path names no model, the
-   * model it was created with — which the quota check below then sees (allowed_models). */
+   * model it was created with — which the checks below then see (allowed_models, prices). */
   res_refusal why;
   if(!resource_route(r, &c->s, &why)) {   /* another user's resource, or two keys' */
     snprintf(c->last_error, sizeof c->last_error, "%.200s", why.message);
-    record(c, why.status, "resource");
+    judge(c, why.status, "resource");
     c->s.codec->error(c->s.codec_state, r, why.status, NULL, why.body, strlen(why.body), NULL);
+    settle_call(c, NULL, NULL);
     call_free(c);
     return;
   }
-  quota_verdict v;
-  if(c->gw->users && users_check(c->gw->users, &c->s.who, c->s.model, now, &v)) {
-    char extra[64] = "";
-    if(v.status == 429) snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)v.retry_after_s);
-    record_local(r, &c->s.who, c->s.model, c->s.prompt_of, v.status, true, v.message);
+  if(!c->row.model[0] && c->s.model[0]) snprintf(c->row.model, sizeof c->row.model, "%s", c->s.model);
+  if(!strcmp(c->row.endpoint, "cache"))          /* the model and life of a context cache */
+    record_cache_facts(r->body, r->body_len, now, c->row.model, sizeof c->row.model, &c->storage_seconds);
+  char msg[256];
+  if(unpriced_refused(c, now, msg, sizeof msg)) {
+    c->row.unpriced = true;
+    refuse(c, 403, msg, 0);
+    return;
+  }
+  quota_verdict v = { 0 };
+  if(c->gw->users && users_check_call(c->gw->users, &c->s.who, c->s.model, now, estimate(c, now), &v)) {
     atomic_fetch_add(&metrics.quota_refusals, 1);
-    log_call(r, &c->s.who, &(call_facts){ .model = c->s.model, .outcome = "quota_refused", .keymask = "", .status = v.status });
-    proxy_fail(r, c->s.codec, c->s.codec_state, v.status, v.message, extra[0] ? extra : NULL);
-    call_free(c);
+    refuse(c, v.status, v.message, v.retry_after_s);
     return;
   }
+  c->row.reserved_nanos = v.reserved_nanos;    /* released when the row settles */
+  c->row.counted = c->gw->users != NULL;        /* users_check counted the request */
   kp_rotation_check(c->gw->pool, now);
   try_next(c);
 }

@@ -4,7 +4,9 @@
  *
  * A codec turns the upstream's answer into the client's: native passthrough (native.c) copies
  * bytes; the OpenAI codecs (openai_route.c) translate.  Every codec callback gets the codec's
- * own state and the client request; `end`, `cut` and `error` must answer the request fully. */
+ * own state and the client request; `end`, `cut` and `error` must answer the request fully, and
+ * call proxy_settle once just before writing their last bytes: that records the call's ledger
+ * row with what the client gets (record.h). */
 #ifndef GEMGATE_PROXY_H
 #define GEMGATE_PROXY_H
 
@@ -56,6 +58,21 @@ typedef struct proxy_spec {
 } proxy_spec;
 
 #define PROXY_CAPTURE_MAX (256 * 1024)
+
+/* What a codec's end/cut/error answers, where it differs from what the engine knows (the
+ * upstream's status, the engine's own error, the tokens of the last usageMetadata). */
+typedef struct proxy_answer {
+  int status;                 /* the status the client gets; 0: the engine's */
+  const char *error;          /* the client is told this failed (NULL: the engine's verdict) */
+  int64_t in_tokens;          /* ≥ 0: the input tokens the client was told (embeddings) */
+  int64_t images;             /* ≥ 0: the images the client got */
+  const char *model;          /* non-NULL: the model the row names (GET /v1/models/{id}) */
+} proxy_answer;
+#define PROXY_ANSWER_INIT { 0, NULL, -1, -1, NULL }
+
+/* From inside a codec's end, cut or error callback, before its last write: record the call
+ * (once; later calls do nothing).  a NULL: as the engine says. */
+void proxy_settle(http_req *r, const proxy_answer *a);
 
 /* Run the call; answers r eventually (through the codec).  Takes ownership of spec's parts. */
 void proxy_start(http_req *r, proxy_spec *spec);

@@ -9,6 +9,7 @@
 
 #include "base/crypto.h"
 #include "base/log.h"
+#include "call/record.h"
 #include "call/resource.h"
 #include "http/server.h"
 #include "pool/keypool.h"
@@ -37,6 +38,7 @@ typedef struct item {
 struct list {
   http_req *r;
   gateway *gw;
+  principal who;                 /* the caller, for the ledger row */
   const char *field;             /* "files", "cachedContents", "operations" */
   item items[PAGE_MAX];
   size_t n, pending;
@@ -124,6 +126,7 @@ static void list_finish(list *l)
     if(it->skip || (it->status >= 200 && it->status < 300)) continue;
     char m[OWN_NAME_MAX + 200];
     snprintf(m, sizeof m, "could not read %s from its upstream key: %s", it->e.name, it->err);
+    record_local(r, &l->who, "", NULL, false, 502, m);
     list_free(l);
     http_error(r, 502, NULL, m, NULL);
     return;
@@ -139,6 +142,7 @@ static void list_finish(list *l)
   if(json_array_size(arr)) json_object_set(out, l->field, arr);
   if(l->more && l->next[0]) json_object_set_new(out, "nextPageToken", json_string(l->next));
   json_decref(arr);
+  record_local(r, &l->who, "", NULL, false, 200, NULL);   /* answered from the gateway's own record */
   list_free(l);
   http_reply_json(r, 200, out, NULL);
 }
@@ -226,13 +230,18 @@ bool reslist_handle(http_req *r, const principal *who)
     char num[16];
     if(ps.n >= sizeof num) size = -1;
     else { memcpy(num, ps.p, ps.n); num[ps.n] = '\0'; size = parse_int(num); }
-    if(size < 0) { http_error(r, 400, NULL, "pageSize must be a non-negative integer", NULL); return true; }
+    if(size < 0) {
+      record_local(r, who, "", NULL, false, 400, "pageSize must be a non-negative integer");
+      http_error(r, 400, NULL, "pageSize must be a non-negative integer", NULL);
+      return true;
+    }
     if(size == 0) size = PAGE_DEFAULT;
     if(size > PAGE_MAX) size = PAGE_MAX;
   }
   char after[OWN_NAME_MAX + 1] = "";
   int64_t after_ms = 0;
   if(pt.n && !parse_token(pt, after, sizeof after, &after_ms)) {
+    record_local(r, who, "", NULL, false, 400, "Invalid page token.");
     http_error(r, 400, NULL, "Invalid page token.", NULL);
     return true;
   }
@@ -240,6 +249,7 @@ bool reslist_handle(http_req *r, const principal *who)
   if(!l) { http_error(r, 500, NULL, "out of memory", NULL); return true; }
   l->r = r;
   l->gw = gw;
+  l->who = *who;
   l->field = field;
   own_entry page[PAGE_MAX];
   own_filter f = { .user_id = who->user_id, .kind = kind };

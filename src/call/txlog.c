@@ -23,7 +23,8 @@ void log_call(const http_req *r, const principal *who, const call_facts *f)
   if(f->attempts) mhist_observe(&metrics.added, total - f->upstream_us);
   if(f->in || f->out || f->thinking) {
     bill b = { 0 };
-    if(gw->prices) prices_bill(gw->prices, f->model, f->in, f->out, f->thinking, f->cached, &b);
+    bill_facts bf = { .in = f->in, .out = f->out, .thinking = f->thinking, .cached = f->cached, .success = true };
+    if(gw->prices) prices_bill(gw->prices, f->model, now_ms(), &bf, false, &b);
     metrics_usage(f->model, f->in, f->out, f->thinking, f->cached, b.cost_nanos);
   }
   if(log_threshold < LOG_INFO) return;

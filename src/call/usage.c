@@ -1,7 +1,10 @@
 #include "call/usage.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ledger/ledger.h"
 
 static const char KEY[] = "\"usageMetadata\"";
 #define KEYLEN (sizeof KEY - 1)
@@ -13,14 +16,42 @@ void usage_init(usage_scan *s)
   memset(s, 0, offsetof(usage_scan, buf));   /* the capture buffer needs no zeroing */
 }
 
-/* The integer after "name": in the captured object, or 0. */
+/* The integer after "name": in the captured object, clamped to [0, LEDGER_MAX_TOKENS] — the
+ * one place upstream counts enter, so no sum downstream can overflow — or 0. */
 static int64_t field(const char *obj, const char *name)
 {
   const char *p = strstr(obj, name);
   if(!p) return 0;
   p += strlen(name);
   while(*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == ':') p++;
-  return strtoll(p, NULL, 10);
+  long long v = strtoll(p, NULL, 10);          /* out of range: LLONG_MAX / LLONG_MIN */
+  return ledger_clamp_tokens(v);
+}
+
+/* The tokenCount of the entry for modality (e.g. "AUDIO") in the array after key — a list of
+ * {"modality":"…","tokenCount":N} — or 0. */
+static int64_t modality(const char *obj, const char *key, const char *mod)
+{
+  const char *p = strstr(obj, key);
+  if(!p || !(p = strchr(p + strlen(key), '['))) return 0;
+  const char *end = strchr(p, ']');
+  if(!end) return 0;
+  char want[32];
+  int wn = snprintf(want, sizeof want, "\"%s\"", mod);
+  for(const char *q = p; (q = strstr(q, "\"modality\"")) && q < end; q++) {
+    const char *v = q + 10;
+    while(*v == ' ' || *v == ':' || *v == '\n' || *v == '\r' || *v == '\t') v++;
+    if(strncmp(v, want, (size_t)wn)) continue;
+    const char *open = q, *close = strchr(q, '}');
+    while(open > p && *open != '{') open--;
+    if(!close || close > end) return 0;
+    char entry[256];
+    size_t n = (size_t)(close - open) < sizeof entry - 1 ? (size_t)(close - open) : sizeof entry - 1;
+    memcpy(entry, open, n);
+    entry[n] = '\0';
+    return field(entry, "\"tokenCount\"");
+  }
+  return 0;
 }
 
 static void finish_object(usage_scan *s)
@@ -30,7 +61,11 @@ static void finish_object(usage_scan *s)
   s->u.candidates = field(s->buf, "\"candidatesTokenCount\"");
   s->u.thoughts = field(s->buf, "\"thoughtsTokenCount\"");
   s->u.cached = field(s->buf, "\"cachedContentTokenCount\"");
+  s->u.tool = field(s->buf, "\"toolUsePromptTokenCount\"");
   s->u.total = field(s->buf, "\"totalTokenCount\"");
+  s->u.audio_in = modality(s->buf, "\"promptTokensDetails\"", "AUDIO");
+  s->u.audio_cached = modality(s->buf, "\"cacheTokensDetails\"", "AUDIO");
+  s->u.image_out = modality(s->buf, "\"candidatesTokensDetails\"", "IMAGE");
   s->u.seen = true;
 }
 
@@ -63,8 +98,39 @@ static const char *find_key(usage_scan *s, const char *p, const char *end)
   return NULL;
 }
 
+/* Occurrences of needle (nl ≤ sizeof c->b + 1 bytes) in the stream so far that end in p[0..n),
+ * carrying the last nl-1 bytes for the next piece. */
+static int64_t count_needle(const char *needle, size_t nl, usage_carry *c, const char *p, size_t n)
+{
+  int64_t found = 0;
+  size_t k = c->n, take = n < nl - 1 ? n : nl - 1;
+  char win[2 * sizeof c->b];
+  memcpy(win, c->b, k);
+  memcpy(win + k, p, take);
+  for(size_t i = 0; i < k && i + nl <= k + take; i++) found += !memcmp(win + i, needle, nl);
+  for(const char *q = p, *end = p + n; (q = memmem(q, (size_t)(end - q), needle, nl)); q++) found++;
+  if(n >= nl - 1) {
+    memcpy(c->b, p + n - (nl - 1), nl - 1);
+    c->n = nl - 1;
+  } else {
+    size_t keep = k + n < nl - 1 ? k + n : nl - 1;
+    memmove(c->b, win + k + n - keep, keep);
+    c->n = keep;
+  }
+  return found;
+}
+
+static const char IMAGE_KEY[] = "\"bytesBase64Encoded\"";
+static const char ERROR_COMPACT[] = "{\"error\":{\"code\":";
+static const char ERROR_PRETTY[] = "{\n  \"error\": {";
+
 void usage_feed(usage_scan *s, const char *p, size_t n)
 {
+  if(s->want_images) s->images += count_needle(IMAGE_KEY, sizeof IMAGE_KEY - 1, &s->ci, p, n);
+  if(s->want_errors && !s->error_seen &&
+     (count_needle(ERROR_COMPACT, sizeof ERROR_COMPACT - 1, &s->ce, p, n) ||
+      count_needle(ERROR_PRETTY, sizeof ERROR_PRETTY - 1, &s->cp, p, n)))
+    s->error_seen = true;
   const char *end = p + n;
   while(p < end) {
     char ch = *p;

@@ -21,11 +21,12 @@
 typedef struct entry {
   struct entry *next;
   size_t size;
-  int64_t user_id, access_key_id, model_id;
-  int64_t in, out, thinking, cached, bill_e4, cost_nanos;
+  int64_t user_id, access_key_id, reserved;
+  bill_facts f;                   /* what the call used; billed by the writer into b */
+  bill b;
   int64_t latency_ms, ttfb_ms, created_ms;
   int http_status, attempts;
-  bool is_local, stream, success, refused;
+  bool is_local, stream, success, refused, unpriced_refused, counted;
   ledger_prompt_fn prompt_of;     /* set: prompt holds raw request-body bytes (raw_len); the
                                      writer extracts the prompt from them with this */
   size_t raw_len;
@@ -41,6 +42,7 @@ struct ledger {
   prices *prices;
   meter *meter;
   bool log_prompts;
+  bool unpriced_max;             /* GEMGATE_UNPRICED=max */
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cv, idle_cv;
@@ -113,12 +115,12 @@ static void add_m(measures *m, const entry *e)
 {
   m->calls++;
   m->refused += e->refused;
-  m->in += e->in;
-  m->out += e->out;
-  m->thinking += e->thinking;
-  m->cached += e->cached;
-  m->bill_e4 += e->bill_e4;
-  m->cost_nanos += e->cost_nanos;
+  m->in = i64_add(m->in, e->f.in);
+  m->out = i64_add(m->out, e->f.out);
+  m->thinking = i64_add(m->thinking, e->f.thinking);
+  m->cached = i64_add(m->cached, e->f.cached);
+  m->bill_e4 = i64_add(m->bill_e4, e->b.bill_e4);
+  m->cost_nanos = i64_add(m->cost_nanos, e->b.cost_nanos);
 }
 
 /* Every bucket one row contributes to: its hour, its user's day, per dimension its day and all
@@ -149,18 +151,20 @@ static int agg_add(agg *g, const entry *e)
   return 0;
 }
 
+/* t.c + excluded.c, saturated at INT64_MAX (SQLite would turn an overflowing sum into a REAL). */
+#define SAT(t, c) " " c " = CASE WHEN excluded." c " > 9223372036854775807 - " t "." c \
+                  " THEN 9223372036854775807 ELSE " t "." c " + excluded." c " END"
 #define SET_MEASURES(t) \
-  " calls = " t ".calls + excluded.calls, refused = " t ".refused + excluded.refused," \
-  " input_tokens = " t ".input_tokens + excluded.input_tokens, output_tokens = " t ".output_tokens + excluded.output_tokens," \
-  " thinking_tokens = " t ".thinking_tokens + excluded.thinking_tokens, cached_tokens = " t ".cached_tokens + excluded.cached_tokens," \
-  " bill_e4 = " t ".bill_e4 + excluded.bill_e4, cost_nanos = " t ".cost_nanos + excluded.cost_nanos"
+  SAT(t, "calls") "," SAT(t, "refused") "," SAT(t, "input_tokens") "," SAT(t, "output_tokens") "," \
+  SAT(t, "thinking_tokens") "," SAT(t, "cached_tokens") "," SAT(t, "bill_e4") "," SAT(t, "cost_nanos")
 #define MEASURE_COLS "calls, refused, input_tokens, output_tokens, thinking_tokens, cached_tokens, bill_e4, cost_nanos"
 
 static const char SQL_ROW[] =
   "INSERT INTO ledger (user_id, access_key_id, upstream_key, model_id, model_name, is_local, generation_type,"
   " endpoint, stream, input_tokens, output_tokens, thinking_tokens, cached_tokens, bill_e4, cost_nanos, status,"
-  " http_status, refused, error_message, request_ip, latency_ms, ttfb_ms, attempts, prompt, created_at, request_id)"
-  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  " http_status, refused, error_message, request_ip, latency_ms, ttfb_ms, attempts, prompt, created_at, images,"
+  " tool_tokens, audio_tokens, image_tokens, price_version, unpriced, storage_tokens, storage_seconds, request_id)"
+  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_HOURLY[] =
   "INSERT INTO usage_hourly (hour, user_id, model_name, generation_type, upstream_key, status, " MEASURE_COLS ")"
   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hour, user_id, model_name, generation_type,"
@@ -188,18 +192,18 @@ static int insert_row(store_conn *c, const entry *e)
   store_bind_int(st, i++, e->user_id);
   if(e->access_key_id) store_bind_int(st, i++, e->access_key_id); else store_bind_null(st, i++);
   store_bind_text(st, i++, e->upstream_key);
-  if(e->model_id) store_bind_int(st, i++, e->model_id); else store_bind_null(st, i++);
+  if(e->b.model_id) store_bind_int(st, i++, e->b.model_id); else store_bind_null(st, i++);
   store_bind_text(st, i++, e->model);
   store_bind_int(st, i++, e->is_local);
   store_bind_text(st, i++, e->gen_type);
   store_bind_text(st, i++, e->endpoint);
   store_bind_int(st, i++, e->stream);
-  store_bind_int(st, i++, e->in);
-  store_bind_int(st, i++, e->out);
-  store_bind_int(st, i++, e->thinking);
-  store_bind_int(st, i++, e->cached);
-  store_bind_int(st, i++, e->bill_e4);
-  store_bind_int(st, i++, e->cost_nanos);
+  store_bind_int(st, i++, e->f.in);
+  store_bind_int(st, i++, e->f.out);
+  store_bind_int(st, i++, e->f.thinking);
+  store_bind_int(st, i++, e->f.cached);
+  store_bind_int(st, i++, e->b.bill_e4);
+  store_bind_int(st, i++, e->b.cost_nanos);
   store_bind_text(st, i++, e->success ? "success" : "failed");
   store_bind_int(st, i++, e->http_status);
   store_bind_int(st, i++, e->refused);
@@ -210,6 +214,14 @@ static int insert_row(store_conn *c, const entry *e)
   store_bind_int(st, i++, e->attempts);
   store_bind_text(st, i++, pr);
   store_bind_int(st, i++, e->created_ms);
+  store_bind_int(st, i++, e->f.images);
+  store_bind_int(st, i++, e->f.tool);
+  store_bind_int(st, i++, e->f.audio_in);
+  store_bind_int(st, i++, e->f.image_out);
+  if(e->b.price_version) store_bind_int(st, i++, e->b.price_version); else store_bind_null(st, i++);
+  store_bind_int(st, i++, e->b.unpriced || e->unpriced_refused);
+  store_bind_int(st, i++, e->f.storage_tokens);
+  store_bind_int(st, i++, e->f.storage_seconds);
   store_bind_text(st, i++, e->request_id);
   int rc = store_step(st) == STORE_DONE ? 0 : -1;
   store_reset(st);
@@ -241,12 +253,35 @@ static int upsert(store_conn *c, const bucket *x)
   return rc;
 }
 
+/* The row's bill, at the price version in force when the call was made.  A refused row was
+ * never made: it bills nothing. */
+static void bill_entry(ledger *l, entry *e)
+{
+  if(e->refused) { e->b = (bill){ 0 }; return; }
+  prices_bill(l->prices, e->model, e->created_ms, &e->f, l->unpriced_max, &e->b);
+  if(!e->model[0]) e->b.unpriced = false;      /* a call without a model (files, lists) is free */
+}
+
+/* A committed (or given up) row's tokens and cost, to its user's quotas, releasing the budget
+ * reservation the call held — in one step. */
+static void account(ledger *l, const entry *e)
+{
+  if(!l->users) return;
+  /* The tokens the rollups carry (and a restart reads back): input, output, thinking. */
+  int64_t tokens = e->refused ? 0 : e->f.in + e->f.out + e->f.thinking;   /* ≤ 3 · 2^40 */
+  if(!e->refused || e->reserved)
+    users_settle(l->users, e->user_id, e->reserved, !e->refused && !e->counted, tokens, e->b.cost_nanos, e->created_ms);
+}
+
 /* One transaction: the rows, then their rollups.  0, or -1 (rolled back). */
-static int write_batch(store_conn *c, entry *rows)
+static int write_batch(ledger *l, store_conn *c, entry *rows)
 {
   agg g = { 0 };
   int rc = store_begin(c);
-  for(entry *e = rows; !rc && e; e = e->next) rc = insert_row(c, e) || agg_add(&g, e);
+  for(entry *e = rows; !rc && e; e = e->next) {
+    bill_entry(l, e);
+    rc = insert_row(c, e) || agg_add(&g, e);
+  }
   for(size_t i = 0; !rc && i < g.cap; i++)
     if(g.v[i].status) rc = upsert(c, &g.v[i]);
   if(!rc) rc = store_commit(c);
@@ -287,8 +322,10 @@ static void *writer_main(void *arg)
     pthread_mutex_unlock(&l->mu);
 
     int64_t t0 = mono_us();
-    int rc = write_batch(l->c, batch);
+    int rc = write_batch(l, l->c, batch);
     mhist_observe(&metrics.ledger_commit, mono_us() - t0);
+    if(rc == 0 || (l->closing && failures >= 5))    /* committed, or given up: the money was spent */
+      for(entry *e = batch; e; e = e->next) account(l, e);
     pthread_mutex_lock(&l->mu);
     if(rc == 0 || (l->closing && failures >= 5)) {
       if(rc) log_error("ledger: giving up on %zu rows at shutdown", n);
@@ -348,6 +385,11 @@ ledger *ledger_open(store *s, users *u, prices *p, meter *m, bool log_prompts, c
   return l;
 }
 
+void ledger_set_unpriced_max(ledger *l, bool at_max)
+{
+  if(l) l->unpriced_max = at_max;
+}
+
 void ledger_close(ledger *l)
 {
   if(!l) return;
@@ -386,17 +428,37 @@ void ledger_record(ledger *l, const ledger_row *row)
   if(raw) plen = row->body_len < LEDGER_BODY_COPY ? row->body_len : LEDGER_BODY_COPY;
   size_t size = sizeof(entry) + elen + plen + 2;
   int64_t created = row->created_ms ? row->created_ms : now_ms();
-  bill b;
-  prices_bill(l->prices, row->model, row->in_tokens, row->out_tokens, row->thinking_tokens, row->cached_tokens, &b);
-  int64_t tokens = row->in_tokens + row->out_tokens + row->thinking_tokens;
-  if(!row->refused) {
-    if(l->users) users_account(l->users, row->user_id, tokens, b.cost_nanos, created);
-    if(l->meter) meter_add(l->meter, row->model, created, 1, tokens);
-  }
+  /* Counts are clamped where they enter (call/usage.c); again here for every other caller. */
+  bill_facts f = {
+    .in = ledger_clamp_tokens(row->in_tokens), .out = ledger_clamp_tokens(row->out_tokens),
+    .thinking = ledger_clamp_tokens(row->thinking_tokens), .cached = ledger_clamp_tokens(row->cached_tokens),
+    .tool = ledger_clamp_tokens(row->tool_tokens), .audio_in = ledger_clamp_tokens(row->audio_tokens),
+    .audio_cached = ledger_clamp_tokens(row->audio_cached_tokens), .image_out = ledger_clamp_tokens(row->image_tokens),
+    .images = ledger_clamp_tokens(row->images), .storage_tokens = ledger_clamp_tokens(row->storage_tokens),
+    .storage_seconds = ledger_clamp_tokens(row->storage_seconds), .success = row->success, .batch = row->batch,
+  };
+  if(f.cached > f.in) f.cached = f.in;         /* promptTokenCount includes the cached ones */
+  if(!row->refused && l->meter) meter_add(l->meter, row->model, created, 1, f.in + f.out + f.thinking);
 
+  entry *e = NULL;
   pthread_mutex_lock(&l->mu);
   l->st.recorded++;
-  if(l->closing || l->nrows >= LEDGER_MAX_ROWS || l->nbytes + size > LEDGER_MAX_BYTES) {
+  bool full = l->closing || l->nrows >= LEDGER_MAX_ROWS || l->nbytes + size > LEDGER_MAX_BYTES;
+  if(!full) { l->nrows++; l->nbytes += size; }
+  pthread_mutex_unlock(&l->mu);
+  if(!full && !(e = malloc(size))) {
+    pthread_mutex_lock(&l->mu);
+    l->nrows--; l->nbytes -= size;
+    pthread_mutex_unlock(&l->mu);
+  }
+  if(!e) {
+    /* Dropped: not written, but billed and accounted — the call happened. */
+    entry tmp = { .user_id = row->user_id, .reserved = row->reserved_nanos, .f = f, .created_ms = created,
+                  .refused = row->refused, .counted = row->counted };
+    put(tmp.model, sizeof tmp.model, row->model);
+    bill_entry(l, &tmp);
+    account(l, &tmp);
+    pthread_mutex_lock(&l->mu);
     l->st.dropped++;
     int64_t now = now_ms();
     bool say = now - l->last_drop_log >= 1000;
@@ -407,23 +469,12 @@ void ledger_record(ledger *l, const ledger_row *row)
                       LEDGER_MAX_ROWS, (long long)dropped);
     return;
   }
-  l->nrows++;
-  l->nbytes += size;
-  pthread_mutex_unlock(&l->mu);
-
-  entry *e = malloc(size);
-  if(!e) {
-    pthread_mutex_lock(&l->mu);
-    l->nrows--; l->nbytes -= size; l->st.dropped++;
-    pthread_mutex_unlock(&l->mu);
-    return;
-  }
-  *e = (entry){ .size = size, .user_id = row->user_id, .access_key_id = row->access_key_id, .model_id = b.model_id,
-                .in = row->in_tokens, .out = row->out_tokens, .thinking = row->thinking_tokens,
-                .cached = row->cached_tokens, .bill_e4 = b.bill_e4, .cost_nanos = b.cost_nanos,
+  *e = (entry){ .size = size, .user_id = row->user_id, .access_key_id = row->access_key_id,
+                .reserved = row->reserved_nanos, .f = f,
                 .latency_ms = row->latency_ms, .ttfb_ms = row->ttfb_ms, .created_ms = created,
                 .http_status = row->http_status, .attempts = row->attempts, .is_local = row->is_local,
-                .stream = row->stream, .success = row->success, .refused = row->refused };
+                .stream = row->stream, .success = row->success, .refused = row->refused,
+                .unpriced_refused = row->unpriced, .counted = row->counted };
   put(e->upstream_key, sizeof e->upstream_key, row->upstream_key);
   put(e->model, sizeof e->model, row->model);
   put(e->gen_type, sizeof e->gen_type, row->gen_type[0] ? row->gen_type : row->endpoint[0] ? row->endpoint : "other");

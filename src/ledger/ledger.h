@@ -26,6 +26,13 @@
 #define LEDGER_LINGER_MS 10           /* a small batch waits this long for company */
 #define LEDGER_PROMPT_CHARS 500
 #define LEDGER_BODY_COPY (64u << 10)
+#define LEDGER_MAX_TOKENS (INT64_C(1) << 40)   /* a token count is clamped to [0, this] */
+
+/* v clamped to [0, LEDGER_MAX_TOKENS]. */
+static inline int64_t ledger_clamp_tokens(int64_t v)
+{
+  return v < 0 ? 0 : v > LEDGER_MAX_TOKENS ? LEDGER_MAX_TOKENS : v;
+}
 
 typedef struct ledger ledger;
 struct store;
@@ -48,7 +55,17 @@ typedef struct ledger_row {
   char gen_type[32];          /* X-Generation-Type label, else the endpoint kind */
   char endpoint[32];          /* chat, generate, stream, embed, count_tokens, image, models, other */
   bool stream;
-  int64_t in_tokens, out_tokens, thinking_tokens, cached_tokens;
+  int64_t in_tokens, out_tokens, thinking_tokens, cached_tokens;   /* in includes cached; out images */
+  int64_t tool_tokens;        /* toolUsePromptTokenCount: billed as input */
+  int64_t audio_tokens, audio_cached_tokens;   /* the audio part of in, and of cached */
+  int64_t image_tokens;       /* the image part of out */
+  int64_t images;             /* images delivered (Imagen): billed per image */
+  int64_t storage_tokens, storage_seconds;     /* a context cache created, for that long */
+  bool batch;                 /* billed at the batch price */
+  int64_t reserved_nanos;     /* the budget reservation the call holds (users_check_call): released
+                                 when the row is settled */
+  bool counted;               /* users_check counted the request already (else the writer does) */
+  bool unpriced;              /* refused because the model has no price (refused is set too) */
   bool success;
   bool refused;               /* refused by the gateway's quota check (users_check): recorded, but
                                  not counted against quotas or in the per-model meters */
@@ -87,9 +104,15 @@ ledger *ledger_open(struct store *s, struct users *u, struct prices *p, struct m
  * good), stop the writer, free.  Call after the workers have stopped. */
 void ledger_close(ledger *l);
 
-/* Queue a copy of *row.  Thread-safe; never blocks.  Fills in the bill from the price table,
- * and accounts the call's tokens and cost to its user's quotas and to the per-model meter. */
+/* Queue a copy of *row.  Thread-safe; never blocks, never bills: the writer thread bills the
+ * row from the price table (at the version in force at created_ms) and, once it is committed,
+ * accounts its tokens and cost to its user's quotas.  The per-model meter counts it at once.  A
+ * row the queue cannot take is billed and accounted here (the money was spent). */
 void ledger_record(ledger *l, const ledger_row *row);
+
+/* GEMGATE_UNPRICED=max: a row whose model has no price is billed at the table's highest prices
+ * (else at nothing).  Either way the row says unpriced.  Before the first row. */
+void ledger_set_unpriced_max(ledger *l, bool at_max);
 
 /* Wait (up to timeout_ms) until every row recorded so far is committed.  For tests and the
  * benchmark; true when drained. */

@@ -87,15 +87,16 @@ static int load_into(meter *m, struct store_conn *c, const char *sql, int64_t si
 int meter_load(meter *m, struct store_conn *c, int64_t now)
 {
   /* The last minute by second and the last hour by minute come from rows (index on
-   * created_at); the day from the hourly rollups, which align with the day window's slots. */
+   * created_at); the day from the hourly rollups, which align with the day window's slots.
+   * TOTAL, not SUM: an overflowing SUM is an error; a REAL beyond int64 reads as INT64_MAX. */
   int rc = load_into(m, c, "SELECT model_name, created_at / 1000 * 1000, COUNT(*),"
-                           " SUM(input_tokens + output_tokens + thinking_tokens) FROM ledger"
+                           " TOTAL(input_tokens + output_tokens + thinking_tokens) FROM ledger"
                            " WHERE created_at >= ? AND refused = 0 GROUP BY 1, 2", now - 60000, 0);
   rc |= load_into(m, c, "SELECT model_name, created_at / 60000 * 60000, COUNT(*),"
-                        " SUM(input_tokens + output_tokens + thinking_tokens) FROM ledger"
+                        " TOTAL(input_tokens + output_tokens + thinking_tokens) FROM ledger"
                         " WHERE created_at >= ? AND refused = 0 GROUP BY 1, 2", now - 3600000, 1);
   rc |= load_into(m, c, "SELECT model_name, hour * 3600000, SUM(calls - refused),"
-                        " SUM(input_tokens + output_tokens + thinking_tokens) FROM usage_hourly"
+                        " TOTAL(input_tokens + output_tokens + thinking_tokens) FROM usage_hourly"
                         " WHERE hour >= ? / 3600000 GROUP BY 1, 2", now - 23 * 3600000LL, 2);
   return rc;
 }

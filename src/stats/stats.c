@@ -7,6 +7,7 @@
 
 #include "base/money.h"
 #include "base/utc.h"
+#include "base/util.h"
 
 /* success_rate as seed 000 gives it: a percentage with two decimals (93.33). */
 static json_t *rate(int64_t success, int64_t total)
@@ -26,9 +27,9 @@ static void count_type(json_t *by_type, const char *type, int64_t n, bool ok, bo
   json_t *cur = json_object_get(by_type, k);
   if(!cur) json_object_set_new(by_type, k, cur = json_integer(0));
   if(!counts) return;
-  json_integer_set(cur, json_integer_value(cur) + n);
-  *total += n;
-  if(ok) *success += n;
+  json_integer_set(cur, i64_add(json_integer_value(cur), n));
+  *total = i64_add(*total, n);
+  if(ok) *success = i64_add(*success, n);
 }
 
 gg_rc stats_user(store_conn *c, const stats_user_filter *f, json_t **out, gg_err *e)
@@ -116,7 +117,7 @@ static json_t *tally_json(const tally *t)
                    "refused", (json_int_t)t->refused, "success_rate", rate(t->success, t->calls),
                    "input_tokens", (json_int_t)t->in, "output_tokens", (json_int_t)t->out,
                    "thinking_tokens", (json_int_t)t->thinking, "cached_tokens", (json_int_t)t->cached,
-                   "tokens", (json_int_t)(t->in + t->out + t->thinking),
+                   "tokens", (json_int_t)i64_add(i64_add(t->in, t->out), t->thinking),
                    "cost", money_json(money_round(t->cost_nanos, 9, 6), 6));
 }
 
@@ -174,14 +175,14 @@ gg_rc stats_totals(store_conn *c, users *u, const stats_totals_filter *f, json_t
     named *x = slot(v, cap, store_col_text(st, 0), store_col_text(st, 1), &fresh);
     n += fresh;
     int64_t calls = store_col_int(st, 3);
-    x->t.calls += calls;
-    if(!strcmp(store_col_text(st, 2), "success")) x->t.success += calls;
-    x->t.refused += store_col_int(st, 4);
-    x->t.in += store_col_int(st, 5);
-    x->t.out += store_col_int(st, 6);
-    x->t.thinking += store_col_int(st, 7);
-    x->t.cached += store_col_int(st, 8);
-    x->t.cost_nanos += store_col_int(st, 9);
+    x->t.calls = i64_add(x->t.calls, calls);
+    if(!strcmp(store_col_text(st, 2), "success")) x->t.success = i64_add(x->t.success, calls);
+    x->t.refused = i64_add(x->t.refused, store_col_int(st, 4));
+    x->t.in = i64_add(x->t.in, store_col_int(st, 5));
+    x->t.out = i64_add(x->t.out, store_col_int(st, 6));
+    x->t.thinking = i64_add(x->t.thinking, store_col_int(st, 7));
+    x->t.cached = i64_add(x->t.cached, store_col_int(st, 8));
+    x->t.cost_nanos = i64_add(x->t.cost_nanos, store_col_int(st, 9));
   }
   store_reset(st);
   if(rc != STORE_DONE) { free(v); return gg_fail(e, GG_DB, "could not read the statistics"); }

@@ -12,7 +12,8 @@
 static const char COLS[] =
   "id, user_id, access_key_id, upstream_key, model_id, model_name, is_local, generation_type, endpoint, stream,"
   " input_tokens, output_tokens, thinking_tokens, cached_tokens, bill_e4, status, http_status, refused,"
-  " error_message, request_ip, latency_ms, ttfb_ms, attempts, prompt, created_at, request_id";
+  " error_message, request_ip, latency_ms, ttfb_ms, attempts, prompt, created_at, images, cost_nanos,"
+  " tool_tokens, audio_tokens, image_tokens, price_version, unpriced, storage_tokens, storage_seconds, request_id";
 
 /* The WHERE clause of f and the keyset position.  Only fixed text goes into the SQL: every value
  * is a bound parameter. */
@@ -70,7 +71,15 @@ static json_t *row_json(store_stmt *st)
   json_object_set_new(o, "stream", json_boolean(store_col_int(st, 9)));
   static const char *const tok[] = { "input_tokens", "output_tokens", "thinking_tokens", "cached_tokens" };
   for(int k = 0; k < 4; k++) json_object_set_new(o, tok[k], json_integer(store_col_int(st, 10 + k)));
+  json_object_set_new(o, "images", json_integer(store_col_int(st, 25)));
+  static const char *const more[] = { "tool_tokens", "audio_tokens", "image_tokens" };
+  for(int k = 0; k < 3; k++) json_object_set_new(o, more[k], json_integer(store_col_int(st, 27 + k)));
+  json_object_set_new(o, "price_version", nullable(st, 30));
+  json_object_set_new(o, "unpriced", json_boolean(store_col_int(st, 31)));
+  json_object_set_new(o, "storage_tokens", json_integer(store_col_int(st, 32)));
+  json_object_set_new(o, "storage_seconds", json_integer(store_col_int(st, 33)));
   json_object_set_new(o, "bill", money_json(store_col_int(st, 14), 4));
+  json_object_set_new(o, "cost", money_json(store_col_int(st, 26), 9));
   json_object_set_new(o, "status", json_string(store_col_text(st, 15)));
   json_object_set_new(o, "http_status", json_integer(store_col_int(st, 16)));
   json_object_set_new(o, "refused", json_boolean(store_col_int(st, 17)));
@@ -81,7 +90,7 @@ static json_t *row_json(store_stmt *st)
   json_object_set_new(o, "attempts", json_integer(store_col_int(st, 22)));
   json_object_set_new(o, "prompt", json_string(store_col_text(st, 23)));
   json_object_set_new(o, "created_at", json_string(when));
-  json_object_set_new(o, "request_id", json_string(store_col_text(st, 25)));
+  json_object_set_new(o, "request_id", json_string(store_col_text(st, 34)));
   return o;
 }
 

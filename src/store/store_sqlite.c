@@ -92,6 +92,49 @@ static const char *const migrations[] = {
   "CREATE INDEX resources_created ON resources(created_at);",
   /* 4: the request id of each row (X-Request-Id), to find a call's log lines and its row. */
   "ALTER TABLE ledger ADD COLUMN request_id TEXT NOT NULL DEFAULT '';",
+  /* 5: billing (issue 9).  What a row was billed for beyond the four token counts, and the price
+   * version that billed it.  The price table becomes versions of a model's prices, each effective
+   * from a time (ids kept, so old rows' model_id still names the price that billed them); the
+   * old rows are the first versions, 'admin' where they differ from what earlier releases
+   * shipped (those keep priority over the shipped list), else 'legacy'.  The old per-call price
+   * was Imagen's per image; the thinking price goes: thinking is billed as output. */
+  "ALTER TABLE ledger ADD COLUMN images INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE ledger ADD COLUMN tool_tokens INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE ledger ADD COLUMN audio_tokens INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE ledger ADD COLUMN image_tokens INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE ledger ADD COLUMN price_version INTEGER;"
+  "ALTER TABLE ledger ADD COLUMN unpriced INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE ledger ADD COLUMN storage_tokens INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE ledger ADD COLUMN storage_seconds INTEGER NOT NULL DEFAULT 0;"
+  "CREATE TABLE price_versions ("
+  " id INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, effective_from INTEGER NOT NULL,"
+  " source TEXT NOT NULL, input_micros INTEGER NOT NULL DEFAULT 0, input_long_micros INTEGER NOT NULL DEFAULT 0,"
+  " output_micros INTEGER NOT NULL DEFAULT 0, output_long_micros INTEGER NOT NULL DEFAULT 0,"
+  " cached_micros INTEGER NOT NULL DEFAULT 0, cached_long_micros INTEGER NOT NULL DEFAULT 0,"
+  " audio_input_micros INTEGER NOT NULL DEFAULT 0, audio_cached_micros INTEGER NOT NULL DEFAULT 0,"
+  " image_output_micros INTEGER NOT NULL DEFAULT 0, image_micros INTEGER NOT NULL DEFAULT 0,"
+  " request_micros INTEGER NOT NULL DEFAULT 0, storage_micros INTEGER NOT NULL DEFAULT 0,"
+  " long_context_tokens INTEGER NOT NULL DEFAULT 0, batch_percent INTEGER NOT NULL DEFAULT 50,"
+  " max_output_tokens INTEGER NOT NULL DEFAULT 8192, created_at INTEGER NOT NULL,"
+  " UNIQUE (model, effective_from));"
+  "INSERT INTO price_versions (id, model, effective_from, source, input_micros, input_long_micros, output_micros,"
+  " output_long_micros, cached_micros, cached_long_micros, audio_input_micros, audio_cached_micros,"
+  " image_output_micros, image_micros, created_at)"
+  " WITH shipped (model, i, o, t, c, r) AS (VALUES ('gemini-2.5-pro', 1250000, 10000000, 10000000, 125000, 0),"
+  " ('gemini-2.5-flash', 300000, 2500000, 2500000, 30000, 0), ('gemini-2.5-flash-lite', 100000, 400000, 400000, 10000, 0),"
+  " ('gemini-2.5-flash-image', 300000, 30000000, 0, 30000, 0), ('gemini-2.0-flash', 100000, 400000, 400000, 25000, 0),"
+  " ('gemini-2.0-flash-lite', 75000, 300000, 300000, 75000, 0), ('gemini-embedding-001', 150000, 0, 0, 150000, 0),"
+  " ('text-embedding-004', 0, 0, 0, 0, 0), ('imagen-4.0-generate-001', 0, 0, 0, 0, 40000),"
+  " ('imagen-4.0-fast-generate-001', 0, 0, 0, 0, 20000), ('imagen-4.0-ultra-generate-001', 0, 0, 0, 0, 60000),"
+  " ('imagen-3.0-generate-002', 0, 0, 0, 0, 30000))"
+  " SELECT p.id, p.model, 0, CASE WHEN EXISTS (SELECT 1 FROM shipped s WHERE s.model = p.model AND s.i = p.input_micros"
+  " AND s.o = p.output_micros AND s.t = p.thinking_micros AND s.c = p.cached_micros AND s.r = p.request_micros)"
+  " THEN 'legacy' ELSE 'admin' END, p.input_micros, p.input_micros, p.output_micros, p.output_micros, p.cached_micros,"
+  " p.cached_micros, p.input_micros, p.cached_micros, p.output_micros, p.request_micros, p.updated_at FROM prices p;"
+  "DROP TABLE prices;"
+  "ALTER TABLE price_versions RENAME TO prices;"
+  "CREATE TABLE price_aliases (alias TEXT PRIMARY KEY, model TEXT NOT NULL, source TEXT NOT NULL,"
+  " created_at INTEGER NOT NULL);",
 };
 
 static void no_memstatus(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }

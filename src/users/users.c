@@ -38,6 +38,7 @@ typedef struct user {
   win minute;                      /* requests and tokens in the last 60 s */
   int64_t day, day_requests, day_tokens, day_cost;   /* day: utc_day; cost in nanos */
   int64_t month, month_cost;       /* month: its first ms */
+  int64_t reserved, in_flight;     /* the estimates of the budgeted calls in flight, and their count */
 } user;
 
 struct users {
@@ -224,9 +225,9 @@ int users_load(users *u, struct store_conn *c, int64_t now)
   /* Counters: today's and this month's totals from the per-user daily totals, the last minute
    * from the rows themselves.  Refused calls never count against a quota. */
   int64_t today = utc_day(now), month0 = utc_day(utc_month_start(now));
-  st = store_prepare(c, "SELECT CAST(value AS INTEGER), day, SUM(calls - refused),"
-                        " SUM(input_tokens + output_tokens + thinking_tokens), SUM(cost_nanos)"
-                        " FROM usage_dim WHERE dim = 'user' AND day >= ? AND day <= ? GROUP BY 1, 2");
+  /* Summed here with saturation, not by SQL's SUM, which fails on overflow. */
+  st = store_prepare(c, "SELECT CAST(value AS INTEGER), day, calls - refused, input_tokens, output_tokens,"
+                        " thinking_tokens, cost_nanos FROM usage_dim WHERE dim = 'user' AND day >= ? AND day <= ?");
   if(!st) return -1;
   store_bind_int(st, 1, month0 < today ? month0 : today);
   store_bind_int(st, 2, today);
@@ -234,12 +235,14 @@ int users_load(users *u, struct store_conn *c, int64_t now)
   while((rc = store_step(st)) == STORE_ROW) {
     user *x = find_user(u, store_col_int(st, 0));
     if(!x) continue;
+    int64_t tokens = i64_add(i64_add(store_col_int(st, 3), store_col_int(st, 4)), store_col_int(st, 5));
+    int64_t cost = store_col_int(st, 6);
     pthread_mutex_lock(&x->mu);
-    x->month_cost += store_col_int(st, 4);
+    x->month_cost = i64_add(x->month_cost, cost);
     if(store_col_int(st, 1) == today) {
-      x->day_requests += store_col_int(st, 2);
-      x->day_tokens += store_col_int(st, 3);
-      x->day_cost += store_col_int(st, 4);
+      x->day_requests = i64_add(x->day_requests, store_col_int(st, 2));
+      x->day_tokens = i64_add(x->day_tokens, tokens);
+      x->day_cost = i64_add(x->day_cost, cost);
     }
     pthread_mutex_unlock(&x->mu);
   }
@@ -311,6 +314,11 @@ static int refuse(quota_verdict *v, int status, int64_t wait_ms)
 
 int users_check(users *u, const principal *who, const char *model, int64_t now, quota_verdict *v)
 {
+  return users_check_call(u, who, model, now, 0, v);
+}
+
+int users_check_call(users *u, const principal *who, const char *model, int64_t now, int64_t estimate, quota_verdict *v)
+{
   memset(v, 0, sizeof *v);
   if(!who->user_id) return 0;
   pthread_rwlock_rdlock(&u->lock);
@@ -343,6 +351,11 @@ int users_check(users *u, const principal *who, const char *model, int64_t now, 
   } else if(l->monthly_budget_e4 && x->month_cost >= l->monthly_budget_e4 * 100000) {
     refuse(v, 429, utc_next_month(now) - now);
     snprintf(m, mc, "monthly cost budget reached; it resets on the 1st at 00:00 UTC");
+  } else if(x->reserved && ((l->daily_budget_e4 && i64_add(x->day_cost, x->reserved) >= l->daily_budget_e4 * 100000) ||
+                            (l->monthly_budget_e4 && i64_add(x->month_cost, x->reserved) >= l->monthly_budget_e4 * 100000))) {
+    refuse(v, 429, 1000);
+    snprintf(m, mc, "cost budget held by %lld call%s in flight; retry when they end", (long long)x->in_flight,
+             x->in_flight == 1 ? "" : "s");
   } else if(l->rpm && rpm_n >= l->rpm) {
     refuse(v, 429, win_wait(&x->minute, now, l->rpm, 1));
     snprintf(m, mc, "rate limit: %lld requests per minute for this access key", (long long)l->rpm);
@@ -352,27 +365,89 @@ int users_check(users *u, const principal *who, const char *model, int64_t now, 
   } else {
     win_add(&x->minute, now, 1, 0);
     x->day_requests++;
+    if((l->daily_budget_e4 || l->monthly_budget_e4) && estimate > 0) {
+      x->reserved = i64_add(x->reserved, estimate);
+      x->in_flight++;
+      v->reserved_nanos = estimate;
+    }
   }
   pthread_mutex_unlock(&x->mu);
   pthread_rwlock_unlock(&u->lock);
   return v->status;
 }
 
-void users_account(users *u, int64_t user_id, int64_t tokens, int64_t cost_nanos, int64_t t)
+bool users_budgeted(users *u, int64_t user_id)
 {
-  if(!user_id) return;
+  if(!u || !user_id) return false;
+  bool b = false;
   pthread_rwlock_rdlock(&u->lock);
   user *x = find_user(u, user_id);
   if(x) {
     pthread_mutex_lock(&x->mu);
-    roll(x, t);
-    win_add(&x->minute, t, 0, tokens);
-    x->day_tokens += tokens;
-    x->day_cost += cost_nanos;
-    x->month_cost += cost_nanos;
+    b = x->lim.daily_budget_e4 || x->lim.monthly_budget_e4;
     pthread_mutex_unlock(&x->mu);
   }
   pthread_rwlock_unlock(&u->lock);
+  return b;
+}
+
+void users_settle(users *u, int64_t user_id, int64_t reserved, int64_t requests, int64_t tokens, int64_t cost_nanos,
+                  int64_t t)
+{
+  if(!u || !user_id) return;
+  pthread_rwlock_rdlock(&u->lock);
+  user *x = find_user(u, user_id);
+  if(x) {
+    pthread_mutex_lock(&x->mu);
+    if(reserved > 0) {
+      x->reserved = x->reserved > reserved ? x->reserved - reserved : 0;
+      if(x->in_flight > 0) x->in_flight--;
+    }
+    /* A call counts in the day and month it was made: one that began before midnight and settles
+     * after it is yesterday's (the rows say so), not today's. */
+    if(utc_day(t) > x->day) roll(x, t);          /* forward only */
+    win_add(&x->minute, t, 0, tokens);
+    if(utc_day(t) == x->day) {
+      x->day_requests = i64_add(x->day_requests, requests);
+      x->day_tokens = i64_add(x->day_tokens, tokens);
+      x->day_cost = i64_add(x->day_cost, cost_nanos);
+    }
+    if(utc_month_start(t) == x->month) x->month_cost = i64_add(x->month_cost, cost_nanos);
+    pthread_mutex_unlock(&x->mu);
+  }
+  pthread_rwlock_unlock(&u->lock);
+}
+
+void users_account(users *u, int64_t user_id, int64_t tokens, int64_t cost_nanos, int64_t t)
+{
+  users_settle(u, user_id, 0, 0, tokens, cost_nanos, t);
+}
+
+bool users_counters_of(users *u, int64_t user_id, int64_t now, users_counters *out)
+{
+  bool found = false;
+  pthread_rwlock_rdlock(&u->lock);
+  user *x = find_user(u, user_id);
+  if(x) {
+    pthread_mutex_lock(&x->mu);
+    roll(x, now);
+    *out = (users_counters){ x->day, x->day_requests, x->day_tokens, x->day_cost, x->month, x->month_cost,
+                             x->reserved, x->in_flight };
+    pthread_mutex_unlock(&x->mu);
+    found = true;
+  }
+  pthread_rwlock_unlock(&u->lock);
+  return found;
+}
+
+int64_t *users_ids(users *u, size_t *n)
+{
+  pthread_rwlock_rdlock(&u->lock);
+  int64_t *v = u->n ? malloc(u->n * sizeof *v) : NULL;
+  *n = v ? u->n : 0;
+  for(size_t i = 0; v && i < u->n; i++) v[i] = u->v[i]->id;
+  pthread_rwlock_unlock(&u->lock);
+  return v;
 }
 
 /* ---- views ---- */
@@ -418,6 +493,11 @@ static json_t *user_json(user *x, int64_t now)
                         "today_requests", (json_int_t)x->day_requests, "today_tokens", (json_int_t)x->day_tokens,
                         "today_cost", money_json(money_round(x->day_cost, 9, 6), 6),
                         "month_cost", money_json(money_round(x->month_cost, 9, 6), 6));
+  if(j) {
+    json_t *usage = json_object_get(j, "usage");
+    json_object_set_new(usage, "in_flight", json_integer(x->in_flight));
+    json_object_set_new(usage, "reserved", money_json(money_round(x->reserved, 9, 6), 6));
+  }
   pthread_mutex_unlock(&x->mu);
   return j;
 }

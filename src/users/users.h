@@ -36,6 +36,8 @@ typedef struct user_limits {
 typedef struct quota_verdict {
   int status;                 /* 0 allowed; 429 over a limit; 403 model not allowed / disabled */
   int64_t retry_after_s;      /* for 429: seconds until the limit frees up (≥ 1) */
+  int64_t reserved_nanos;     /* allowed: the estimate held against the user's budgets until the
+                                 call settles (users_settle) */
   char message[200];          /* for the client, in its API's error shape */
 } quota_verdict;
 
@@ -56,8 +58,35 @@ bool users_auth(users *u, const char *cred, size_t n, principal *who);
  * come later through users_account.  Returns v->status. */
 int users_check(users *u, const principal *who, const char *model, int64_t now, quota_verdict *v);
 
-/* A finished call's tokens and cost, at time t. */
+/* users_check for a call estimated to cost at most estimate_nanos (≥ 0).  A user with a daily
+ * or monthly budget is checked against spent + the estimates of its calls in flight: spent at
+ * or over the budget is a 429 until the period resets; spent + in flight at or over it a 429
+ * with Retry-After: 1 (the calls in flight settle soon).  An allowed call of a budgeted user
+ * holds its estimate (v->reserved_nanos) until users_settle releases it, so concurrent calls
+ * cannot overshoot the budget by more than one call's cost. */
+int users_check_call(users *u, const principal *who, const char *model, int64_t now, int64_t estimate_nanos,
+                     quota_verdict *v);
+
+/* A call ends: release its reservation and account its tokens and cost at time t (the call's
+ * start), in one step, so the budget never sees the call counted twice or not at all.  requests:
+ * 1 for a call users_check never counted (an answer the gateway gave by itself), so today's
+ * requests equal the rows. */
+void users_settle(users *u, int64_t user_id, int64_t reserved_nanos, int64_t requests, int64_t tokens,
+                  int64_t cost_nanos, int64_t t);
+
+/* Whether the user has a daily or monthly budget (0 and unknown users: false). */
+bool users_budgeted(users *u, int64_t user_id);
+
+/* A finished call's tokens and cost, at time t (users_settle without a reservation). */
 void users_account(users *u, int64_t user_id, int64_t tokens, int64_t cost_nanos, int64_t t);
+
+/* The in-memory counters of one user, for reconciliation: today's requests (day: utc_day),
+ * tokens, cost, this month's cost (month: its first ms) and the estimates in flight.  false
+ * for an unknown user. */
+typedef struct users_counters { int64_t day, day_requests, day_tokens, day_cost, month, month_cost, reserved, in_flight; } users_counters;
+bool users_counters_of(users *u, int64_t user_id, int64_t now, users_counters *out);
+/* The ids of every user (malloc'ed, caller frees), *n of them. */
+int64_t *users_ids(users *u, size_t *n);
 
 /* ---- admin changes: on a store pool thread ---- */
 

@@ -134,6 +134,7 @@ void fg_reply_free(fg_reply *r)
     buf_free(&r->piece);
     buf_free(&r->tmp);
     buf_free(&r->text);
+    buf_free(&r->usage);
 }
 
 /* Clears the per-request fields of r, keeping buffer capacity. */
@@ -141,6 +142,7 @@ static void reply_reset(fg_reply *r)
 {
     r->hang = r->reset_now = r->close_after = r->http10_keep = r->slow_ms = 0;
     r->head.len = r->body.len = r->model.len = r->piece.len = r->tmp.len = r->text.len = 0;
+    r->usage.len = 0;
     r->sbody = NULL;
     r->sbody_len = 0;
     r->stream = FG_STREAM_NONE;
@@ -324,6 +326,30 @@ void fg_reply_json(fg_reply *r, int code, const char *json, size_t n)
     fg_reply_finish(r, code, CT_JSON);
 }
 
+/* :predict — parameters.sampleCount images (1..8; anything else: one), as Imagen answers. */
+static void reply_predict(const fg_req *req, fg_reply *r)
+{
+    json_t *root = json_loadb(req->body.p, req->body.n, 0, NULL);
+    json_t *n = json_object_get(json_object_get(root, "parameters"), "sampleCount");
+    json_int_t count = json_is_integer(n) ? json_integer_value(n) : 1;
+    json_decref(root);
+    if (count < 1 || count > 8)
+        count = 1;
+    if (count == 1) {
+        reply_static(r, PREDICT_BODY, sizeof PREDICT_BODY - 1);
+        return;
+    }
+    r->body.len = 0;
+    BUF_LIT(&r->body, "{\"predictions\":[");
+    for (json_int_t i = 0; i < count; i++) {
+        if (i)
+            buf_addc(&r->body, ',');
+        BUF_LIT(&r->body, "{\"bytesBase64Encoded\":\"" FG_PNG_B64 "\",\"mimeType\":\"image/png\"}");
+    }
+    BUF_LIT(&r->body, "]}");
+    fg_reply_finish(r, 200, CT_JSON);
+}
+
 /* Answers code with a malloc'ed JSON entity (taken over and freed). */
 static void reply_owned(fg_reply *r, int code, char *body)
 {
@@ -381,6 +407,12 @@ static const char *set_generation(fg_worker *w, const fg_req *req, const route *
 {
     buf_addjson(&r->model, rt->model.p, rt->model.n);
     r->prompt_tokens = (long)((req->body.n + 3) / 4) + r->cached_tokens;
+    /* x-fake-usage: a JSON object (at most 4 KiB) sent as usageMetadata, verbatim. */
+    fg_str u = fg_req_header(req, "x-fake-usage");
+    json_t *uj = u.n && u.n <= 4096 ? json_loadb(u.p, u.n, JSON_DECODE_INT_AS_REAL, NULL) : NULL;
+    if (json_is_object(uj))
+        buf_add(&r->usage, u.p, u.n);
+    json_decref(uj);
     make_response_id(w, r);
     return fg_gen_plan(req, rt->model, stream, r);
 }
@@ -598,7 +630,7 @@ static void reply_route(fg_worker *w, const fg_req *req, const route *rt, const 
     case RT_COUNT: reply_count(req, r); break;
     case RT_EMBED: reply_static(r, embed_body.p, embed_body.len); break;
     case RT_BATCH_EMBED: reply_batch_embed(req, r); break;
-    case RT_PREDICT: reply_static(r, PREDICT_BODY, sizeof PREDICT_BODY - 1); break;
+    case RT_PREDICT: reply_predict(req, r); break;
     case RT_LIST: reply_static(r, list_body.p, list_body.len); break;
     case RT_GET: reply_get_model(rt, r); break;
     case RT_NONE:
@@ -653,7 +685,8 @@ static int reply_quota(const fg_behav *b, fg_str key, const route *rt, fg_reply 
 }
 
 /* Checks that come before the key's own behaviour: x-fake-status wins over everything, then
- * a missing key is refused (unless need_key is 0).  Returns 1 when it produced the reply. */
+ * x-fake-malformed, then a missing key is refused (unless need_key is 0).  Returns 1 when it
+ * produced the reply. */
 static int reply_gate(const fg_req *req, fg_str key, const route *rt, int need_key, fg_reply *r)
 {
     if (req->x_status >= 400 && req->x_status <= 599) {
@@ -661,6 +694,12 @@ static int reply_gate(const fg_req *req, fg_str key, const route *rt, int need_k
             fg_reply_rate_limited(r, rt->model, ""); /* the bare "rl" shape: no RetryInfo */
         else
             fg_reply_error_plain(r, (int)req->x_status, fg_status_message((int)req->x_status));
+        return 1;
+    }
+    fg_str bad = fg_req_header(req, "x-fake-malformed");
+    if (bad.n == 1 && bad.p[0] == '1') { /* a 200 whose entity is not the answer asked for */
+        static const char MALFORMED[] = "[\"malformed\"]";
+        reply_static(r, MALFORMED, sizeof MALFORMED - 1);
         return 1;
     }
     if (!key.n && need_key) {

@@ -57,6 +57,7 @@ typedef struct fg_reply {
     long prompt_tokens;
     int thoughts;      /* the request asked for thinking: count 3 thought tokens */
     long cached_tokens; /* tokens of the owned cachedContent the request names (0: none) */
+    fg_buf usage;      /* x-fake-usage: the usageMetadata object to send instead (len 0: none) */
     /* Generation features (fg_gen_plan). */
     int ncand;         /* candidates per answer (candidateCount) */
     int thought_part;  /* includeThoughts: a thought part first (streams: object 0) */

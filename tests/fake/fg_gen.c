@@ -231,6 +231,11 @@ static void add_version_tail(fg_buf *b, const fg_reply *r)
 static void add_usage(fg_buf *b, const fg_reply *r, long cand, int details)
 {
     long thoughts = r->thoughts ? 3 : 0;
+    if (r->usage.len) { /* x-fake-usage */
+        BUF_LIT(b, "\"usageMetadata\":");
+        buf_add(b, r->usage.p, r->usage.len);
+        return;
+    }
     BUF_LIT(b, "\"usageMetadata\":{\"promptTokenCount\":");
     buf_addu(b, (uint64_t)r->prompt_tokens);
     if (cand) {

@@ -169,9 +169,10 @@ test('the admin ledger: filters, keyset paging, offset, and bad filters refused'
   const all = (await admin(`/admin/usage?user=${A.user_id}&limit=1000`)).body.rows;
   assert.equal(all.length, 17);
   const r0 = all.find((x) => x.generation_type === 'content_image');
-  assert.deepEqual(Object.keys(r0).sort(), ['access_key_id', 'attempts', 'bill', 'cached_tokens', 'created_at', 'endpoint',
-    'error_message', 'generation_type', 'http_status', 'id', 'input_tokens', 'is_local', 'latency_ms', 'model_id', 'model_name',
-    'output_tokens', 'prompt', 'refused', 'request_id', 'request_ip', 'status', 'stream', 'thinking_tokens', 'ttfb_ms', 'upstream_key', 'user_id']);
+  assert.deepEqual(Object.keys(r0).sort(), ['access_key_id', 'attempts', 'audio_tokens', 'bill', 'cached_tokens', 'cost', 'created_at',
+    'endpoint', 'error_message', 'generation_type', 'http_status', 'id', 'image_tokens', 'images', 'input_tokens', 'is_local', 'latency_ms',
+    'model_id', 'model_name', 'output_tokens', 'price_version', 'prompt', 'refused', 'request_id', 'request_ip', 'status', 'storage_seconds',
+    'storage_tokens', 'stream', 'thinking_tokens', 'tool_tokens', 'ttfb_ms', 'unpriced', 'upstream_key', 'user_id']);
   assert.equal(r0.access_key_id, A.key_id);
   assert.equal(r0.bill, '0.0001');                            // 100 × 0.30 + 10 × 2.50 per 1M = 0.000055
   assert.equal(typeof r0.model_id, 'number');

@@ -171,10 +171,12 @@ test('prices: defaults listed, edited by the admin, bad amounts refused', async 
     assert.ok(l.body.prices.some((p) => p.model === m), m);
   const put = await admin('/admin/prices/my-model-1', 'PUT', { input: '1.5', output: 2 });
   assert.equal(put.status, 200);
-  assert.deepEqual([put.body.input, put.body.output, put.body.thinking], ['1.500000', '2.000000', '0.000000']);
-  const post = await admin('/admin/prices/my-model-1', 'POST', { thinking: '0.25' });
-  assert.deepEqual([post.body.input, post.body.thinking], ['1.500000', '0.250000']);
-  for (const bad of [{ input: -1 }, { input: 'abc' }, { input: '0.0000001' }, { input: true }, { bogus: 1 }, {}, '[1]', 'not json'])
+  // issue 9: thinking is billed as output (no thinking price); a new model's cached price starts at its input price
+  assert.deepEqual([put.body.input, put.body.output, put.body.cached, put.body.thinking], ['1.500000', '2.000000', '1.500000', undefined]);
+  const post = await admin('/admin/prices/my-model-1', 'POST', { cached: '0.25' });
+  assert.deepEqual([post.body.input, post.body.cached], ['1.500000', '0.250000']);
+  for (const bad of [{ input: -1 }, { input: 'abc' }, { input: '0.0000001' }, { input: true }, { bogus: 1 }, { thinking: '0.25' }, {},
+                     '[1]', 'not json'])
     assert.equal((await admin('/admin/prices/my-model-1', 'PUT', bad)).status, 400, JSON.stringify(bad));
   assert.equal((await admin("/admin/prices/x'%3B%20DROP%20TABLE%20prices", 'PUT', { input: 1 })).status, 400);
   assert.equal((await admin('/admin/prices')).body.prices.find((p) => p.model === 'my-model-1').input, '1.500000', 'unchanged by refusals');

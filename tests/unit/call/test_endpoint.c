@@ -28,7 +28,8 @@ static void test_kinds(void **state)
     { "POST", "/v1beta/models/m:generateContentX", "other" },
     { "POST", "/v1beta/models/m:streamGenerateContents", "other" },
     { "POST", "/v1beta/models/m:predictX", "other" },
-    { "POST", "/v1beta/models/m:batchGenerateContent", "other" },
+    { "POST", "/v1beta/models/m:batchGenerateContent", "batch" },
+    { "POST", "/v1beta/models/gemini-embedding-001:asyncBatchEmbedContents", "batch" },
     { "POST", "/v1beta/tunedModels/t:generateContent", "generate" },
     /* model listing and lookup */
     { "GET", "/v1beta/models", "models" },
@@ -40,7 +41,10 @@ static void test_kinds(void **state)
     { "POST", "/v1/embeddings", "embed" },
     { "POST", "/v1/images/generations", "image" },
     /* everything else */
-    { "POST", "/v1beta/cachedContents", "other" },
+    { "POST", "/v1beta/cachedContents", "cache" },
+    { "GET", "/v1beta/cachedContents", "other" },
+    { "PATCH", "/v1beta/cachedContents/abc", "cache_update" },
+    { "GET", "/v1beta/cachedContents/abc", "other" },
     { "GET", "/v1beta/files/abc", "other" },
     { "POST", "/upload/v1beta/files", "other" },
     { "POST", "/v1/chat/completions/x", "other" },

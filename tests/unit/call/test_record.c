@@ -96,21 +96,43 @@ static void test_end(void **state)
   http_req *q = req(STREAM, "1.2.3.4", NULL, NULL);
   q->t0_us = mono_us() - 1500 * 1000;                         /* the head came 1.5 s ago */
   record_begin(&r, q, NULL, "m", NULL);
-  record_end(&r, q, 200, NULL, q->t0_us + 250 * 1000);
+  record_end(&r, q->t0_us, 200, NULL, q->t0_us + 250 * 1000);
   assert_true(r.success);
   assert_int_equal(r.http_status, 200);
   assert_string_equal(r.error, "");
   assert_true(r.latency_ms >= 1500 && r.latency_ms < 60000);
   assert_int_equal(r.ttfb_ms, 250);
   record_begin(&r, q, NULL, "m", NULL);
-  record_end(&r, q, 200, "stream cut: reset", 0);             /* an error fails even a 200 */
+  record_end(&r, q->t0_us, 200, "stream cut: reset", 0);             /* an error fails even a 200 */
   assert_false(r.success);
   assert_string_equal(r.error, "stream cut: reset");
   assert_int_equal(r.ttfb_ms, 0);                             /* nothing sent */
   record_begin(&r, q, NULL, "m", NULL);
-  record_end(&r, q, 429, "daily limit reached", 0);
+  record_end(&r, q->t0_us, 429, "daily limit reached", 0);
   assert_false(r.success);
   assert_int_equal(r.http_status, 429);
+}
+
+/* A context cache's model and TTL, from its creation body (scanned, not parsed). */
+static void test_cache_facts(void **state)
+{
+  char model[64];
+  int64_t secs, now = 1800000000000LL;
+  const char *b1 = "{\"contents\":[{\"role\": \"model\",\"parts\":[{\"text\":\"ttl\"}]}],"
+                   "\"model\" : \"models/gemini-2.5-flash\", \"ttl\": \"7200.5s\"}";
+  record_cache_facts(b1, strlen(b1), now, model, sizeof model, &secs);
+  assert_string_equal(model, "gemini-2.5-flash");            /* the key, not "role": "model" */
+  assert_int_equal(secs, 7201);
+  const char *b2 = "{\"model\":\"gemini-2.5-pro\",\"expireTime\":\"2027-01-15T09:00:00Z\"}";   /* 1 h after now */
+  record_cache_facts(b2, strlen(b2), now, model, sizeof model, &secs);
+  assert_string_equal(model, "gemini-2.5-pro");
+  assert_int_equal(secs, 3600);
+  record_cache_facts("{}", 2, now, model, sizeof model, &secs);
+  assert_string_equal(model, "");
+  assert_int_equal(secs, 3600);                               /* Google's default: an hour */
+  const char *b3 = "{\"model\":\"m\",\"ttl\":\"forever\"}";
+  record_cache_facts(b3, strlen(b3), now, model, sizeof model, &secs);
+  assert_int_equal(secs, 3600);
 }
 
 int main(void)
@@ -118,6 +140,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_begin),
     cmocka_unit_test(test_end),
+    cmocka_unit_test(test_cache_facts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

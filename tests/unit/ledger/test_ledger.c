@@ -226,6 +226,50 @@ static void test_prompt_from_the_writer(void **state)
   assert_int_equal(q("SELECT MAX(LENGTH(prompt)) FROM ledger"), 500);
 }
 
+/* Absurd counts from any caller are clamped to [0, 2^40]; sums of rows that big saturate
+ * instead of overflowing (SQLite would turn an overflowing sum into a REAL). */
+static void test_counts_clamped_and_sums_saturate(void **state)
+{
+  ledger *l = open_ledger(false);
+  for(int i = 0; i < 3; i++) {
+    ledger_row r;
+    row(&r, 1);
+    r.user_id = 77;
+    r.in_tokens = INT64_MAX;
+    r.out_tokens = i == 0 ? -5 : INT64_MAX;
+    r.thinking_tokens = INT64_MIN;
+    r.cached_tokens = INT64_MAX;
+    r.images = -3;
+    ledger_record(l, &r);
+  }
+  assert_true(ledger_flush(l, 5000));
+  ledger_close(l);
+  assert_int_equal(q("SELECT MAX(input_tokens) FROM ledger WHERE user_id = 77"), LEDGER_MAX_TOKENS);
+  assert_int_equal(q("SELECT MIN(output_tokens) FROM ledger WHERE user_id = 77"), 0);
+  assert_int_equal(q("SELECT MAX(thinking_tokens) FROM ledger WHERE user_id = 77"), 0);
+  assert_int_equal(q("SELECT MAX(cached_tokens) FROM ledger WHERE user_id = 77"), LEDGER_MAX_TOKENS);
+  assert_int_equal(q("SELECT MIN(images) FROM ledger WHERE user_id = 77"), 0);
+  assert_int_equal(q("SELECT typeof(input_tokens) = 'integer' FROM usage_dim WHERE dim = 'user' AND value = '77'"
+                     " AND day = -1"), 1);
+  assert_int_equal(q("SELECT input_tokens FROM usage_dim WHERE dim = 'user' AND value = '77' AND day = -1"),
+                   3 * LEDGER_MAX_TOKENS);
+  /* A rollup already near the top saturates instead of wrapping or turning REAL. */
+  char err[256];
+  store_conn *c = store_connect(s, err, sizeof err);
+  assert_true(store_do(c, "UPDATE usage_dim SET cost_nanos = 9223372036854775000 WHERE dim = 'all' AND day = -1", NULL) >= 0);
+  store_disconnect(c);
+  l = open_ledger(false);
+  ledger_row r;
+  row(&r, 1);
+  r.in_tokens = LEDGER_MAX_TOKENS;
+  snprintf(r.model, sizeof r.model, "gemini-2.5-pro");
+  ledger_record(l, &r);
+  assert_true(ledger_flush(l, 5000));
+  ledger_close(l);
+  assert_int_equal(q("SELECT MAX(cost_nanos) FROM usage_dim WHERE dim = 'all' AND day = -1"), INT64_MAX);
+  assert_int_equal(q("SELECT COUNT(*) FROM usage_dim WHERE typeof(cost_nanos) <> 'integer'"), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -233,6 +277,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_bill_and_fields, setup, teardown),
     cmocka_unit_test_setup_teardown(test_close_drains_everything, setup, teardown),
     cmocka_unit_test_setup_teardown(test_prompt_from_the_writer, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_counts_clamped_and_sums_saturate, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

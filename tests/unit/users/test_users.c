@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,97 @@ static void test_tokens_and_budgets(void **state)
   users_free(u);
 }
 
+/* Budgets hold in flight: a call is checked against spent + the estimates of the calls in flight,
+ * its own estimate is held until it settles, and settling releases it and adds the real cost in
+ * one step. */
+static void test_reservations(void **state)
+{
+  users *u = users_new();
+  user_limits l = { .daily_budget_e4 = 100 };                        /* $0.01 a day */
+  int64_t id;
+  principal p = auth(u, create(u, "dora", &l, &id), true);
+  quota_verdict v;
+  int64_t t = now_ms();
+  for(int i = 0; i < 3; i++) {                                      /* 0, 0.004, 0.008 in flight: allowed */
+    assert_int_equal(users_check_call(u, &p, "m", t, 4000000, &v), 0);
+    assert_int_equal(v.reserved_nanos, 4000000);
+  }
+  assert_int_equal(users_check_call(u, &p, "m", t, 4000000, &v), 429);   /* 0.012 in flight */
+  assert_int_equal(v.retry_after_s, 1);
+  assert_non_null(strstr(v.message, "3 calls in flight"));
+  users_counters k;
+  assert_true(users_counters_of(u, id, t, &k));
+  assert_int_equal(k.reserved, 12000000);
+  assert_int_equal(k.in_flight, 3);
+  users_settle(u, id, 4000000, 0, 10, 2000000, t);                  /* spent 0.002 + 0.008 in flight */
+  assert_int_equal(users_check_call(u, &p, "m", t, 4000000, &v), 429);
+  users_settle(u, id, 4000000, 0, 10, 2000000, t);                  /* spent 0.004 + 0.004 */
+  assert_int_equal(users_check_call(u, &p, "m", t, 4000000, &v), 0);
+  users_settle(u, id, 4000000, 0, 10, 7000000, t);                  /* this one cost more: 0.011 spent */
+  users_settle(u, id, 4000000, 1, 10, 0, t);                        /* + a request never checked */
+  assert_true(users_counters_of(u, id, t, &k));
+  assert_int_equal(k.reserved, 0);
+  assert_int_equal(k.in_flight, 0);
+  assert_int_equal(k.day_cost, 11000000);
+  assert_int_equal(k.day_tokens, 40);
+  assert_int_equal(k.day_requests, 4 + 1);
+  assert_int_equal(users_check_call(u, &p, "m", t, 0, &v), 429);    /* spent: until midnight */
+  assert_non_null(strstr(v.message, "daily cost budget reached"));
+  assert_true(v.retry_after_s > 1 || (utc_day(t) + 1) * UTC_DAY_MS - t <= 1000);
+  /* A call made yesterday and settled today counts for yesterday, not today. */
+  user_limits none = { 0 };
+  int64_t id2;
+  principal q = auth(u, create(u, "eve", &none, &id2), true);
+  assert_int_equal(users_check_call(u, &q, "m", t, 999, &v), 0);
+  assert_int_equal(v.reserved_nanos, 0);                            /* no budget: nothing held */
+  users_settle(u, id2, 0, 1, 5, 1000, t - UTC_DAY_MS);
+  assert_true(users_counters_of(u, id2, t, &k));
+  assert_int_equal(k.day_cost, 0);
+  users_settle(u, id2, 0, 0, 5, 1000, t);
+  assert_true(users_counters_of(u, id2, t, &k));
+  assert_int_equal(k.day_cost, 1000);
+  assert_int_equal(k.day_requests, 1);                              /* yesterday's request not today's */
+  users_free(u);
+}
+
+typedef struct racer { users *u; principal p; int64_t id, cost; int64_t *spent_ok; } racer;
+
+static void *race(void *arg)
+{
+  racer *r = arg;
+  quota_verdict v;
+  if(!users_check_call(r->u, &r->p, "m", now_ms(), r->cost * 2, &v)) {
+    usleep(2000);
+    users_settle(r->u, r->id, v.reserved_nanos, 0, 1, r->cost, now_ms());
+    __atomic_add_fetch(r->spent_ok, 1, __ATOMIC_SEQ_CST);
+  }
+  return NULL;
+}
+
+/* 64 threads at once, $0.01 left, each call costing $0.003 (estimated at twice that): the money
+ * spent never passes the budget by more than one call. */
+static void test_reservations_under_concurrency(void **state)
+{
+  users *u = users_new();
+  user_limits l = { .daily_budget_e4 = 100 };
+  int64_t id, admitted = 0;
+  principal p = auth(u, create(u, "racers", &l, &id), true);
+  pthread_t th[64];
+  racer r[64];
+  for(int i = 0; i < 64; i++) {
+    r[i] = (racer){ u, p, id, 3000000, &admitted };
+    assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
+  }
+  for(int i = 0; i < 64; i++) pthread_join(th[i], NULL);
+  users_counters k;
+  assert_true(users_counters_of(u, id, now_ms(), &k));
+  assert_true(admitted >= 1);
+  assert_true(k.day_cost <= 10000000 + 3000000);
+  assert_int_equal(k.day_cost, admitted * 3000000);
+  assert_int_equal(k.reserved, 0);
+  users_free(u);
+}
+
 static void test_update_disable_revoke(void **state)
 {
   users *u = users_new();
@@ -194,6 +286,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_keys_hashed_and_shown_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rpm_rpd_and_models, setup, teardown),
     cmocka_unit_test_setup_teardown(test_tokens_and_budgets, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_reservations, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_reservations_under_concurrency, setup, teardown),
     cmocka_unit_test_setup_teardown(test_update_disable_revoke, setup, teardown),
     cmocka_unit_test(test_model_lists),
   };
