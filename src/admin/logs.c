@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "base/log.h"
+#include "http/adminguard.h"
 #include "http/auth.h"
 #include "http/server.h"
 #include "http/session.h"
@@ -239,7 +240,7 @@ static bool live_auth(http_req *r, bool websocket, const char **protocol)
     while(v.n && (*v.p == ' ' || *v.p == '\t')) { v.p++; v.n--; }
     while(v.n && (v.p[v.n - 1] == ' ' || v.p[v.n - 1] == '\t')) v.n--;
     if(str_eq(v, STR("gemgate"))) *protocol = "gemgate";
-    else if(tok && secret_eq(v.p, v.n, tok, strlen(tok))) ok = true;
+    else if(tok && admin_token_eq(tok, v.p, v.n)) ok = true;
     p = comma + 1;
   }
   if(ok) return true;

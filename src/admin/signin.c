@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "http/adminguard.h"
 #include "http/auth.h"
 #include "http/server.h"
 #include "http/session.h"
@@ -16,7 +17,9 @@ static str cookie_of(const http_req *r)
 static void sign_in(http_req *r, const char *token)
 {
   const char *tok = r->w->gw->cfg.admin_token;
-  if(!secret_eq(token, strlen(token), tok, strlen(tok))) {
+  if(!auth_admin_allowed(r)) return;
+  if(!admin_token_eq(tok, token, strlen(token))) {
+    auth_admin_failed(r);
     http_error(r, 401, "UNAUTHENTICATED", "admin token not valid", NULL);
     return;
   }

@@ -137,8 +137,10 @@ void route_request(http_req *r)
     else http_error(r, 404, NULL, "no such route", NULL);
     return;
   }
+  if(match->who == ROUTE_ADMIN && r->w->gw->cfg.admin_token && !auth_admin_allowed(r)) return;
   if(match->who == ROUTE_ADMIN && !auth_admin(r->w->gw, r)) {
     bool sent = http_header_get(r, STR("Authorization")).p != NULL;
+    if(sent && r->w->gw->cfg.admin_token) auth_admin_failed(r);
     http_error(r, sent ? 403 : 401, NULL, r->w->gw->cfg.admin_token
                ? (sent ? "admin token not valid" : "admin token required: Authorization: Bearer <token>")
                : "admin API disabled: set GEMGATE_ADMIN_TOKEN", NULL);

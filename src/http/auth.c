@@ -1,5 +1,8 @@
 #include "http/auth.h"
 
+#include "http/adminguard.h"
+#include "http/clientip.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -81,7 +84,7 @@ bool auth_admin(gateway *gw, const http_req *r)
   if(!tok) return false;
   str v = http_header_get(r, STR("Authorization"));
   if(!v.p || v.n <= 7 || !str_ieq((str){ v.p, 7 }, STR("Bearer "))) return auth_admin_session(gw, r);
-  return secret_eq(v.p + 7, v.n - 7, tok, strlen(tok));
+  return admin_token_eq(tok, v.p + 7, v.n - 7);
 }
 
 bool auth_admin_session(gateway *gw, const http_req *r)
@@ -93,4 +96,23 @@ bool auth_admin_session(gateway *gw, const http_req *r)
   if(str_eq(r->method, STR("GET")) || str_eq(r->method, STR("HEAD"))) return true;
   str sent = http_header_get(r, STR("X-CSRF-Token"));
   return sent.p && secret_eq(sent.p, sent.n, csrf, strlen(csrf));
+}
+
+bool auth_admin_allowed(http_req *r)
+{
+  char ip[64];
+  clientip_of(r, ip, sizeof ip);
+  int64_t wait = admin_guard_wait(ip, now_ms());
+  if(!wait) return true;
+  char extra[48];
+  snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)wait);
+  http_error(r, 429, NULL, "too many failed admin logins from this address: try again later", extra);
+  return false;
+}
+
+void auth_admin_failed(const http_req *r)
+{
+  char ip[64];
+  clientip_of(r, ip, sizeof ip);
+  admin_guard_fail(ip, now_ms());
 }

@@ -33,4 +33,11 @@ bool auth_admin(gateway *gw, const http_req *r);
  * method but GET and HEAD the session's CSRF token as X-CSRF-Token. */
 bool auth_admin_session(gateway *gw, const http_req *r);
 
+/* The guard before an admin credential is looked at (http/adminguard.h): false after answering
+ * 429 + Retry-After when the caller's address has failed too often within the minute. */
+bool auth_admin_allowed(http_req *r);
+
+/* An admin credential was sent and was wrong: counted against the caller's address. */
+void auth_admin_failed(const http_req *r);
+
 #endif

@@ -30,8 +30,11 @@ before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gemgate-users-'));
   db = path.join(dir, 'gemgate.db');
   fake = await startFake();
+  // The loopback peer is a trusted proxy, so tests can speak for other client addresses
+  // (X-Forwarded-For): the admin guard counts failed logins per address.
   gw = await startGateway({ GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: UKEY, GEMGATE_DB: db, GEMGATE_TEST_HOOKS: '1',
-                            GEMGATE_ENCRYPTION_KEY: 'an encryption passphrase for the tests' });
+                            GEMGATE_ENCRYPTION_KEY: 'an encryption passphrase for the tests',
+                            GEMGATE_TRUSTED_PROXIES: '127.0.0.1' });
 });
 after(async () => { await gw.stop(); await fake.stop(); fs.rmSync(dir, { recursive: true, force: true }); });
 
@@ -87,8 +90,11 @@ test('limits change through PATCH and survive a restart', async () => {
   assert.equal(p.body.name, 'Carol');
   assert.equal((await admin(`/admin/users/${u.user_id}`, 'POST', { allowed_models: ['gemini-2.0-flash'] })).status, 200);
   await gw.stop();
+  // The loopback peer is a trusted proxy, so tests can speak for other client addresses
+  // (X-Forwarded-For): the admin guard counts failed logins per address.
   gw = await startGateway({ GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: UKEY, GEMGATE_DB: db, GEMGATE_TEST_HOOKS: '1',
-                            GEMGATE_ENCRYPTION_KEY: 'an encryption passphrase for the tests' });
+                            GEMGATE_ENCRYPTION_KEY: 'an encryption passphrase for the tests',
+                            GEMGATE_TRUSTED_PROXIES: '127.0.0.1' });
   const again = await admin(`/admin/users/${u.user_id}`);
   assert.equal(again.body.limits.rpm, 5);
   assert.deepEqual(again.body.limits.allowed_models, ['gemini-2.0-flash']);
@@ -158,8 +164,11 @@ test('a stored upstream key survives a restart', async () => {
   const secret = 'AIzaFake-ok-persist77';
   assert.equal((await admin('/admin/config/gemini-key', 'POST', { key: secret })).status, 201);
   await gw.stop();
+  // The loopback peer is a trusted proxy, so tests can speak for other client addresses
+  // (X-Forwarded-For): the admin guard counts failed logins per address.
   gw = await startGateway({ GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: UKEY, GEMGATE_DB: db, GEMGATE_TEST_HOOKS: '1',
-                            GEMGATE_ENCRYPTION_KEY: 'an encryption passphrase for the tests' });
+                            GEMGATE_ENCRYPTION_KEY: 'an encryption passphrase for the tests',
+                            GEMGATE_TRUSTED_PROXIES: '127.0.0.1' });
   assert.ok((await gw.keys()).some((k) => k.key === 'AIza…st77'));
 });
 
@@ -195,12 +204,15 @@ const ADMIN_ROUTES = [
 test('a non-admin gets 401/403 on every admin route, and nothing changes', async () => {
   const u = await createUser('mallory');
   const before = JSON.stringify((await admin('/admin/users')).body.users.map((x) => [x.id, x.limits, x.disabled, x.keys.length]));
+  let n = 0;
   for (const [method, p] of ADMIN_ROUTES) {
     const none = await gw.fetch(p, { method, body: method === 'GET' ? undefined : '{"name":"x","days":1}' });
     assert.equal(none.status, 401, `${method} ${p} without a token`);
     assert.equal((await none.json()).error.code, 401);
     for (const tok of [u.key, ACCESS, 'wrong']) {
-      const r = await gw.fetch(p, { method, headers: { authorization: `Bearer ${tok}` }, body: method === 'GET' ? undefined : '{"name":"x","days":1}' });
+      // Each wrong try from an address of its own: the guard (below) is per address.
+      const r = await gw.fetch(p, { method, body: method === 'GET' ? undefined : '{"name":"x","days":1}',
+        headers: { authorization: `Bearer ${tok}`, 'x-forwarded-for': `198.51.100.${++n % 250}` } });
       assert.equal(r.status, 403, `${method} ${p} with a client key`);
     }
   }
@@ -252,4 +264,19 @@ test('bad input to every user route: a clear 400/404, and nothing changes', asyn
   for (const [m, p, b] of notfound) assert.equal((await admin(p, m, b)).status, 404, `${m} ${p}`);
   assert.equal((await admin(`/admin/users/${u.user_id}/disable`, 'GET')).status, 405);
   assert.equal(await snapshot(), before, 'nothing changed');
+});
+
+test('admin token guessing: ten wrong tokens from one address in a minute, then 429 for it (the right token too); others unaffected', async () => {
+  const from = (ip, tok) => gw.fetch('/admin/users', { headers: { authorization: `Bearer ${tok}`, 'x-forwarded-for': ip } });
+  for (let i = 0; i < 10; i++) assert.equal((await from('203.0.113.77', `guess-${i}`)).status, 403);
+  const locked = await from('203.0.113.77', 'guess-10');
+  assert.equal(locked.status, 429);
+  assert.ok(Number(locked.headers.get('retry-after')) > 0 && Number(locked.headers.get('retry-after')) <= 60);
+  assert.equal((await from('203.0.113.77', ADMIN)).status, 429, 'no more tries, not even the right one, until the minute is over');
+  assert.equal((await from('203.0.113.78', ADMIN)).status, 200, 'another address is not held');
+  assert.equal((await admin('/admin/users')).status, 200, 'nor the admin on loopback');
+  // The sign-in route counts the same.
+  const signin = await gw.fetch('/admin/session', { method: 'POST', headers: { 'x-forwarded-for': '203.0.113.77' },
+    body: JSON.stringify({ token: ADMIN }) });
+  assert.equal(signin.status, 429);
 });
