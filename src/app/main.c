@@ -37,6 +37,7 @@ int main(int argc, char **argv)
   gw.started_ms = now_ms();
   gw.uploads = uploads_new(UPLOADS_MAX, gw.cfg.upload_ttl_ms);
   gw.stream_body = route_stream_body;
+  gw.admit = route_admit;
   rc = server_run(&gw, route_request);
   persist_close(&gw);          /* drains the ledger: a graceful stop loses no row */
   uploads_free(gw.uploads);

@@ -80,21 +80,25 @@ static const route routes[] = {
   { "GET",  "/api/usage/export",        CLIENT, usage_route_export_mine },
 };
 
+/* A client API call's caller into *who, or false after answering 401 in the caller's dialect. */
+static bool client_auth(http_req *r, principal *who)
+{
+  auth_result a = auth_client(r->w->gw, r, who);
+  if(a == AUTH_OK) return true;
+  const char *msg = a == AUTH_MISSING ? "missing access key: send it as x-goog-api-key, ?key= or Authorization: Bearer"
+                                      : "access key not valid";
+  if(openai_wants(r)) openai_error(r, 401, "invalid_api_key", msg, NULL);
+  else http_error(r, 401, "UNAUTHENTICATED", msg, NULL);
+  return false;
+}
+
 /* Client routes: authenticate, then the OpenAI API or native passthrough, each answering in
  * its own error shape. */
 static void client_route(http_req *r)
 {
-  gateway *gw = r->w->gw;
   principal who = { 0 };
+  if(!client_auth(r, &who)) return;
   bool openai = openai_wants(r);
-  auth_result a = auth_client(gw, r, &who);
-  if(a != AUTH_OK) {
-    const char *msg = a == AUTH_MISSING ? "missing access key: send it as x-goog-api-key, ?key= or Authorization: Bearer"
-                                        : "access key not valid";
-    if(openai) openai_error(r, 401, "invalid_api_key", msg, NULL);
-    else http_error(r, 401, "UNAUTHENTICATED", msg, NULL);
-    return;
-  }
   if(openai) openai_handle(r, &who);
   else native_forward(r, &who);
 }
@@ -124,6 +128,27 @@ const route *route_table(size_t *n)
   return routes;
 }
 
+/* No route: 405 with Allow when the path has one for another method, else 404. */
+static void not_routed(http_req *r, const char *allow)
+{
+  if(allow[0]) http_error(r, 405, "INVALID_ARGUMENT", "method not allowed on this route", allow);
+  else http_error(r, 404, NULL, "no such route", NULL);
+}
+
+/* The admin check with its guard (http/adminguard.h): false after answering 429, 401 or 403. */
+static bool admin_auth(http_req *r)
+{
+  gateway *gw = r->w->gw;
+  if(gw->cfg.admin_token && !auth_admin_allowed(r)) return false;
+  if(auth_admin(gw, r)) return true;
+  bool sent = http_header_get(r, STR("Authorization")).p != NULL;
+  if(sent && gw->cfg.admin_token) auth_admin_failed(r);
+  http_error(r, sent ? 403 : 401, NULL, gw->cfg.admin_token
+             ? (sent ? "admin token not valid" : "admin token required: Authorization: Bearer <token>")
+             : "admin API disabled: set GEMGATE_ADMIN_TOKEN", NULL);
+  return false;
+}
+
 void route_request(http_req *r)
 {
   if(is_client_api(r->path)) {
@@ -133,20 +158,26 @@ void route_request(http_req *r)
   char allow[ROUTE_ALLOW_CAP];
   const route *match = route_find(r->method, r->path, allow);
   if(!match) {
-    if(allow[0]) http_error(r, 405, "INVALID_ARGUMENT", "method not allowed on this route", allow);
-    else http_error(r, 404, NULL, "no such route", NULL);
+    not_routed(r, allow);
     return;
   }
-  if(match->who == ROUTE_ADMIN && r->w->gw->cfg.admin_token && !auth_admin_allowed(r)) return;
-  if(match->who == ROUTE_ADMIN && !auth_admin(r->w->gw, r)) {
-    bool sent = http_header_get(r, STR("Authorization")).p != NULL;
-    if(sent && r->w->gw->cfg.admin_token) auth_admin_failed(r);
-    http_error(r, sent ? 403 : 401, NULL, r->w->gw->cfg.admin_token
-               ? (sent ? "admin token not valid" : "admin token required: Authorization: Bearer <token>")
-               : "admin API disabled: set GEMGATE_ADMIN_TOKEN", NULL);
-    return;
-  }
+  if(match->who == ROUTE_ADMIN && !admin_auth(r)) return;
   match->fn(r);
+}
+
+bool route_admit(http_req *r)
+{
+  if(is_client_api(r->path)) {
+    principal who;
+    return client_auth(r, &who);
+  }
+  char allow[ROUTE_ALLOW_CAP];
+  const route *match = route_find(r->method, r->path, allow);
+  if(!match) {
+    not_routed(r, allow);
+    return false;
+  }
+  return match->who != ROUTE_ADMIN || admin_auth(r);
 }
 
 bool route_stream_body(const http_req *r)

@@ -27,4 +27,10 @@ const route *route_find(str method, str path, char allow[ROUTE_ALLOW_CAP]);
  * for tests and tools: the docs' test checks that every entry is in /openapi.json. */
 const route *route_table(size_t *n);
 
+/* The checks that need no body — route, method, admin token, access key — run when a request's
+ * head is complete and it announces a body (http.c's admit hook), so that a caller who will be
+ * refused never makes the gateway read and hold that body.  false after answering (the
+ * connection then closes without reading the body); route_request checks again, cheaply. */
+bool route_admit(http_req *r);
+
 #endif

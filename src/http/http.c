@@ -187,6 +187,15 @@ static bool parse_head(struct conn *c, size_t n)
   r->query = h.query;
   c->keep_alive = h.keep_alive;
   c->expect_continue = h.expect_continue;
+  /* Authentication and routing before the body: a refused caller's body is never read (nor held),
+   * and its connection closes after the answer (lingering, so the answer arrives). */
+  if(h.framing != RP_BODY_NONE && c->w->gw->admit) {
+    bool keep = c->keep_alive;
+    c->keep_alive = false;
+    c->state = C_HANDLER;
+    if(!c->w->gw->admit(r)) return false;
+    c->keep_alive = keep;
+  }
   bool stream = c->w->gw->stream_body && c->w->gw->stream_body(r);
   max = stream ? cfg->max_upload : cfg->max_body;
   if(h.framing == RP_BODY_LENGTH && h.content_length > max) { conn_fail(c, 413, "request body too large"); return false; }

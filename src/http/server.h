@@ -48,6 +48,9 @@ typedef struct gateway {
   /* Asked once a request head is complete: true to run the handler now and let it pull the body
    * as a stream (http_body_read), not read it whole first (NULL: never). */
   bool (*stream_body)(const http_req *r);
+  /* Called when a head announcing a body is complete, before any body byte is read: false after
+   * it answered (a caller who will be refused), and the connection closes unread. */
+  bool (*admit)(http_req *r);
 } gateway;
 
 typedef struct worker {

@@ -65,3 +65,26 @@ test('GEMGATE_PROXY: calls go out through the proxies, each key always through t
     assert.ok(total(p1.seen) > 0 && total(p2.seen) > 0, 'both proxies used');
   } finally { await gw.stop(); p1.server.close(); p2.server.close(); }
 });
+
+test('a caller who will be refused never makes the gateway read its body: 401 at once, the connection closed', async () => {
+  const gw = await startGateway({ GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: 'AIzaFake-ok-adm1', GEMGATE_ADMIN_TOKEN: 'the-admin-token' });
+  try {
+    const big = 19 * 1024 * 1024;
+    const head = (path, auth) => `POST ${path} HTTP/1.1\r\nHost: x\r\n${auth}content-type: application/json\r\n` +
+                                 `content-length: ${big}\r\n\r\n{"contents":`;
+    const before = gw.rss();
+    // 50 connections announce 19 MiB each with no or a wrong credential and send a few bytes:
+    // each is answered at head time (raw() resolves when the gateway closes), the body unread.
+    const t0 = Date.now();
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => raw(gw.port,
+      i % 2 ? head(GEN, '') : head('/admin/prices/x', 'authorization: Bearer wrong\r\n'), 3000)));
+    assert.ok(Date.now() - t0 < 2500, 'answered at the head, not after a body timeout');
+    for (const [i, a] of answers.entries()) {
+      assert.match(a, i % 2 ? /^HTTP\/1\.1 401 / : /^HTTP\/1\.1 (403|429) /, a.slice(0, 80));   // 429: the admin guard
+      assert.match(a, /\r\nconnection: close\r\n/i);
+    }
+    assert.ok(gw.rss() - before < 16 * 1024, `RSS grew ${gw.rss() - before} KiB`);
+    // Without a body (and for the right credential) nothing changed: the call goes through.
+    assert.equal((await gw.call(GEN)).status, 200);
+  } finally { await gw.stop(); }
+});
