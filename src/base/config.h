@@ -58,6 +58,9 @@ typedef struct config {
   int64_t timeout_ms;          /* connect + whole non-stream call; time to first byte of a stream */
   int64_t stream_idle_ms;      /* a stream with no byte for this long is cut */
   int64_t idle_timeout_ms;     /* client keep-alive / slow request / stalled reader */
+  int64_t header_timeout_ms;   /* a request head arrives whole within this */
+  int64_t body_timeout_ms;     /* a body arrives within this, or averages body_min_rate */
+  int64_t body_min_rate;       /* bytes/s; 0: no rate, the timeout alone */
   int64_t drain_timeout_ms;    /* SIGTERM: how long in-flight requests may finish */
   int64_t max_body, max_header;
   int64_t max_upload;          /* an upload continuation's body (streamed; max_body does not apply) */

@@ -24,6 +24,7 @@ struct conn {
   conn_state state;
   bool keep_alive, expect_continue, in_process, freed_in_process;
   size_t scanned;                /* head bytes already searched for the blank line */
+  int64_t t_head_us, t_body_us;  /* mono_us of the head's first byte, of the body's start */
   char *head;                    /* this request's head (the request's strs point into it) */
   size_t head_cap;
   size_t body_cap;
@@ -196,6 +197,8 @@ static bool parse_head(struct conn *c, size_t n)
     if(!c->w->gw->admit(r)) return false;
     c->keep_alive = keep;
   }
+  c->t_head_us = 0;                    /* the next request's head starts afresh */
+  c->t_body_us = mono_us();
   bool stream = c->w->gw->stream_body && c->w->gw->stream_body(r);
   max = stream ? cfg->max_upload : cfg->max_body;
   if(h.framing == RP_BODY_LENGTH && h.content_length > max) { conn_fail(c, 413, "request body too large"); return false; }
@@ -281,6 +284,24 @@ long http_body_read(http_req *r, char *buf, size_t cap)
   }
 }
 
+/* A request that arrives too slowly (slowloris): its head past GEMGATE_HEADER_TIMEOUT, or its
+ * body past GEMGATE_BODY_TIMEOUT while averaging less than GEMGATE_BODY_MIN_RATE bytes a
+ * second.  Checked as bytes arrive (a drip is bytes); total silence is the idle timeout's.  The
+ * reason, or NULL.  Streamed bodies (uploads) are bounded by the idle timeout and MAX_UPLOAD. */
+static const char *too_slow(struct conn *c, size_t avail)
+{
+  const config *cfg = c->w->cfg;
+  if(c->state == C_HEAD)
+    return c->t_head_us && mono_us() - c->t_head_us > cfg->header_timeout_ms * 1000
+           ? "request head not received in time" : NULL;
+  if(c->state != C_BODY && c->state != C_CHUNKED) return NULL;
+  int64_t took_ms = (mono_us() - c->t_body_us) / 1000;
+  if(took_ms <= cfg->body_timeout_ms) return NULL;
+  int64_t got = (int64_t)(c->req.body_len + avail);
+  if(cfg->body_min_rate > 0 && got >= took_ms * cfg->body_min_rate / 1000) return NULL;
+  return "request body not received in time";
+}
+
 static void dispatch(struct conn *c)
 {
   http_req *r = &c->req;
@@ -305,6 +326,9 @@ static void conn_process(struct conn *c)
   for(;;) {
     if(c->freed_in_process) break;
     size_t avail = evbuffer_get_length(in);
+    if(c->state == C_HEAD && avail && !c->t_head_us) c->t_head_us = mono_us();
+    const char *slow = too_slow(c, avail);
+    if(slow) { conn_fail(c, 408, slow); continue; }
     if(c->state == C_HEAD) {
       if(avail == 0) break;
       struct evbuffer_ptr start;

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { startFake, startGateway, raw, sleep, GEN } from './harness.mjs';
+import { startFake, startGateway, raw, sleep, GEN, ACCESS } from './harness.mjs';
 
 let fake;
 before(async () => { fake = await startFake(); });
@@ -86,5 +86,43 @@ test('a caller who will be refused never makes the gateway read its body: 401 at
     assert.ok(gw.rss() - before < 16 * 1024, `RSS grew ${gw.rss() - before} KiB`);
     // Without a body (and for the right credential) nothing changed: the call goes through.
     assert.equal((await gw.call(GEN)).status, 200);
+  } finally { await gw.stop(); }
+});
+
+/** Writes pieces to a new connection, one every ms, and resolves with what came back by the end. */
+function drip(port, pieces, ms, wait = 4000) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let out = '', i = 0;
+    const timer = setInterval(() => { if (i < pieces.length && !s.destroyed) s.write(pieces[i++]); }, ms);
+    const done = () => { clearInterval(timer); resolve(out); };
+    s.on('data', (d) => { out += d.toString('latin1'); });
+    s.on('close', done);
+    s.on('error', () => {});
+    setTimeout(() => { s.destroy(); done(); }, wait);
+  });
+}
+
+test('slowloris: a head or a body dripped in gets 408 at its deadline, however regular the drip; a body at a fair rate passes', async () => {
+  const gw = await startGateway({ GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: 'AIzaFake-ok-slow1', GEMGATE_IDLE_TIMEOUT: '60s',
+                                  GEMGATE_HEADER_TIMEOUT: '1s', GEMGATE_BODY_TIMEOUT: '1s', GEMGATE_BODY_MIN_RATE: '2000' });
+  try {
+    // The head, two bytes every 150 ms: never idle, never complete.
+    const head = `POST ${GEN} HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${ACCESS}\r\nX-Pad: ${'p'.repeat(200)}\r\n`;
+    const t0 = Date.now();
+    const a = await drip(gw.port, head.match(/[\s\S]{1,2}/g), 150);
+    assert.match(a, /^HTTP\/1\.1 408 /);
+    assert.match(a, /request head not received in time/);
+    assert.ok(Date.now() - t0 < 2500, `408 after ${Date.now() - t0} ms`);
+    // A body announced as 100 kB, ten bytes every 150 ms (~70 B/s, under the minimum rate).
+    const bodyHead = `POST ${GEN} HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${ACCESS}\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n`;
+    const b = await drip(gw.port, [bodyHead, ...Array(40).fill('x'.repeat(10))], 150);
+    assert.match(b, /^HTTP\/1\.1 408 /);
+    assert.match(b, /request body not received in time/);
+    // A body past BODY_TIMEOUT that keeps the rate (about 6.7 kB/s for 1.5 s) is served.
+    const body = JSON.stringify({ contents: [{ parts: [{ text: 'y'.repeat(9800) }] }] });
+    const fairHead = bodyHead.replace('100000', String(body.length));
+    const fair = await drip(gw.port, [fairHead, ...body.match(/[\s\S]{1,1000}/g)], 150, 6000);
+    assert.match(fair, /^HTTP\/1\.1 200 /);
   } finally { await gw.stop(); }
 });
