@@ -287,14 +287,14 @@ long http_body_read(http_req *r, char *buf, size_t cap)
 /* A request that arrives too slowly (slowloris): its head past GEMGATE_HEADER_TIMEOUT, or its
  * body past GEMGATE_BODY_TIMEOUT while averaging less than GEMGATE_BODY_MIN_RATE bytes a
  * second.  Checked as bytes arrive (a drip is bytes); total silence is the idle timeout's.  The
- * reason, or NULL.  Streamed bodies (uploads) are bounded by the idle timeout and MAX_UPLOAD. */
+ * reason, or NULL.  A zero timeout (a configuration built by hand) sets no deadline.  Streamed bodies (uploads) are bounded by the idle timeout and MAX_UPLOAD. */
 static const char *too_slow(struct conn *c, size_t avail)
 {
   const config *cfg = c->w->cfg;
   if(c->state == C_HEAD)
-    return c->t_head_us && mono_us() - c->t_head_us > cfg->header_timeout_ms * 1000
+    return c->t_head_us && cfg->header_timeout_ms > 0 && mono_us() - c->t_head_us > cfg->header_timeout_ms * 1000
            ? "request head not received in time" : NULL;
-  if(c->state != C_BODY && c->state != C_CHUNKED) return NULL;
+  if((c->state != C_BODY && c->state != C_CHUNKED) || cfg->body_timeout_ms <= 0) return NULL;
   int64_t took_ms = (mono_us() - c->t_body_us) / 1000;
   if(took_ms <= cfg->body_timeout_ms) return NULL;
   int64_t got = (int64_t)(c->req.body_len + avail);
