@@ -10,6 +10,7 @@
 #include "admin/testroute.h"
 #include "admin/usage.h"
 #include "admin/useradmin.h"
+#include "call/anthropic_route.h"
 #include "call/native.h"
 #include "call/openai_route.h"
 #include "http/auth.h"
@@ -60,16 +61,20 @@ static void client_route(http_req *r)
 {
   gateway *gw = r->w->gw;
   principal who = { 0 };
-  bool openai = openai_wants(r);
+  bool anthropic = anthropic_wants(r);
+  bool openai = !anthropic && openai_wants(r);
   auth_result a = auth_client(gw, r, &who);
   if(a != AUTH_OK) {
     const char *msg = a == AUTH_MISSING ? "missing access key: send it as x-goog-api-key, ?key= or Authorization: Bearer"
                                         : "access key not valid";
-    if(openai) openai_error(r, 401, "invalid_api_key", msg, NULL);
+    if(anthropic) anthropic_error(r, 401, a == AUTH_MISSING ? "missing access key: send it as x-api-key or "
+                                  "Authorization: Bearer" : msg, NULL);
+    else if(openai) openai_error(r, 401, "invalid_api_key", msg, NULL);
     else http_error(r, 401, "UNAUTHENTICATED", msg, NULL);
     return;
   }
-  if(openai) openai_handle(r, &who);
+  if(anthropic) anthropic_handle(r, &who);
+  else if(openai) openai_handle(r, &who);
   else native_forward(r, &who);
 }
 

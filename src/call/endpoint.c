@@ -1,12 +1,22 @@
 /* endpoint — a client call's kind; contract in endpoint.h. */
 #include "call/endpoint.h"
 
+#include <string.h>
+
 const char *call_endpoint_kind(str method, str path)
 {
-  (void)method;
   if(str_eq(path, STR("/v1/chat/completions"))) return "chat";
   if(str_eq(path, STR("/v1/embeddings"))) return "embed";
   if(str_eq(path, STR("/v1/images/generations"))) return "image";
+  /* The other dialects (issue 12): the endpoint names the dialect, the type of the call is chat. */
+  bool post = str_eq(method, STR("POST"));
+  if(str_eq(path, STR("/v1/messages"))) return "messages";
+  if(str_eq(path, STR("/v1/messages/count_tokens"))) return "count_tokens";
+  if(str_eq(path, STR("/v1/responses"))) return post ? "responses" : "other";
+  if(str_starts(path, STR("/v1/responses/")) || str_starts(path, STR("/v1/messages/"))) return "other";
+  if(str_starts(path, STR("/api/chat/sessions/")) && path.n > 28 && post &&
+     !memcmp(path.p + path.n - 9, "/messages", 9))
+    return "chat_session";
   const char *colon = NULL;
   for(size_t i = path.n; i-- > 0 && path.p[i] != '/';) if(path.p[i] == ':') { colon = path.p + i; break; }
   if(!colon) return str_starts(path, STR("/v1beta/models")) || str_starts(path, STR("/v1/models")) ? "models" : "other";
@@ -19,4 +29,10 @@ const char *call_endpoint_kind(str method, str path)
      str_eq(action, STR("generateImages")))
     return "image";
   return "other";
+}
+
+const char *call_gen_type(const char *kind)
+{
+  if(!strcmp(kind, "messages") || !strcmp(kind, "responses") || !strcmp(kind, "chat_session")) return "chat";
+  return kind;
 }

@@ -6,14 +6,23 @@
 #include "base/util.h"
 
 /* The kind of the client request method + path (no query): "chat", "generate", "stream",
- * "embed", "count_tokens", "image", "models" or "other" (a static string).
+ * "embed", "count_tokens", "image", "models", "messages", "responses", "chat_session" or
+ * "other" (a static string).
+ *   Dialects: POST /v1/messages messages, /v1/messages/count_tokens count_tokens, POST
+ *           /v1/responses responses, POST /api/chat/sessions/{id}/messages chat_session; the
+ *           other /v1/responses… and /v1/messages/… paths other.
  *   OpenAI: /v1/chat/completions chat, /v1/embeddings embed, /v1/images/generations image,
  *           /v1/models[/id] models.
  *   Gemini, by the action after the path's last ':' (exact): generateContent generate,
  *           streamGenerateContent stream, countTokens count_tokens, embedContent and
  *           batchEmbedContents embed, predict, predictLongRunning and generateImages image,
  *           anything else other; no action: /v1beta/models… and /v1/models… models.
- * Everything else is other.  The method does not change the answer today. */
+ * Everything else is other.  The method matters only for the dialect kinds. */
 const char *call_endpoint_kind(str method, str path);
+
+/* The generation type of an unlabelled call of that kind: the dialect kinds (Anthropic's
+ * messages, OpenAI's responses, chat_session — POST /api/chat/sessions/{id}/messages) are
+ * "chat"; every other kind is its own type. */
+const char *call_gen_type(const char *kind);
 
 #endif

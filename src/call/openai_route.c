@@ -8,6 +8,7 @@
 
 #include "upstream/fetch.h"
 #include "openai/openai.h"
+#include "call/anthropic_route.h"
 #include "call/body_prompt.h"
 #include "call/path.h"
 #include "call/proxy.h"
@@ -396,6 +397,7 @@ static oa_route route_of(const http_req *r, const char **allow)
 bool openai_wants(const http_req *r)
 {
   const char *allow;
+  if(anthropic_wants(r)) return false;      /* /v1/messages…, and /v1/models from an anthropic-version caller */
   return route_of(r, &allow) != R_GEMINI;
 }
 
