@@ -13,6 +13,7 @@
 #include "call/anthropic_route.h"
 #include "call/native.h"
 #include "call/openai_route.h"
+#include "call/responses_route.h"
 #include "http/auth.h"
 #include "http/server.h"
 
@@ -74,6 +75,7 @@ static void client_route(http_req *r)
     return;
   }
   if(anthropic) anthropic_handle(r, &who);
+  else if(openai && responses_wants(r)) responses_handle(r, &who);
   else if(openai) openai_handle(r, &who);
   else native_forward(r, &who);
 }
