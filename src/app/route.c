@@ -11,6 +11,7 @@
 #include "admin/usage.h"
 #include "admin/useradmin.h"
 #include "call/anthropic_route.h"
+#include "call/chat_sessions.h"
 #include "call/native.h"
 #include "call/openai_route.h"
 #include "call/responses_route.h"
@@ -54,6 +55,9 @@ static const route routes[] = {
 #endif
   { "GET",  "/api/gemini/usage-stats",  CLIENT, stats_route_usage },
   { "GET",  "/api/usage/export",        CLIENT, usage_route_export_mine },
+  { "POST", "/api/chat/sessions",       CLIENT, chat_sessions_create },
+  { "GET",  "/api/chat/sessions",       CLIENT, chat_sessions_list },
+  { "*",    "/api/chat/sessions/",      CLIENT, chat_sessions_item },
 };
 
 /* Client routes: authenticate, then the OpenAI API or native passthrough, each answering in

@@ -152,6 +152,7 @@ static void record(call *c, int status, const char *outcome)
   if(gw->ledger) {
     ledger_row row;
     record_begin(&row, r, &c->s.who, c->s.model, c->s.prompt_of);
+    row.stream |= c->s.stream;           /* the dialects stream on paths that do not say so */
     snprintf(row.upstream_key, sizeof row.upstream_key, "%s", c->keymask);
     row.is_local = c->ntried == 0;
     row.in_tokens = c->usage.u.prompt;

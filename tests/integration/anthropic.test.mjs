@@ -210,6 +210,7 @@ test('one ledger row per call, endpoint messages, type chat', async () => {
   assert.ok(msgs.every((r) => r.generation_type === 'chat'));
   assert.ok(msgs.some((r) => r.model_name === 'gemini-2.5-pro' && r.thinking_tokens === 3));
   assert.ok(msgs.some((r) => r.prompt === 'Say hello'));
+  assert.ok(msgs.some((r) => r.stream && r.status === 'success'), 'a streamed message is recorded as a stream');
   assert.ok(rows.some((r) => r.endpoint === 'count_tokens' && r.model_name === 'gemini-2.5-flash'));
   assert.ok(msgs.some((r) => r.http_status === 400 && r.is_local), 'a refused request is recorded too');
 });
