@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A rank=(
   [base]=0
-  [store]=1 [upstream]=1 [openai]=1
+  [store]=1 [upstream]=1 [openai]=1 [anthropic]=1
+  [convo]=2
   [pool]=2 [users]=2
   [ledger]=3
   [stats]=4

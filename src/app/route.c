@@ -18,9 +18,12 @@
 #include "admin/ui.h"
 #include "admin/usage.h"
 #include "admin/useradmin.h"
+#include "call/anthropic_route.h"
+#include "call/chat_sessions.h"
 #include "call/native.h"
 #include "call/openai_route.h"
 #include "call/upload.h"
+#include "call/responses_route.h"
 #include "http/auth.h"
 #include "http/server.h"
 
@@ -78,6 +81,9 @@ static const route routes[] = {
   { "GET",  "/admin/ui/",               PUBLIC, ui_asset },
   { "GET",  "/api/gemini/usage-stats",  CLIENT, stats_route_usage },
   { "GET",  "/api/usage/export",        CLIENT, usage_route_export_mine },
+  { "POST", "/api/chat/sessions",       CLIENT, chat_sessions_create },
+  { "GET",  "/api/chat/sessions",       CLIENT, chat_sessions_list },
+  { "*",    "/api/chat/sessions/",      CLIENT, chat_sessions_item },
 };
 
 /* A client API call's caller into *who, or false after answering 401 in the caller's dialect. */
@@ -87,7 +93,10 @@ static bool client_auth(http_req *r, principal *who)
   if(a == AUTH_OK) return true;
   const char *msg = a == AUTH_MISSING ? "missing access key: send it as x-goog-api-key, ?key= or Authorization: Bearer"
                                       : "access key not valid";
-  if(openai_wants(r)) openai_error(r, 401, "invalid_api_key", msg, NULL);
+  if(anthropic_wants(r))
+    anthropic_error(r, 401, a == AUTH_MISSING ? "missing access key: send it as x-api-key or Authorization: Bearer"
+                                              : msg, NULL);
+  else if(openai_wants(r)) openai_error(r, 401, "invalid_api_key", msg, NULL);
   else http_error(r, 401, "UNAUTHENTICATED", msg, NULL);
   return false;
 }
@@ -98,8 +107,11 @@ static void client_route(http_req *r)
 {
   principal who = { 0 };
   if(!client_auth(r, &who)) return;
-  bool openai = openai_wants(r);
-  if(openai) openai_handle(r, &who);
+  bool anthropic = anthropic_wants(r);
+  bool openai = !anthropic && openai_wants(r);
+  if(anthropic) anthropic_handle(r, &who);
+  else if(openai && responses_wants(r)) responses_handle(r, &who);
+  else if(openai) openai_handle(r, &who);
   else native_forward(r, &who);
 }
 

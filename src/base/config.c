@@ -57,6 +57,10 @@ static const setting settings[] = {
   { "BODY_MIN_RATE",   "500",   "bytes a second a body slower than BODY_TIMEOUT must average (0: none)" },
   { "MAX_CONNS",       "10000", "connections per worker" },
   { "DRAIN_TIMEOUT",   "30s",   "on SIGTERM, time for in-flight requests to finish" },
+  { "MODEL_ALIASES",   "",      "model names for clients that insist on theirs: from=to,prefix*=to (e.g. claude-*=gemini-2.5-flash)" },
+  { "CHAT_MAX_TURNS",  "50",    "exchanges a chat session keeps (older ones are dropped)" },
+  { "CHAT_IDLE_TIMEOUT", "24h", "a chat session unused for this long is removed" },
+  { "RESPONSES_TTL",   "720h",  "how long a stored Responses API response is kept (previous_response_id)" },
 };
 #define NSETTINGS ARRAY_LEN(settings)
 
@@ -341,6 +345,13 @@ int config_load(config *cfg, int argc, char **argv)
   cfg->pool.limits = cfg->limits;
   cfg->pool.nlimits = cfg->nlimits;
 
+  char aerr[160];
+  if(aliases_parse(RAW("MODEL_ALIASES"), &cfg->aliases, aerr, sizeof aerr)) BAD("MODEL_ALIASES", aerr);
+  if((v = parse_int(RAW("CHAT_MAX_TURNS"))) < 1 || v > 10000) BAD("CHAT_MAX_TURNS", "expected 1..10000");
+  cfg->chat_max_turns = (int)v;
+  if((cfg->chat_idle_ms = parse_duration_ms(RAW("CHAT_IDLE_TIMEOUT"))) < 1000) BAD("CHAT_IDLE_TIMEOUT", "expected a duration of at least 1s, such as 24h");
+  if((cfg->responses_ttl_ms = parse_duration_ms(RAW("RESPONSES_TTL"))) < 1000) BAD("RESPONSES_TTL", "expected a duration of at least 1s, such as 720h");
+
   keys_raw = strdup(RAW("KEYS"));
   if(config_read_keys(cfg)) BAD("KEYS_FILE", "cannot read the file");
   rc = 0;
@@ -355,6 +366,7 @@ void config_free(config *cfg)
   free(cfg->db); free(cfg->redis); free(cfg->log_dir); free(cfg->ca_file); free(cfg->limits);
   free(cfg->encryption_key); strlist_free(&cfg->trusted_proxies); cidr_list_free(&cfg->trusted_nets);
   strlist_free(&cfg->keys); strlist_free(&cfg->access_keys); strlist_free(&cfg->proxies);
+  aliases_free(&cfg->aliases);
   free(keys_raw);
   keys_raw = NULL;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/alias.h"
 #include "base/cidr.h"
 
 /* The key pool's settings (pool/keypool.h takes them as they are). */
@@ -70,6 +71,11 @@ typedef struct config {
   kp_config pool;
   kp_limit *limits;
   size_t nlimits;
+  /* The client dialects (issue 12). */
+  model_aliases aliases;       /* GEMGATE_MODEL_ALIASES, parsed (base/alias.h) */
+  int chat_max_turns;          /* exchanges a chat session keeps; older ones are dropped */
+  int64_t chat_idle_ms;        /* a chat session unused for this long is gone */
+  int64_t responses_ttl_ms;    /* a stored Responses API response lives this long */
 } config;
 
 /* Fill *cfg from the environment, the config file and argv.  On bad input prints one clear

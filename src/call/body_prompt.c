@@ -253,3 +253,39 @@ void body_prompt_openai(const char *body, size_t len, char *out, size_t cap, siz
   if(!body || !len) return;
   parse_or_scan(body, len, out, cap, max_chars, openai_json);
 }
+
+/* Responses: input as a string, or the last item with role user. */
+static void responses_json(json_t *j, char *out, size_t cap, size_t max)
+{
+  size_t used = 0, chars = 0;
+  json_t *in = json_object_get(j, "input");
+  if(json_is_string(in)) { add_parts(in, out, cap, &used, &chars, max); return; }
+  for(size_t i = json_array_size(in); i-- > 0;) {
+    json_t *it = json_array_get(in, i);
+    const char *role = json_string_value(json_object_get(it, "role"));
+    if(role && !strcmp(role, "user")) { add_parts(json_object_get(it, "content"), out, cap, &used, &chars, max); return; }
+  }
+}
+
+static void chat_json(json_t *j, char *out, size_t cap, size_t max)
+{
+  size_t used = 0, chars = 0;
+  json_t *t = json_object_get(j, "text");
+  add_parts(json_is_string(t) ? t : json_object_get(j, "parts"), out, cap, &used, &chars, max);
+}
+
+void body_prompt_responses(const char *body, size_t len, char *out, size_t cap, size_t max_chars)
+{
+  if(!cap) return;
+  out[0] = '\0';
+  if(!body || !len) return;
+  parse_or_scan(body, len, out, cap, max_chars, responses_json);
+}
+
+void body_prompt_chat(const char *body, size_t len, char *out, size_t cap, size_t max_chars)
+{
+  if(!cap) return;
+  out[0] = '\0';
+  if(!body || !len) return;
+  parse_or_scan(body, len, out, cap, max_chars, chat_json);
+}

@@ -22,4 +22,12 @@ void body_prompt_gemini(const char *body, size_t len, char *out, size_t cap, siz
  * (first) input, an image prompt. */
 void body_prompt_openai(const char *body, size_t len, char *out, size_t cap, size_t max_chars);
 
+/* A Responses API body: its input when it is a string, else the last user message item's
+ * content (string or input_text parts). */
+void body_prompt_responses(const char *body, size_t len, char *out, size_t cap, size_t max_chars);
+
+/* A chat session message body (POST /api/chat/sessions/{id}/messages): its text, else the text
+ * of its parts. */
+void body_prompt_chat(const char *body, size_t len, char *out, size_t cap, size_t max_chars);
+
 #endif

@@ -13,6 +13,15 @@ const char *call_endpoint_kind(str method, str path)
   if((str_starts(path, STR("/v1beta/cachedContents/")) || str_starts(path, STR("/v1/cachedContents/"))) &&
      str_eq(method, STR("PATCH")))
     return "cache_update";
+  /* The other dialects (issue 12): the endpoint names the dialect, the type of the call is chat. */
+  bool post = str_eq(method, STR("POST"));
+  if(str_eq(path, STR("/v1/messages"))) return "messages";
+  if(str_eq(path, STR("/v1/messages/count_tokens"))) return "count_tokens";
+  if(str_eq(path, STR("/v1/responses"))) return post ? "responses" : "other";
+  if(str_starts(path, STR("/v1/responses/")) || str_starts(path, STR("/v1/messages/"))) return "other";
+  if(str_starts(path, STR("/api/chat/sessions/")) && path.n > 28 && post &&
+     !memcmp(path.p + path.n - 9, "/messages", 9))
+    return "chat_session";
   const char *colon = NULL;
   for(size_t i = path.n; i-- > 0 && path.p[i] != '/';) if(path.p[i] == ':') { colon = path.p + i; break; }
   if(!colon) return str_starts(path, STR("/v1beta/models")) || str_starts(path, STR("/v1/models")) ? "models" : "other";
@@ -38,4 +47,10 @@ bool call_kind_billable(const char *kind)
 bool call_kind_billed(const char *kind)
 {
   return call_kind_billable(kind) && strcmp(kind, "batch") && strcmp(kind, "cache_update");
+}
+
+const char *call_gen_type(const char *kind)
+{
+  if(!strcmp(kind, "messages") || !strcmp(kind, "responses") || !strcmp(kind, "chat_session")) return "chat";
+  return kind;
 }

@@ -129,7 +129,7 @@ static const char *call_model(const http_req *r, char *out, size_t cap, str *act
 /* A request refused before any call: recorded, answered in Google's shape. */
 static void refuse(http_req *r, const principal *who, const char *model, const char *why)
 {
-  record_local(r, who, model, body_prompt_gemini, 400, false, why);
+  record_local(r, who, model, body_prompt_gemini, false, 400, why);
   http_error(r, 400, "INVALID_ARGUMENT", why, NULL);
 }
 

@@ -8,6 +8,7 @@
 
 #include "upstream/fetch.h"
 #include "openai/openai.h"
+#include "call/anthropic_route.h"
 #include "call/body_prompt.h"
 #include "call/path.h"
 #include "call/proxy.h"
@@ -391,9 +392,10 @@ static oa_route only(const http_req *r, const char *method, const char **allow)
   return R_METHOD;
 }
 
-/* OpenAI API resources that no Gemini path uses; the gateway serves none of them. */
+/* OpenAI API resources that no Gemini path uses; the gateway serves none of them (responses is
+ * call/responses_route.c's, and is OpenAI's whoever calls). */
 static const str openai_only[] = {
-  STR("responses"), STR("completions"), STR("audio"), STR("moderations"), STR("uploads"),
+  STR("completions"), STR("audio"), STR("moderations"), STR("uploads"),
   STR("fine_tuning"), STR("fine-tunes"), STR("assistants"), STR("threads"), STR("vector_stores"),
   STR("realtime"), STR("evals"), STR("containers"), STR("conversations"), STR("videos"),
   STR("organization"), STR("chatkit"), STR("edits"), STR("engines"),
@@ -420,6 +422,7 @@ static oa_route route_of(const http_req *r, const char **allow)
     bool one = tail.n > 1 && !memchr(tail.p + 1, '/', tail.n - 1) && !memchr(tail.p, ':', tail.n);
     return !tail.n || one ? only(r, "GET", allow) : R_GEMINI;
   }
+  if(str_eq(seg, STR("responses"))) return R_SERVE;
   for(size_t i = 0; i < ARRAY_LEN(openai_only); i++)
     if(str_eq(seg, openai_only[i])) return R_UNKNOWN;
   return R_GEMINI;
@@ -428,6 +431,7 @@ static oa_route route_of(const http_req *r, const char **allow)
 bool openai_wants(const http_req *r)
 {
   const char *allow;
+  if(anthropic_wants(r)) return false;      /* /v1/messages…, and /v1/models from an anthropic-version caller */
   return route_of(r, &allow) != R_GEMINI;
 }
 
@@ -443,14 +447,14 @@ static bool refuse_route(http_req *r, const principal *who)
   else if(k == R_UNKNOWN)
     oai_error_set(&e, 404, "invalid_request_error", "unknown_url", NULL,
                   "Unknown request URL: %.*s %.*s. This gateway's OpenAI-compatible API serves "
-                  "POST /v1/chat/completions, /v1/embeddings, /v1/images/generations and GET /v1/models.",
+                  "POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/images/generations and GET /v1/models.",
                   (int)r->method.n, r->method.p, (int)(r->path.n > 200 ? 200 : r->path.n), r->path.p);
   else if(k == R_METHOD)
     oai_error_set(&e, 405, "invalid_request_error", "method_not_allowed", NULL,
                   "Method %.*s is not allowed on %.*s; use %.*s.", (int)r->method.n, r->method.p,
                   (int)r->path.n, r->path.p, (int)strcspn(allow + 7, "\r"), allow + 7);
   else return false;
-  record_local(r, who, "", body_prompt_openai, e.status, false, e.message);
+  record_local(r, who, "", body_prompt_openai, false, e.status, e.message);
   reply_error(r, &e, k == R_METHOD && !why ? allow : NULL);
   return true;
 }

@@ -10,7 +10,8 @@
 #include "http/http.h"
 
 /* True when r is for the OpenAI API, served or not: /v1/chat/…, /v1/embeddings…, /v1/images/…,
- * OpenAI-only resources (/v1/responses, /v1/completions, /v1/audio/…, …), and from a Bearer-only
+ * /v1/responses… (served by call/responses_route.c: app/route.c sends it there), OpenAI-only
+ * resources (/v1/completions, /v1/audio/…, …), and from a Bearer-only
  * caller /v1/files…, /v1/batches… and /v1/models[/id] (not /v1/models/<m>:<method>).  A caller
  * using x-goog-api-key or ?key= on those three gets Gemini's API. */
 bool openai_wants(const http_req *r);

@@ -100,7 +100,7 @@ static bool not_forwarded(str name)
 {
   static const str drop[] = {
     STR("Host"), STR("Proxy-Authorization"), STR("Content-Length"), STR("Expect"),
-    STR("x-goog-api-key"), STR("Authorization"), STR("Accept-Encoding"), STR("Cookie"),
+    STR("x-goog-api-key"), STR("x-api-key"), STR("Authorization"), STR("Accept-Encoding"), STR("Cookie"),
     STR("X-Generation-Type"), STR("Forwarded"), STR("Via"), STR("X-Real-IP"),
     STR("X-Goog-User-Project"), STR("X-Goog-Quota-User"), STR("X-Goog-Request-Params"),
     STR("X-Goog-FieldMask"), STR("X-Goog-Api-Version"), STR("X-Server-Timeout"),

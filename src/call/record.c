@@ -34,7 +34,7 @@ void record_begin(ledger_row *row, const http_req *r, const principal *who, cons
   snprintf(row->endpoint, sizeof row->endpoint, "%s", kind);
   str label = http_header_get(r, STR("X-Generation-Type"));
   if(valid_label(label)) snprintf(row->gen_type, sizeof row->gen_type, "%.*s", (int)label.n, label.p);
-  else snprintf(row->gen_type, sizeof row->gen_type, "%s", kind);
+  else snprintf(row->gen_type, sizeof row->gen_type, "%s", call_gen_type(kind));
   row->stream = !strcmp(kind, "stream");
   clientip_of(r, row->ip, sizeof row->ip);
   snprintf(row->request_id, sizeof row->request_id, "%s", r->rid);

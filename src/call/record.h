@@ -21,11 +21,10 @@
 /* Fill the facts known from the request: the caller (user, access key; who may be NULL), the
  * client address (X-Forwarded-For only from GEMGATE_TRUSTED_PROXIES), model ("" or NULL when
  * none), the endpoint kind (call_endpoint_kind) and the generation type (a valid
- * X-Generation-Type label — letters, digits, '_', '-', '.', at most 31 — else the endpoint kind),
- * the stream flag (kind "stream"; the OpenAI route sets its own), the body with its dialect's
- * prompt extractor (the ledger runs it on its writer thread unless GEMGATE_LOG_PROMPTS=0) and
- * created_ms = now.  The rest of *row is zeroed.  row borrows r's body until ledger_record
- * returns. */
+ * X-Generation-Type label — letters, digits, '_', '-', '.', at most 31 — else call_gen_type of the kind),
+ * the stream flag (kind "stream"), the body with its dialect's prompt extractor (the ledger runs
+ * it on its writer thread unless GEMGATE_LOG_PROMPTS=0) and created_ms = now.  The rest of *row
+ * is zeroed.  row borrows r's body until ledger_record returns. */
 void record_begin(ledger_row *row, const http_req *r, const principal *who, const char *model,
                   ledger_prompt_fn prompt_of);
 

@@ -46,6 +46,8 @@ int auth_credential(const http_req *r, char *buf, size_t cap)
     while(t.n && *t.p == ' ') { t.p++; t.n--; }
     if(t.n) return copy_cred(t, false, buf, cap);
   }
+  v = http_header_get(r, STR("x-api-key"));        /* Anthropic's SDKs and Claude Code */
+  if(v.p && v.n) return copy_cred(v, false, buf, cap);
   return -1;
 }
 

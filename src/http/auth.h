@@ -1,5 +1,5 @@
 /* auth — who is calling.  Client calls carry an access key as x-goog-api-key, ?key= or
- * Authorization: Bearer; admin calls carry GEMGATE_ADMIN_TOKEN as a Bearer token.  Access keys
+ * Authorization: Bearer (or, last, x-api-key, as Anthropic's clients send it); admin calls carry GEMGATE_ADMIN_TOKEN as a Bearer token.  Access keys
  * are the static GEMGATE_ACCESS_KEYS (all of them user 0, "static") and the per-user keys of
  * users.h, checked against its in-memory cache (no database call on the request path). */
 #ifndef GEMGATE_AUTH_H

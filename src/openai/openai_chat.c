@@ -131,8 +131,15 @@ static int response_format(chat_cx *x, const json_t *req, json_t *gc)
 
 /* ---------------------------------------------------------------- thinking */
 
+int oai_effort_budget(const char *effort)
+{
+  for(size_t i = 0; i < ARRAY_LEN(EFFORTS); i++)
+    if(!strcmp(effort, EFFORTS[i].effort)) return EFFORTS[i].budget;
+  return -2;
+}
+
 /* Models known to refuse a thinkingConfig: the gateway's default is not applied to them. */
-static bool may_think(const char *model)
+bool oai_may_think(const char *model)
 {
   static const char *const no[] = { "gemini-1", "gemini-2.0", "gemma", "imagen", "learnlm", "aqa" };
   for(size_t i = 0; i < ARRAY_LEN(no); i++)
@@ -202,7 +209,7 @@ static int thinking(chat_cx *x, const json_t *req, json_t *gc)
     json_decref(e);
   }
   const oai_settings *s = x->set;
-  if(!rc && !tc && !effort && s && s->thinking_enabled && may_think(x->c->model)) {
+  if(!rc && !tc && !effort && s && s->thinking_enabled && oai_may_think(x->c->model)) {
     json_object_set_new(cfg, "thinkingBudget", json_integer(s->thinking_budget));
     json_object_set_new(cfg, "includeThoughts", json_boolean(s->include_thoughts && s->thinking_budget != 0));
   }

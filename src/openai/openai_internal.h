@@ -62,6 +62,12 @@ int oai_parts_collect(oai_parts *x, const json_t *content, const char *chatid, s
                       size_t *ncalls, bool with_index);
 void oai_parts_free(oai_parts *x);
 
+/* reasoning_effort → thinkingBudget (none 0, minimal 512, low 1024, medium 8192, high 24576);
+ * -2 for an effort not in the table.  Shared by chat completions and the Responses API. */
+int oai_effort_budget(const char *effort);
+/* False for models known to refuse a thinkingConfig (the gateway's default is not applied). */
+bool oai_may_think(const char *model);
+
 /* Clean a JSON Schema into Gemini's Schema subset.  response: for responseSchema (adds
  * propertyOrdering).  param names the schema in errors.  NULL with a 400 in e when it cannot be
  * used (too deep, too large, not an object); an empty object when nothing usable is left. */

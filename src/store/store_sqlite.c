@@ -135,6 +135,20 @@ static const char *const migrations[] = {
   "ALTER TABLE price_versions RENAME TO prices;"
   "CREATE TABLE price_aliases (alias TEXT PRIMARY KEY, model TEXT NOT NULL, source TEXT NOT NULL,"
   " created_at INTEGER NOT NULL);",
+  /* 6: conversations the gateway keeps for its callers (issue 12, convo/): stored Responses API
+   * responses (previous_response_id) and chat sessions, each owned by one user and expiring.
+   * JSON documents are kept as text: the gateway reads them whole. */
+  "CREATE TABLE convo_responses (id TEXT PRIMARY KEY, user_id INTEGER NOT NULL, model TEXT NOT NULL,"
+  " response TEXT NOT NULL, input_items TEXT NOT NULL, state TEXT NOT NULL,"
+  " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);"
+  "CREATE INDEX convo_responses_user ON convo_responses(user_id, created_at);"
+  "CREATE INDEX convo_responses_expires ON convo_responses(expires_at);"
+  "CREATE TABLE chat_sessions (id TEXT PRIMARY KEY, user_id INTEGER NOT NULL, model TEXT NOT NULL,"
+  " config TEXT NOT NULL, history TEXT NOT NULL DEFAULT '[]', turns INTEGER NOT NULL DEFAULT 0,"
+  " dropped INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL DEFAULT 0,"
+  " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);"
+  "CREATE INDEX chat_sessions_user ON chat_sessions(user_id, updated_at);"
+  "CREATE INDEX chat_sessions_expires ON chat_sessions(expires_at);",
 };
 
 static void no_memstatus(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }

@@ -19,6 +19,7 @@ enum {
 static const char THOUGHT_PART[] = "{\"text\":\"Let me think about it.\",\"thought\":true}";
 static const char JSON_ANSWER[] = "{\"answer\":\"Hello from fake\"}";
 static const char CALL_ARGS[] = "\"args\":{\"city\":\"Paris\"}";
+#define CALL_SIGNATURE "ZmFrZS10aG91Z2h0LXNpZ25hdHVyZQ==" /* base64 of "fake-thought-signature" */
 static const char IMAGE_PARTS[] =
     "{\"text\":\"Here is your image\"},{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"" FG_PNG_B64
     "\"}}";
@@ -261,14 +262,15 @@ static void add_usage(fg_buf *b, const fg_reply *r, long cand, int details)
     buf_addc(b, '}');
 }
 
-/* Appends the function call part. */
+/* Appends the function call part, signed as Gemini 3 signs its calls (thoughtSignature on the
+ * call's part), so that clients can be tested for sending the signature back. */
 static void add_call(fg_buf *b, const fg_reply *r)
 {
     BUF_LIT(b, "{\"functionCall\":{\"name\":\"");
     buf_addjson(b, r->text.p, r->text.len);
     BUF_LIT(b, "\",");
     BUF_LIT(b, CALL_ARGS);
-    BUF_LIT(b, "}}");
+    BUF_LIT(b, "},\"thoughtSignature\":\"" CALL_SIGNATURE "\"}");
 }
 
 /* Appends `,"finishReason":"…"`. */

@@ -119,7 +119,8 @@ test('alt=proto (an answer the gateway cannot meter) is refused; alt=sse still s
 });
 
 const UNSERVED = [
-  ['POST', '/v1/responses', 404],
+  ['POST', '/v1/responses/resp_1/cancel', 404],      // /v1/responses itself is served since issue 12
+  ['PUT', '/v1/responses', 405, 'POST'],
   ['POST', '/v1/completions', 404],
   ['POST', '/v1/audio/transcriptions', 404],
   ['POST', '/v1/audio/speech', 404],
@@ -161,10 +162,10 @@ test('unserved OpenAI paths and wrong methods answer locally in OpenAI\'s shape,
   await nothingForwarded('unserved OpenAI paths');
 });
 
-test('the official openai SDK: responses.create and completions.create reject with a 404 APIError', async () => {
+test('the official openai SDK: completions.create and moderations.create reject with a 404 APIError', async () => {
   await fake.reset();
   const client = new OpenAI({ apiKey: ACCESS, baseURL: `${gw.url}/v1`, maxRetries: 0 });
-  await assert.rejects(client.responses.create({ model: 'gemini-2.5-flash', input: 'hi' }),
+  await assert.rejects(client.moderations.create({ model: 'omni-moderation-latest', input: 'hi' }),
     (e) => e instanceof OpenAI.APIError && e instanceof OpenAI.NotFoundError && e.status === 404 &&
       e.code === 'unknown_url' && e.type === 'invalid_request_error');
   await assert.rejects(client.completions.create({ model: 'gemini-2.5-flash', prompt: 'hi' }),
@@ -172,6 +173,8 @@ test('the official openai SDK: responses.create and completions.create reject wi
   await nothingForwarded('SDK calls to unserved paths');
   const ok = await client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] });
   assert.equal(ok.object, 'chat.completion', 'the served route is untouched');
+  const resp = await client.responses.create({ model: 'gemini-2.5-flash', input: 'hi' });
+  assert.equal(resp.object, 'response', 'the Responses API is served since issue 12');
 });
 
 test('Gemini\'s own /v1/ paths still pass through, with any credential', async () => {

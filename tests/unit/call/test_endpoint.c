@@ -40,6 +40,16 @@ static void test_kinds(void **state)
     { "POST", "/v1/chat/completions", "chat" },
     { "POST", "/v1/embeddings", "embed" },
     { "POST", "/v1/images/generations", "image" },
+    /* the other dialects: the endpoint names the dialect */
+    { "POST", "/v1/messages", "messages" },
+    { "POST", "/v1/messages/count_tokens", "count_tokens" },
+    { "POST", "/v1/messages/batches", "other" },
+    { "POST", "/v1/responses", "responses" },
+    { "GET", "/v1/responses/resp_1", "other" },
+    { "DELETE", "/v1/responses/resp_1", "other" },
+    { "POST", "/api/chat/sessions/chat_1/messages", "chat_session" },
+    { "GET", "/api/chat/sessions/chat_1/messages", "other" },
+    { "POST", "/api/chat/sessions", "other" },
     /* everything else */
     { "POST", "/v1beta/cachedContents", "cache" },
     { "GET", "/v1beta/cachedContents", "other" },
@@ -57,10 +67,19 @@ static void test_kinds(void **state)
   }
 }
 
+/* An unlabelled call of a dialect kind is a chat; the other kinds are their own type. */
+static void test_gen_types(void **state)
+{
+  static const char *const t[][2] = { { "messages", "chat" }, { "responses", "chat" }, { "chat_session", "chat" },
+                                      { "count_tokens", "count_tokens" }, { "generate", "generate" }, { "other", "other" } };
+  for(size_t i = 0; i < sizeof t / sizeof *t; i++) assert_string_equal(call_gen_type(t[i][0]), t[i][1]);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_kinds),
+    cmocka_unit_test(test_gen_types),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,7 @@
 
 #include "call/openai_route.h"
 
-enum { BEARER, GOOG, QUERYKEY };
+enum { BEARER, GOOG, QUERYKEY, ANTHROPIC };
 
 static bool wants(const char *method, const char *path, int cred)
 {
@@ -20,6 +20,10 @@ static bool wants(const char *method, const char *path, int cred)
   if(cred == BEARER) r.hdr[r.nhdr++] = (http_header){ STR("Authorization"), STR("Bearer k") };
   if(cred == GOOG) r.hdr[r.nhdr++] = (http_header){ STR("x-goog-api-key"), STR("k") };
   if(cred == QUERYKEY) r.query = STR("key=k");
+  if(cred == ANTHROPIC) {
+    r.hdr[r.nhdr++] = (http_header){ STR("x-api-key"), STR("k") };
+    r.hdr[r.nhdr++] = (http_header){ STR("anthropic-version"), STR("2023-06-01") };
+  }
   return openai_wants(&r);
 }
 
@@ -53,6 +57,11 @@ static void test_openai_paths(void **state)
     { "POST", "/v1beta/responses", BEARER, false },         /* /v1beta/ is never OpenAI's */
     { "POST", "/v1beta/chat/completions", BEARER, false },
     { "POST", "/v1/completionsx", BEARER, false },
+    /* Anthropic's (call/anthropic_route.c) */
+    { "POST", "/v1/messages", BEARER, false },
+    { "POST", "/v1/messages/count_tokens", ANTHROPIC, false },
+    { "GET", "/v1/models", ANTHROPIC, false },
+    { "GET", "/v1/models/claude-x", ANTHROPIC, false },
   };
   for(size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     if(wants(cases[i].method, cases[i].path, cases[i].cred) != cases[i].openai)
