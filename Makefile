@@ -11,7 +11,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS    := -D_GNU_SOURCE -pthread -Isrc
-PKGS    := libevent libevent_pthreads libcurl jansson openssl sqlite3
+PKGS    := libevent libevent_pthreads libcurl jansson openssl sqlite3 libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 

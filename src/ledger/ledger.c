@@ -181,7 +181,7 @@ static int insert_row(store_conn *c, const entry *e)
     prompt_sanitize(prompt);
     pr = prompt;
   }
-  store_stmt *st = store_prepare(c, SQL_ROW);
+  store_stmt *st = store_prepare_bulk(c, SQL_ROW);
   if(!st) return -1;
   int i = 1;
   store_bind_int(st, i++, e->user_id);
@@ -216,7 +216,7 @@ static int insert_row(store_conn *c, const entry *e)
 
 static int upsert(store_conn *c, const bucket *x)
 {
-  store_stmt *st = store_prepare(c, x->kind == R_HOURLY ? SQL_HOURLY : x->kind == R_DAILY ? SQL_DAILY : SQL_DIM);
+  store_stmt *st = store_prepare_bulk(c, x->kind == R_HOURLY ? SQL_HOURLY : x->kind == R_DAILY ? SQL_DAILY : SQL_DIM);
   if(!st) return -1;
   int i = 1;
   if(x->kind == R_DIM) {
@@ -239,7 +239,8 @@ static int upsert(store_conn *c, const bucket *x)
   return rc;
 }
 
-/* One transaction: the rows, then their rollups.  0, or -1 (rolled back). */
+/* One transaction: the rows, then their rollups (bulk statements: PostgreSQL gets them with
+ * COPY at the commit; one upsert per bucket, so no key repeats).  0, or -1 (rolled back). */
 static int write_batch(store_conn *c, entry *rows)
 {
   agg g = { 0 };
@@ -248,7 +249,10 @@ static int write_batch(store_conn *c, entry *rows)
   for(size_t i = 0; !rc && i < g.cap; i++)
     if(g.v[i].status) rc = upsert(c, &g.v[i]);
   if(!rc) rc = store_commit(c);
-  if(rc) { log_error("ledger: batch not written: %s", store_error(c)); store_rollback(c); }
+  if(rc) {
+    if(!store_conn_lost(c)) log_error("ledger: batch not written: %s", store_error(c));   /* a loss: the store says it */
+    store_rollback(c);
+  }
   free(g.v);
   return rc ? -1 : 0;
 }
