@@ -30,7 +30,7 @@ FAKE_SRC := $(wildcard tests/fake/*.c)
 UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN := $(foreach t,$(UNIT_SRC),$(BUILD)/$(notdir $(t:.c=)))
 
-.PHONY: all deps run test unit integration clean bench check-clang layers
+.PHONY: all deps run test unit integration test-pg clean bench check-clang layers
 all: $(BUILD)/gemgate $(BUILD)/gemgate-test $(BUILD)/fakegemini
 
 $(BUILD)/obj/%.o: src/%.c $(HDR)
@@ -73,12 +73,24 @@ integration: $(BUILD)/gemgate-test $(BUILD)/fakegemini
 	ASAN_OPTIONS=quarantine_size_mb=8 GEMGATE_BIN=$(abspath $(BUILD)/gemgate-test) FAKE_BIN=$(abspath $(BUILD)/fakegemini) \
 	  node --test --test-concurrency=1 tests/integration/
 
+# On PostgreSQL: a throwaway server (scripts/pg.sh: initdb in a temp dir, a unix socket only),
+# the store's unit tests against it, then the whole integration suite again with each gateway on
+# a fresh database of its own.  The server is stopped by its PID however the run ends.
+test-pg: $(BUILD)/gemgate-test $(BUILD)/fakegemini $(BUILD)/test_store_pg
+	@set -e; eval "$$(scripts/pg.sh start)"; \
+	  trap 'scripts/pg.sh stop "$$PG_DIR"' EXIT; trap 'exit 130' INT TERM; \
+	  echo "== PostgreSQL $$PG_URL (pid $$PG_PID)"; \
+	  GEMGATE_TEST_PG="$$PG_URL" $(BUILD)/test_store_pg; \
+	  GEMGATE_DB="$$PG_URL" $(MAKE) --no-print-directory integration
+
 # The README's test command: install what is missing, build with gcc and clang, run every test,
-# then the whole suite again under ASan+UBSan.
+# the store and the integration suite again on PostgreSQL, then the whole suite again under
+# ASan+UBSan.
 test: deps layers
 	$(MAKE) clean-build CC=clang BUILD=build-clang
 	$(MAKE) all unit CC=clang BUILD=build-clang
 	$(MAKE) all unit integration CC=gcc
+	$(MAKE) test-pg CC=gcc
 	$(MAKE) all unit integration SAN=1 CC=gcc
 
 clean-build:

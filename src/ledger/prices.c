@@ -177,11 +177,11 @@ gg_rc prices_set(prices *p, struct store_conn *c, const price_update *u, price *
   int64_t rc = store_do(c, "INSERT INTO prices (model, input_micros, output_micros, thinking_micros,"
                         " cached_micros, request_micros, updated_at) VALUES (?1, MAX(?2, 0), MAX(?3, 0),"
                         " MAX(?4, 0), MAX(?5, 0), MAX(?6, 0), ?7) ON CONFLICT (model) DO UPDATE SET"
-                        " input_micros = CASE WHEN ?2 < 0 THEN input_micros ELSE ?2 END,"
-                        " output_micros = CASE WHEN ?3 < 0 THEN output_micros ELSE ?3 END,"
-                        " thinking_micros = CASE WHEN ?4 < 0 THEN thinking_micros ELSE ?4 END,"
-                        " cached_micros = CASE WHEN ?5 < 0 THEN cached_micros ELSE ?5 END,"
-                        " request_micros = CASE WHEN ?6 < 0 THEN request_micros ELSE ?6 END,"
+                        " input_micros = CASE WHEN ?2 < 0 THEN prices.input_micros ELSE ?2 END,"
+                        " output_micros = CASE WHEN ?3 < 0 THEN prices.output_micros ELSE ?3 END,"
+                        " thinking_micros = CASE WHEN ?4 < 0 THEN prices.thinking_micros ELSE ?4 END,"
+                        " cached_micros = CASE WHEN ?5 < 0 THEN prices.cached_micros ELSE ?5 END,"
+                        " request_micros = CASE WHEN ?6 < 0 THEN prices.request_micros ELSE ?6 END,"
                         " updated_at = ?7",
                         "tiiiiii", u->model, v[0], v[1], v[2], v[3], v[4], now_ms());
   if(rc < 0 || reload(p, c)) return gg_fail(e, GG_DB, "could not store the price");

@@ -6,7 +6,9 @@
  * integers (`*_e4` = decimal(12,4) × 10^4, `*_nanos` = 10^-9 USD, `*_micros` = 10^-6 USD); text
  * compares byte by byte.  Not in it: INSERT OR IGNORE/REPLACE (use ON CONFLICT), strftime and
  * date functions (compute times in C), IFNULL (COALESCE), `?` whose type nothing in the
- * statement decides (`? IS NULL`), comparing a text column with an integer binding.  Schema
+ * statement decides (`? IS NULL`), comparing a text column with an integer binding, and an
+ * unqualified target column in ON CONFLICT ... DO UPDATE (write t.col: PostgreSQL finds it
+ * ambiguous with excluded.col).  Schema
  * migrations are per backend (they are its dialect), numbered alike, applied by store_open.
  *
  * Threads: a store_conn belongs to one thread at a time.  Event-loop threads never touch a
