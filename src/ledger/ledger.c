@@ -312,6 +312,7 @@ static void *writer_main(void *arg)
     l->busy = false;
     failures++;
     int64_t ms = 100LL << (failures < 6 ? failures : 6);
+    if(ms > 1000 && store_conn_lost(l->c)) ms = 1000;   /* the connection's own retry pace: flush soon after it is back */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += ms / 1000;

@@ -85,6 +85,10 @@ function dbFor(file) {
 
 /** SQL on the database the gateway with GEMGATE_DB `file` uses (PostgreSQL mode only). */
 export const pgQuery = (file, sql) => psql(dbFor(file), sql);
+/** SQL on the test server's own database (to refuse or cut a gateway's connections). */
+export const pgServer = (sql) => psql(PG, sql);
+/** The database name in a PostgreSQL URL. */
+export const pgName = (url) => url.replace(/^postgres(?:ql)?:\/\/[^/?]*\/?/, '').replace(/\?.*/, '');
 
 /** Everything stored for GEMGATE_DB `file`, as text: the SQLite file and its WAL, or a
  * PostgreSQL dump of its database — for asserting that a secret is nowhere in it. */
