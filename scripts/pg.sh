@@ -51,13 +51,16 @@ start() {
     echo "listen_addresses = ''"
     echo "unix_socket_directories = '$dir'"
     echo "max_connections = 200"
-    echo "shared_buffers = 128MB"
     echo "log_min_messages = warning"
     echo "log_min_error_statement = panic"       # failed statements are the tests' business
     if [ "$durable" = 0 ]; then
+      echo "shared_buffers = 128MB"
       echo "fsync = off"
       echo "synchronous_commit = off"
       echo "full_page_writes = off"
+    else                                               # what a server sized for the load would have
+      echo "shared_buffers = 512MB"
+      echo "max_wal_size = 2GB"
     fi
   } >> "$dir/data/postgresql.conf"
   if ! as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start >/dev/null 2>&1; then

@@ -28,6 +28,7 @@ typedef struct pg_conn {
                                        tables live in one server session */
   unsigned seq;                     /* statement names */
   bool tx;                          /* inside a transaction (as of the last command) */
+  uint64_t txn;                     /* transactions ended so far */
   bool lost;                        /* the last failure found the server gone */
   bool broken;                      /* queued rows failed outside any caller's call: fail until ROLLBACK */
   int64_t next_try_us;              /* reconnect no sooner than this (mono_us) */
@@ -59,7 +60,9 @@ struct pg_stmt {
   bool failed;                      /* this execution failed: steps answer STORE_ERROR */
   /* bulk statements (prepare_bulk): rows as COPY text lines, sent by flush */
   bool bulk;
-  char *copy_sql, *stage_sql, *merge_sql, *trunc_sql;   /* stage/merge/trunc: upserts only */
+  char *copy_sql, *stage_sql, *merge_sql, *clear_sql;   /* stage/merge/clear: upserts only */
+  uint64_t merged_txn;              /* the staging table holds rows merged in transaction txn */
+  bool merged;
   char *rows;
   size_t len, cap, queued;
   pg_stmt *next_pending;
@@ -78,7 +81,9 @@ static void set_err(pg_conn *c, const char *msg)
 static void note_tx(pg_conn *c)
 {
   PGTransactionStatusType t = PQtransactionStatus(c->pg);
+  bool was = c->tx;
   if(t != PQTRANS_UNKNOWN) c->tx = t != PQTRANS_IDLE;
+  if(was && !c->tx) c->txn++;
   if(PQstatus(c->pg) == CONNECTION_BAD) c->lost = true;
 }
 
@@ -127,6 +132,7 @@ static int reconnect(pg_conn *c)
   PQfinish(c->pg);
   c->pg = pg;
   c->gen++;
+  if(c->tx) c->txn++;
   c->tx = false;
   c->lost = false;
   return 0;
@@ -184,11 +190,16 @@ static int run(pg_conn *c, const char *sql)
   return rc;
 }
 
-/* COPY the statement's queued rows (into its staging table for an upsert, then merged). */
+/* COPY the statement's queued rows; for an upsert into its staging table (emptied by the commit:
+ * ON COMMIT DELETE ROWS truncates in place, where TRUNCATE would make a new file each time),
+ * then merged.  Outside a transaction an upsert's flush is one of its own. */
 static int send_rows(pg_conn *c, pg_stmt *st)
 {
   if(!ready(c)) return -1;
+  bool own = st->merge_sql && !c->tx;
+  if(own && run(c, "BEGIN")) return -1;
   if(st->stage_sql && run(c, st->stage_sql)) return -1;
+  if(st->merge_sql && st->merged && st->merged_txn == c->txn && run(c, st->clear_sql)) return -1;
   PGresult *r = PQexec(c->pg, st->copy_sql);
   if(PQresultStatus(r) != PGRES_COPY_IN) { result_error(c, r, st->copy_sql); PQclear(r); return -1; }
   PQclear(r);
@@ -200,7 +211,8 @@ static int send_rows(pg_conn *c, pg_stmt *st)
     PQclear(r);
   }
   if(!ok && !rc) { set_err(c, PQerrorMessage(c->pg)); note_tx(c); rc = -1; }
-  if(!rc && st->merge_sql) rc = run(c, st->merge_sql) || run(c, st->trunc_sql) ? -1 : 0;
+  if(!rc && st->merge_sql && !(rc = run(c, st->merge_sql))) { st->merged = true; st->merged_txn = c->txn; }
+  if(own) rc = rc ? (run(c, "ROLLBACK"), -1) : run(c, "COMMIT");
   if(!rc) c->changes = (int64_t)st->queued;
   return rc;
 }
@@ -414,12 +426,13 @@ static void *pg_prepare_bulk(void *h, const char *sql)
   } else {
     char stage[96];
     snprintf(stage, sizeof stage, "gg_bulk_%s_%08x", table, (unsigned)hash64(cols, strlen(cols)));
-    st->stage_sql = strfmt("CREATE TEMP TABLE IF NOT EXISTS %s AS SELECT %s FROM %s WITH NO DATA", stage, cols, table);
+    st->stage_sql = strfmt("CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DELETE ROWS AS SELECT %s FROM %s WITH NO DATA",
+                           stage, cols, table);
     st->copy_sql = strfmt("COPY %s (%s) FROM STDIN", stage, cols);
     st->merge_sql = strfmt("INSERT INTO %s (%s) SELECT %s FROM %s%s%s %s", table, cols, cols, stage,
                            keys[0] ? " ORDER BY " : "", keys, s);
-    st->trunc_sql = strfmt("TRUNCATE %s", stage);
-    if(!st->stage_sql || !st->copy_sql || !st->merge_sql || !st->trunc_sql) return st;
+    st->clear_sql = strfmt("DELETE FROM %s", stage);  /* a second flush in one transaction */
+    if(!st->stage_sql || !st->copy_sql || !st->merge_sql || !st->clear_sql) return st;
   }
   st->bulk = true;
   return st;
@@ -439,7 +452,7 @@ static void pg_finalize(void *h)
   PQclear(st->res);
   for(int i = 0; i < st->nparams; i++) free(st->p[i].buf);
   free(st->p); free(st->vals); free(st->types); free(st->sql); free(st->rows);
-  free(st->copy_sql); free(st->stage_sql); free(st->merge_sql); free(st->trunc_sql);
+  free(st->copy_sql); free(st->stage_sql); free(st->merge_sql); free(st->clear_sql);
   free(st);
 }
 

@@ -67,14 +67,14 @@ const char *const store_pg_migrations[] = {
   "CREATE TABLE usage_hourly (hour " INT " NOT NULL, user_id " INT " NOT NULL,"
   " model_name " TEXT " NOT NULL, generation_type " TEXT " NOT NULL, upstream_key " TEXT " NOT NULL,"
   " status " TEXT " NOT NULL, " MEASURES
-  " PRIMARY KEY (hour, user_id, model_name, generation_type, upstream_key, status));"
+  " PRIMARY KEY (hour, user_id, model_name, generation_type, upstream_key, status)) WITH (fillfactor = 70);"
   "CREATE INDEX usage_hourly_user ON usage_hourly(user_id, hour);"
   "CREATE TABLE usage_daily (day " INT " NOT NULL, user_id " INT " NOT NULL,"
   " model_name " TEXT " NOT NULL, generation_type " TEXT " NOT NULL, status " TEXT " NOT NULL, " MEASURES
-  " PRIMARY KEY (user_id, day, model_name, generation_type, status));"
+  " PRIMARY KEY (user_id, day, model_name, generation_type, status)) WITH (fillfactor = 70);"
   "CREATE TABLE usage_dim (dim " TEXT " NOT NULL, day " INT " NOT NULL, value " TEXT " NOT NULL,"
   " status " TEXT " NOT NULL, " MEASURES
-  " PRIMARY KEY (dim, day, value, status));",
+  " PRIMARY KEY (dim, day, value, status)) WITH (fillfactor = 70);",
   /* 2: limits the key pool learned from Google's QuotaFailure answers (issue 15). */
   "CREATE TABLE learned_limits (key_hash " TEXT " NOT NULL, model " TEXT " NOT NULL,"
   " rpm " INT " NOT NULL DEFAULT 0, tpm " INT " NOT NULL DEFAULT 0, rpd " INT " NOT NULL DEFAULT 0,"

@@ -381,6 +381,19 @@ static void test_bulk_rows_by_copy(void **state)
   store_reset(st);
   assert_int_equal(one_int(c, "SELECT COUNT(*) FROM settings"), 7);
   store_rollback(c);
+  /* Outside a transaction an upsert's flush is a transaction of its own (the staging table
+   * empties at each commit). */
+  st = store_prepare_bulk(c, RU);
+  store_bind_text(st, 1, "model");
+  store_bind_int(st, 2, -1);
+  store_bind_text(st, 3, "v0");
+  store_bind_text(st, 4, "success");
+  store_bind_int(st, 5, 100);
+  store_bind_int(st, 6, 0);
+  assert_int_equal(store_step(st), STORE_DONE);
+  store_reset(st);
+  assert_int_equal(store_flush(c), 0);
+  assert_int_equal(one_int(other, "SELECT SUM(calls) FROM usage_dim"), 112);
   store_disconnect(other);
   store_disconnect(c);
   store_close(s);
