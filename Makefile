@@ -74,13 +74,14 @@ integration: $(BUILD)/gemgate-test $(BUILD)/fakegemini
 	  node --test --test-concurrency=1 tests/integration/
 
 # On PostgreSQL: a throwaway server (scripts/pg.sh: initdb in a temp dir, a unix socket only),
-# the store's unit tests against it, then the whole integration suite again with each gateway on
-# a fresh database of its own.  The server is stopped by its PID however the run ends.
-test-pg: $(BUILD)/gemgate-test $(BUILD)/fakegemini $(BUILD)/test_store_pg
+# the unit tests against it (test_store_pg, and every test on a tempdb.h database), then the
+# whole integration suite again with each gateway on a fresh database of its own.  The server
+# is stopped by its PID however the run ends.
+test-pg: $(BUILD)/gemgate-test $(BUILD)/fakegemini $(UNIT_BIN)
 	@set -e; eval "$$(scripts/pg.sh start)"; \
 	  trap 'scripts/pg.sh stop "$$PG_DIR"' EXIT; trap 'exit 130' INT TERM; \
 	  echo "== PostgreSQL $$PG_URL (pid $$PG_PID)"; \
-	  GEMGATE_TEST_PG="$$PG_URL" $(BUILD)/test_store_pg; \
+	  GEMGATE_TEST_PG="$$PG_URL" $(MAKE) --no-print-directory unit; \
 	  GEMGATE_DB="$$PG_URL" $(MAKE) --no-print-directory integration
 
 # The README's test command: install what is missing, build with gcc and clang, run every test,

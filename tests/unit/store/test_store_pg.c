@@ -318,7 +318,7 @@ static void test_bulk_rows_by_copy(void **state)
   assert_int_equal(store_begin(c), 0);
   for(int i = 0; i < 6; i++) {
     store_stmt *st = store_prepare_bulk(c, "INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)");
-    char name[8];
+    char name[16];
     snprintf(name, sizeof name, "k%d", i);
     store_bind_text(st, 1, name);
     store_bind_text(st, 2, texts[i] ? texts[i] : "null stays");
@@ -329,7 +329,7 @@ static void test_bulk_rows_by_copy(void **state)
   for(int round = 0; round < 2; round++) {                 /* upserts: merged into the table */
     store_stmt *st = store_prepare_bulk(c, RU);
     for(int k = 0; k < 3; k++) {
-      char v[8];
+      char v[16];
       snprintf(v, sizeof v, "v%d", k);
       store_bind_text(st, 1, "model");
       store_bind_int(st, 2, -1);
