@@ -11,7 +11,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS    := -D_GNU_SOURCE -pthread -Isrc -DGEMGATE_BUILD_CC='"$(CC)"' -DGEMGATE_BUILD_CFLAGS='"$(CFLAGS)"'
-PKGS    := libevent libevent_pthreads libcurl jansson openssl sqlite3
+PKGS    := libevent libevent_pthreads libcurl jansson openssl sqlite3 libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
@@ -33,7 +33,7 @@ FAKE_SRC := $(wildcard tests/fake/*.c)
 UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN := $(foreach t,$(UNIT_SRC),$(BUILD)/$(notdir $(t:.c=)))
 
-.PHONY: all deps run test unit integration clean bench check-clang layers
+.PHONY: all deps run test unit integration test-pg clean bench check-clang layers
 all: $(BUILD)/gemgate $(BUILD)/gemgate-test $(BUILD)/fakegemini
 
 $(BUILD)/obj/%.o: src/%.c $(HDR)
@@ -84,12 +84,25 @@ integration: $(BUILD)/gemgate-test $(BUILD)/fakegemini
 	ASAN_OPTIONS=quarantine_size_mb=8 GEMGATE_BIN=$(abspath $(BUILD)/gemgate-test) FAKE_BIN=$(abspath $(BUILD)/fakegemini) \
 	  node --test --test-concurrency=1 tests/integration/
 
+# On PostgreSQL: a throwaway server (scripts/pg.sh: initdb in a temp dir, a unix socket only),
+# the unit tests against it (test_store_pg, and every test on a tempdb.h database), then the
+# whole integration suite again with each gateway on a fresh database of its own.  The server
+# is stopped by its PID however the run ends.
+test-pg: $(BUILD)/gemgate-test $(BUILD)/fakegemini $(UNIT_BIN)
+	@set -e; eval "$$(scripts/pg.sh start)"; \
+	  trap 'scripts/pg.sh stop "$$PG_DIR"' EXIT; trap 'exit 130' INT TERM; \
+	  echo "== PostgreSQL $$PG_URL (pid $$PG_PID)"; \
+	  GEMGATE_TEST_PG="$$PG_URL" $(MAKE) --no-print-directory unit; \
+	  GEMGATE_DB="$$PG_URL" $(MAKE) --no-print-directory integration
+
 # The README's test command: install what is missing, build with gcc and clang, run every test,
-# then the whole suite again under ASan+UBSan.
+# the store and the integration suite again on PostgreSQL, then the whole suite again under
+# ASan+UBSan.
 test: deps layers
 	$(MAKE) clean-build CC=clang BUILD=build-clang
 	$(MAKE) all unit CC=clang BUILD=build-clang
 	$(MAKE) all unit integration CC=gcc
+	$(MAKE) test-pg CC=gcc
 	$(MAKE) all unit integration SAN=1 CC=gcc
 
 clean-build:

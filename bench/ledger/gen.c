@@ -2,6 +2,7 @@
  *
  *   gen DB [rows=10000000] [days=90] [users=200]
  *
+ * DB is an SQLite file or a postgres:// URL (GEMGATE_DB's forms); the database must be new.
  * Users 1..users are created with the access keys "bench-key-<id>" (stored hashed, as the
  * gateway does).  Rows go through the real ledger writer (ledger_record → batches → rollups in
  * the same transaction), spread evenly over the last `days` days up to now, so the database is
@@ -17,6 +18,7 @@
 #include "base/crypto.h"
 #include "ledger/ledger.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "ledger/prices.h"
 #include "store/store.h"
 
@@ -41,9 +43,11 @@ static void create_users(store_conn *c, int users)
     snprintf(key, sizeof key, "bench-key-%d", i);
     crypto_sha256(key, strlen(key), h);
     crypto_hex(h, 32, hex);
-    store_do(c, "INSERT INTO users (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)", "itii", (int64_t)i, name, now, now);
-    store_do(c, "INSERT INTO access_keys (id, user_id, name, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)", "iittti",
-             (int64_t)i, (int64_t)i, name, key, hex, now);
+    /* No explicit ids: a fresh database numbers them 1..users either way (SQLite's AUTOINCREMENT,
+     * PostgreSQL's identity, whose sequence an explicit id would leave behind). */
+    store_do(c, "INSERT INTO users (name, created_at, updated_at) VALUES (?, ?, ?)", "tii", name, now, now);
+    store_do(c, "INSERT INTO access_keys (user_id, name, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?)", "ittti",
+             (int64_t)i, name, key, hex, now);
   }
   store_commit(c);
 }

@@ -4,21 +4,25 @@
 # and — once the request path records calls — the rows per second the writer sustains while the
 # gateway serves at full speed.  Writes the numbers to bench/README.md under "Ledger".
 #
-#   bench/ledger/run.sh [--rows N] [--requests N] [--regen] [--no-readme]
+#   bench/ledger/run.sh [--pg] [--rows N] [--requests N] [--regen] [--no-readme]
 #
+# --pg: the same on PostgreSQL — a throwaway server of its own (scripts/pg.sh start --durable:
+# fsync and synchronous commit on, as a real server has them), generated afresh every run, and
+# stopped by its PID at the end; its numbers go under "Ledger on PostgreSQL".
 # GEMGATE_BIN / FAKE_BIN point it at other binaries than build/.
-# The database is kept in bench/results/ledger/ (gitignored) and reused by later runs unless
-# --regen.  Every process started here is stopped by its PID on exit.
+# The SQLite database is kept in bench/results/ledger/ (gitignored) and reused by later runs
+# unless --regen.  Every process started here is stopped by its PID on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROWS=10000000 REQS=2000 REGEN=0 README=1
+ROWS=10000000 REQS=2000 REGEN=0 README=1 PG=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --pg) PG=1 ;;
     --rows) ROWS=$2; shift ;;
     --requests) REQS=$2; shift ;;
     --regen) REGEN=1 ;;
     --no-readme) README=0 ;;
-    *) echo "usage: $0 [--rows N] [--requests N] [--regen] [--no-readme]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--pg] [--rows N] [--requests N] [--regen] [--no-readme]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -26,23 +30,36 @@ OUT=bench/results/ledger
 GEMGATE=${GEMGATE_BIN:-build/gemgate}
 FAKE=${FAKE_BIN:-build/fakegemini}
 DB=$OUT/ledger-$ROWS.db
+[ "$PG" = 1 ] && OUT=bench/results/ledger-pg
 mkdir -p "$OUT"
 make -s all
-PKGS="libevent libevent_pthreads libcurl jansson openssl sqlite3"
+PKGS="libevent libevent_pthreads libcurl jansson openssl sqlite3 libpq"
 cc -std=c17 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -Isrc $(pkg-config --cflags $PKGS) bench/ledger/gen.c \
    $(ls build/obj/*/*.o | grep -v "/app/main\.o$") -o build/ledger-gen $(pkg-config --libs $PKGS) -lm
 
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+PG_DIR=""
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -z "$PG_DIR" ] || scripts/pg.sh stop "$PG_DIR"
+}
 trap cleanup EXIT
 
-if [ "$REGEN" = 1 ] || [ ! -f "$DB" ]; then
+if [ "$PG" = 1 ]; then
+  eval "$(scripts/pg.sh start --durable)"
+  psql "$PG_URL" -qXc "CREATE DATABASE ledger_bench"
+  DB=${PG_URL/\/postgres\?/\/ledger_bench?}
+  echo "ledger bench: PostgreSQL $(psql "$PG_URL" -AtXc 'SHOW server_version'), generating $ROWS rows into $DB"
+  build/ledger-gen "$DB" "$ROWS" 90 200 2>&1 | grep -v ' info ' | tee "$OUT/gen.log"
+  psql "$DB" -qXc "VACUUM ANALYZE"                      # what autovacuum would have done by now
+  DB_MB=$(psql "$PG_URL" -AtXc "SELECT pg_database_size('ledger_bench') / 1048576")
+elif [ "$REGEN" = 1 ] || [ ! -f "$DB" ]; then
   rm -f "$DB" "$DB-wal" "$DB-shm"
   echo "ledger bench: generating $ROWS rows into $DB"
   build/ledger-gen "$DB" "$ROWS" 90 200 2>&1 | grep -v ' info ' | tee "$OUT/gen.log"
 fi
 GEN_LINE=$(grep 'rows/s sustained' "$OUT/gen.log" | tail -1 || true)
-DB_MB=$(( ($(stat -c %s "$DB") + $(stat -c %s "$DB-wal" 2>/dev/null || echo 0)) / 1048576 ))
+[ "$PG" = 1 ] || DB_MB=$(( ($(stat -c %s "$DB") + $(stat -c %s "$DB-wal" 2>/dev/null || echo 0)) / 1048576 ))
 
 # Starts gemgate on core 0 with the bench database; sets GW_PID and GW_URL.
 start_gw() {
@@ -100,16 +117,22 @@ fi
 echo "ledger bench: full speed: $LIVE"
 
 [ "$README" = 1 ] || exit 0
-node - "$OUT/latency.jsonl" "$ROWS" "$DB_MB" "$GEN_LINE" "$LIVE" <<'NODE'
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+node - "$OUT/latency.jsonl" "$ROWS" "$DB_MB" "$GEN_LINE" "$LIVE" "$PG" "$LOAD" <<'NODE'
 const fs = require('fs');
-const [file, rows, mb, gen, live] = process.argv.slice(2);
+const [file, rows, mb, gen, live, pg, load] = process.argv.slice(2);
 const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 const cpu = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)[1];
 const table = lines.map((l) => `| ${l.route} | ${l.requests} | ${l.p50_ms} | ${l.p90_ms} | ${l.p99_ms} | ${l.max_ms} |`).join('\n');
-const section = `<!-- ledger:begin (written by bench/ledger/run.sh) -->
-## Ledger
+const tag = pg === '1' ? 'ledger-pg' : 'ledger';
+const server = pg === '1' ? `\n\n**Server**: PostgreSQL 15 on the same machine (\`scripts/pg.sh start --durable\`: a unix
+socket, fsync and synchronous commit on, shared_buffers 512 MB, max_wal_size 2 GB), generated
+afresh for the run and VACUUM ANALYZEd before the latency runs; gemgate's ledger writer streams
+its rows with COPY and merges the rollups through a temporary table, in one transaction per batch.` : '';
+const section = `<!-- ${tag}:begin (written by bench/ledger/run.sh${pg === '1' ? ' --pg' : ''}) -->
+## Ledger${pg === '1' ? ' on PostgreSQL' : ''}
 
-\`bench/ledger/run.sh\` — ${new Date().toISOString().slice(0, 16)}Z, ${cpu}, ${require('os').cpus().length} cores.
+\`bench/ledger/run.sh${pg === '1' ? ' --pg' : ''}\` — ${new Date().toISOString().slice(0, 16)}Z, ${cpu}, ${require('os').cpus().length} cores.${server}
 
 **Database**: ${Number(rows).toLocaleString('en')} ledger rows over 90 days, 200 users (a few heavy:
 user 1 has ~7 % of all rows), 8 models, 7 generation types, 8 upstream keys, 5 % failures;
@@ -136,14 +159,14 @@ Why it stays flat as the ledger grows: usage-stats reads a user's all-time per-t
 (\`usage_dim\`, \`utype\`) or, for a shorter period or a model filter, the per-user daily rollup,
 plus an index seek for the 10 newest rows; admin stats reads the per-dimension daily totals
 (day −1 holds all time), summed in C, and the in-memory per-model windows. No query scans ledger
-rows. The machine is shared with other work: the tails (p99, max) carry other processes' time
-slices. Reproduce: \`bench/ledger/run.sh\` (the database is generated once, ~11 min here, and
-reused; \`--regen\` to rebuild it).
-<!-- ledger:end -->`;
+rows. The machine is shared with other work (load average ${load} at the end of this run, on
+${require('os').cpus().length} cores): the tails (p99, max) carry other processes' time slices. Reproduce: ${pg === '1' ? '\`bench/ledger/run.sh --pg\` (the database is generated every run)'
+  : '\`bench/ledger/run.sh\` (the database is generated once, ~11 min here, and reused; \`--regen\` to rebuild it)'}.
+<!-- ${tag}:end -->`;
 const readme = 'bench/README.md';
 let text = fs.existsSync(readme) ? fs.readFileSync(readme, 'utf8') : '# gemgate benchmark\n';
-const re = /<!-- ledger:begin[\s\S]*?<!-- ledger:end -->/;
+const re = new RegExp(`<!-- ${tag}:begin[\\s\\S]*?<!-- ${tag}:end -->`);
 text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}\n`;
 fs.writeFileSync(readme, text);
-console.log('ledger bench: bench/README.md updated (section "Ledger")');
+console.log(`ledger bench: bench/README.md updated (section "Ledger${pg === '1' ? ' on PostgreSQL' : ''}")`);
 NODE

@@ -80,7 +80,8 @@ bool dbcall_run(dbcall *d, store_work work, dbcall_reply reply)
   if(d->job) return true;
   r->on_abort = NULL;
   if(r->started) http_abort(r);
-  else http_error(r, 503, NULL, "the database is busy: try again", "Retry-After: 1\r\n");
+  else http_error(r, 503, NULL, store_is_down(r->w->gw->store) ? "the database is unreachable: try again"
+                                                                : "the database is busy: try again", "Retry-After: 1\r\n");
   dbcall_free(d);
   return false;
 }
@@ -125,6 +126,7 @@ static void json_job_work(store_conn *c, void *arg)
   json_job *j = arg;
   j->rc = j->work(c, j->arg, &j->out, &j->err);
   if(j->rc == GG_OK && !j->out) j->rc = GG_NOMEM;
+  if(j->rc == GG_DB && store_conn_lost(c)) j->rc = gg_fail(&j->err, GG_BUSY, "the database is unreachable: try again");
 }
 
 static void json_job_reply(dbcall *d, http_req *r, void *arg)

@@ -15,11 +15,12 @@
 
 int persist_open(gateway *gw)
 {
-  char err[512];
+  char err[512], db[512];
+  store_url_redact(gw->cfg.db, db, sizeof db);          /* a PostgreSQL URL may hold a password */
   gw->store = store_open(gw->cfg.db, PERSIST_DB_THREADS, err, sizeof err);
-  if(!gw->store) { log_error("database %s: %s", gw->cfg.db, err); return -1; }
+  if(!gw->store) { log_error("database %s: %s", db, err); return -1; }
   store_conn *c = store_connect(gw->store, err, sizeof err);
-  if(!c) { log_error("database %s: %s", gw->cfg.db, err); return -1; }
+  if(!c) { log_error("database %s: %s", db, err); return -1; }
   int64_t now = now_ms();
   gw->prices = prices_new();
   gw->users = users_new();
@@ -52,7 +53,7 @@ int persist_open(gateway *gw)
     else if(n) log_info("key pool: %d learned limits loaded", n);
     store_disconnect(c);
   }
-  log_info("database %s ready", gw->cfg.db);
+  log_info("database %s ready", db);
   return 0;
 }
 

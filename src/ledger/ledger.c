@@ -186,7 +186,7 @@ static int insert_row(store_conn *c, const entry *e)
     prompt_sanitize(prompt);
     pr = prompt;
   }
-  store_stmt *st = store_prepare(c, SQL_ROW);
+  store_stmt *st = store_prepare_bulk(c, SQL_ROW);
   if(!st) return -1;
   int i = 1;
   store_bind_int(st, i++, e->user_id);
@@ -230,7 +230,7 @@ static int insert_row(store_conn *c, const entry *e)
 
 static int upsert(store_conn *c, const bucket *x)
 {
-  store_stmt *st = store_prepare(c, x->kind == R_HOURLY ? SQL_HOURLY : x->kind == R_DAILY ? SQL_DAILY : SQL_DIM);
+  store_stmt *st = store_prepare_bulk(c, x->kind == R_HOURLY ? SQL_HOURLY : x->kind == R_DAILY ? SQL_DAILY : SQL_DIM);
   if(!st) return -1;
   int i = 1;
   if(x->kind == R_DIM) {
@@ -273,7 +273,8 @@ static void account(ledger *l, const entry *e)
     users_settle(l->users, e->user_id, e->reserved, !e->refused && !e->counted, tokens, e->b.cost_nanos, e->created_ms);
 }
 
-/* One transaction: the rows, then their rollups.  0, or -1 (rolled back). */
+/* One transaction: the rows, then their rollups (bulk statements: PostgreSQL gets them with
+ * COPY at the commit; one upsert per bucket, so no key repeats).  0, or -1 (rolled back). */
 static int write_batch(ledger *l, store_conn *c, entry *rows)
 {
   agg g = { 0 };
@@ -285,7 +286,10 @@ static int write_batch(ledger *l, store_conn *c, entry *rows)
   for(size_t i = 0; !rc && i < g.cap; i++)
     if(g.v[i].status) rc = upsert(c, &g.v[i]);
   if(!rc) rc = store_commit(c);
-  if(rc) { log_error("ledger: batch not written: %s", store_error(c)); store_rollback(c); }
+  if(rc) {
+    if(!store_conn_lost(c)) log_error("ledger: batch not written: %s", store_error(c));   /* a loss: the store says it */
+    store_rollback(c);
+  }
   free(g.v);
   return rc ? -1 : 0;
 }
@@ -349,6 +353,7 @@ static void *writer_main(void *arg)
     l->busy = false;
     failures++;
     int64_t ms = 100LL << (failures < 6 ? failures : 6);
+    if(ms > 1000 && store_conn_lost(l->c)) ms = 1000;   /* the connection's own retry pace: flush soon after it is back */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += ms / 1000;

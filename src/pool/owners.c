@@ -339,7 +339,7 @@ size_t owners_count(owners *o)
 int owners_load(owners *o, store_conn *c)
 {
   store_stmt *st = store_prepare(c, "SELECT name, kind, key_hash, user_id, model, created_at FROM"
-                                    " (SELECT * FROM resources ORDER BY created_at DESC, name DESC LIMIT ?)"
+                                    " (SELECT * FROM resources ORDER BY created_at DESC, name DESC LIMIT ?) AS newest"
                                     " ORDER BY created_at, name");
   if(!st) return -1;
   store_bind_int(st, 1, (int64_t)o->cap);

@@ -72,7 +72,7 @@ static json_t *group_json(group *g, int steps)
 gg_rc series_get(store_conn *c, series_range range, int64_t now, json_t **out, gg_err *e)
 {
   static const char *const sql[] = {
-    "SELECT created_at / 60000, model_name, user_id, COUNT(*), SUM(status = 'success'),"
+    "SELECT created_at / 60000, model_name, user_id, COUNT(*), SUM(CASE WHEN status = 'success' THEN 1 ELSE 0 END),"
     " SUM(input_tokens + output_tokens + thinking_tokens), SUM(cost_nanos) FROM ledger WHERE created_at >= ?"
     " GROUP BY 1, 2, 3",
     "SELECT hour, model_name, user_id, SUM(calls), SUM(CASE WHEN status = 'success' THEN calls ELSE 0 END),"

@@ -2,6 +2,7 @@
  * event loops.  Contract in store.h. */
 #include "store/store.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +11,9 @@
 #include <event2/event.h>
 
 #include "base/log.h"
-#include "store/store_sqlite.h"
 #include "base/util.h"
+#include "store/store_pg.h"
+#include "store/store_sqlite.h"
 
 #define STMT_CACHE 64
 
@@ -21,11 +23,14 @@ struct store_stmt {
   uint64_t hash;
   char *sql;
   uint64_t used;              /* LRU clock */
+  bool bulk;                  /* from store_prepare_bulk */
 };
 
 struct store_conn {
   const store_backend *be;
+  store *s;
   void *h;
+  bool lost;                  /* as last seen (health) */
   store_stmt cache[STMT_CACHE];
   uint64_t clock;
 };
@@ -55,7 +60,53 @@ struct store {
   pthread_t *threads;
   store_conn **conns;         /* one per pool thread, opened by store_open */
   int nthreads;
+  bool down;                  /* a connection found the server gone; none has got through since */
+  int64_t down_since;
 };
+
+/* ---- the database's health (a network database) ---- */
+
+/* Loss and recovery are said once each, for the whole store, however many connections see it. */
+static void set_down(store *s, bool down, const char *why)
+{
+  pthread_mutex_lock(&s->mu);
+  bool change = s->down != down;
+  int64_t now = now_ms(), since = s->down_since;
+  s->down = down;
+  if(change && down) {
+    s->down_since = now;
+    pthread_cond_broadcast(&s->cv);              /* the pool threads start probing */
+  }
+  pthread_mutex_unlock(&s->mu);
+  if(!change) return;
+  if(down) {
+    size_t n = why ? strcspn(why, "\n") : 0;
+    log_error("store: lost the connection to the database (%.*s): calls are still served, ledger rows wait in "
+              "memory, admin routes answer 503 until it is back", (int)n, n ? why : "unreachable");
+  } else {
+    log_warn("store: the database is reachable again after %.1f s", (double)(now - since) / 1000.0);
+  }
+}
+
+/* After a failure, an exec or a job on c: did its connection go, or come back? */
+static void health(store_conn *c)
+{
+  if(!c->be->lost) return;
+  bool lost = c->be->lost(c->h);
+  if(lost == c->lost) return;
+  c->lost = lost;
+  set_down(c->s, lost, c->be->errmsg(c->h));
+}
+
+bool store_conn_lost(store_conn *c) { return c->be->lost && c->be->lost(c->h); }
+
+bool store_is_down(store *s)
+{
+  pthread_mutex_lock(&s->mu);
+  bool down = s->down;
+  pthread_mutex_unlock(&s->mu);
+  return down;
+}
 
 /* ---- connections and statements ---- */
 
@@ -64,6 +115,7 @@ store_conn *store_connect(store *s, char *err, size_t errcap)
   store_conn *c = calloc(1, sizeof *c);
   if(!c) { snprintf(err, errcap, "out of memory"); return NULL; }
   c->be = s->be;
+  c->s = s;
   c->h = s->be->open(s->target, err, errcap);
   if(!c->h) { free(c); return NULL; }
   return c;
@@ -87,29 +139,48 @@ static uint64_t sql_key(const char *sql)
   return n > 48 ? h ^ hash64(sql + n - 48, 48) * 31 : h;
 }
 
-store_stmt *store_prepare(store_conn *c, const char *sql)
+static store_stmt *prepare_cached(store_conn *c, const char *sql, bool bulk)
 {
   uint64_t h = sql_key(sql);
   store_stmt *victim = &c->cache[0];
   for(int i = 0; i < STMT_CACHE; i++) {
     store_stmt *st = &c->cache[i];
-    if(st->h && st->hash == h && !strcmp(st->sql, sql)) { st->used = ++c->clock; return st; }
+    if(st->h && st->hash == h && st->bulk == bulk && !strcmp(st->sql, sql)) { st->used = ++c->clock; return st; }
     if(!st->h) victim = st;
     else if(victim->h && st->used < victim->used) victim = st;
   }
-  void *ph = c->be->prepare(c->h, sql);
+  void *ph = bulk ? c->be->prepare_bulk(c->h, sql) : c->be->prepare(c->h, sql);
   if(!ph) { log_error("store: cannot prepare: %s", c->be->errmsg(c->h)); return NULL; }
   char *copy = strdup(sql);
   if(!copy) { c->be->finalize(ph); return NULL; }
   if(victim->h) { c->be->finalize(victim->h); free(victim->sql); }
-  *victim = (store_stmt){ c, ph, h, copy, ++c->clock };
+  *victim = (store_stmt){ c, ph, h, copy, ++c->clock, bulk };
   return victim;
+}
+
+store_stmt *store_prepare(store_conn *c, const char *sql) { return prepare_cached(c, sql, false); }
+
+store_stmt *store_prepare_bulk(store_conn *c, const char *sql)
+{
+  return prepare_cached(c, sql, c->be->prepare_bulk != NULL);
+}
+
+int store_flush(store_conn *c)
+{
+  int rc = c->be->flush ? c->be->flush(c->h) : 0;
+  if(rc) health(c);
+  return rc;
 }
 
 void store_bind_int(store_stmt *st, int idx, int64_t v) { st->c->be->bind_int(st->h, idx, v); }
 void store_bind_text(store_stmt *st, int idx, const char *s) { st->c->be->bind_text(st->h, idx, s); }
 void store_bind_null(store_stmt *st, int idx) { st->c->be->bind_null(st->h, idx); }
-store_rc store_step(store_stmt *st) { return st->c->be->step(st->h); }
+store_rc store_step(store_stmt *st)
+{
+  store_rc rc = st->c->be->step(st->h);
+  if(rc == STORE_ERROR || st->c->lost) health(st->c);     /* a loss, or the first success after one */
+  return rc;
+}
 int64_t store_col_int(store_stmt *st, int i) { return st->c->be->col_int(st->h, i); }
 const char *store_col_text(store_stmt *st, int i) { return st->c->be->col_text(st->h, i); }
 bool store_col_null(store_stmt *st, int i) { return st->c->be->col_null(st->h, i); }
@@ -133,10 +204,18 @@ int64_t store_do(store_conn *c, const char *sql, const char *fmt, ...)
   return c->be->changes(c->h);
 }
 
-int store_exec(store_conn *c, const char *sql) { return c->be->exec(c->h, sql); }
-int store_begin(store_conn *c) { return c->be->exec(c->h, c->be->begin_sql); }
-int store_commit(store_conn *c) { return c->be->exec(c->h, "COMMIT"); }
-void store_rollback(store_conn *c) { c->be->exec(c->h, "ROLLBACK"); }
+/* Every exec is a point where a lost connection may have come back (the ledger writer's begin). */
+static int exec_noted(store_conn *c, const char *sql)
+{
+  int rc = c->be->exec(c->h, sql);
+  health(c);
+  return rc;
+}
+
+int store_exec(store_conn *c, const char *sql) { return exec_noted(c, sql); }
+int store_begin(store_conn *c) { return exec_noted(c, c->be->begin_sql); }
+int store_commit(store_conn *c) { return exec_noted(c, "COMMIT"); }
+void store_rollback(store_conn *c) { exec_noted(c, "ROLLBACK"); }
 const char *store_error(store_conn *c) { return c->be->errmsg(c->h); }
 
 int store_backup(store_conn *c, const char *path, char *err, size_t errcap)
@@ -162,6 +241,7 @@ static void job_deliver(evutil_socket_t fd, short what, void *arg)
 static void job_run(store *s, store_conn *c, store_job *j)
 {
   j->work(c, j->arg);
+  health(c);
   pthread_mutex_lock(&s->mu);
   if(j->state == JOB_CANCELLED || s->closing) {   /* closing: the loop may be gone */
     pthread_mutex_unlock(&s->mu);
@@ -183,7 +263,19 @@ static void *pool_main(void *arg)
   free(arg);
   pthread_mutex_lock(&s->mu);
   for(;;) {
-    while(!s->head && !s->closing) pthread_cond_wait(&s->cv, &s->mu);
+    while(!s->head && !s->closing) {
+      if(!s->down || !c->be->ping) { pthread_cond_wait(&s->cv, &s->mu); continue; }
+      /* Down: no job is accepted meanwhile, so the pool threads ask the server once a second. */
+      struct timespec t;
+      clock_gettime(CLOCK_REALTIME, &t);
+      t.tv_sec += 1;
+      if(pthread_cond_timedwait(&s->cv, &s->mu, &t) != ETIMEDOUT || !s->down || s->closing) continue;
+      pthread_mutex_unlock(&s->mu);
+      bool up = c->be->ping(c->h) == 0;
+      health(c);
+      if(up) set_down(s, false, NULL);
+      pthread_mutex_lock(&s->mu);
+    }
     if(!s->head) break;
     store_job *j = s->head;
     s->head = j->next;
@@ -214,7 +306,7 @@ store_job *store_submit(store *s, struct event_base *base, store_work work, stor
   j->ev = event_new(base, -1, 0, job_deliver, j);
   if(!j->ev) { free(j); return NULL; }
   pthread_mutex_lock(&s->mu);
-  if(s->closing || s->njobs >= STORE_MAX_JOBS) {
+  if(s->closing || s->down || s->njobs >= STORE_MAX_JOBS) {
     pthread_mutex_unlock(&s->mu);
     event_free(j->ev);
     free(j);
@@ -252,18 +344,35 @@ static const char *sqlite_target(const char *url)
   return url;
 }
 
+static bool is_pg(const char *url)
+{
+  return !strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13);
+}
+
+void store_url_redact(const char *url, char *out, size_t cap)
+{
+  const char *at = is_pg(url) ? strchr(url, '@') : NULL, *colon = NULL;
+  if(at) {
+    const char *user = strstr(url, "://") + 3;
+    colon = memchr(user, ':', (size_t)(at - user));
+  }
+  char tmp[1024];
+  if(colon) snprintf(tmp, sizeof tmp, "%.*s:***%s", (int)(colon - url), url, at);
+  else snprintf(tmp, sizeof tmp, "%s", url);
+  /* A password in the parameters (?password=...) goes too. */
+  char *pw = is_pg(url) ? strstr(tmp, "password=") : NULL;
+  if(pw) snprintf(out, cap, "%.*s***%s", (int)(pw + 9 - tmp), tmp, pw + 9 + strcspn(pw + 9, "&"));
+  else snprintf(out, cap, "%s", tmp);
+}
+
 store *store_open(const char *url, int threads, char *err, size_t errcap)
 {
   if(!url || !*url) { snprintf(err, errcap, "GEMGATE_DB is empty"); return NULL; }
-  if(!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13)) {
-    snprintf(err, errcap, "PostgreSQL is not built into this gemgate yet; use an SQLite file");
-    return NULL;
-  }
   store *s = calloc(1, sizeof *s);
   if(!s) { snprintf(err, errcap, "out of memory"); return NULL; }
-  s->be = &store_sqlite;
-  s->target = strdup(sqlite_target(url));
-  s->path = strdup(s->target);
+  s->be = is_pg(url) ? &store_pg : &store_sqlite;
+  s->target = strdup(is_pg(url) ? url : sqlite_target(url));
+  s->path = strdup(is_pg(url) ? "" : s->target);
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->cv, NULL);
   store_conn *c = store_connect(s, err, errcap);

@@ -1,6 +1,6 @@
 // Test harness: starts the fake Gemini upstream and gemgate as child processes on loopback,
 // finds their ports from what they print, and stops them by PID when a test file ends.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -58,16 +58,61 @@ let dbSeq = 0;
 const dbs = new Set();
 process.on('exit', () => { for (const db of dbs) for (const f of [db, `${db}-wal`, `${db}-shm`]) fs.rmSync(f, { force: true }); });
 
+// PostgreSQL mode: GEMGATE_DB in the environment is a postgres:// URL (`make test` points it at
+// scripts/pg.sh's throwaway server).  Every gateway then gets a fresh database of its own on that
+// server, and a test that names an SQLite file (to restart on the same data) gets one database
+// per file name, so restarts find their data as they would in the file.
+const PG = /^postgres(ql)?:\/\//.test(process.env.GEMGATE_DB || '') ? process.env.GEMGATE_DB : null;
+export const ON_PG = PG !== null;
+const pgDbs = new Map();                  // SQLite file name → database name
+const psql = (url, ...sql) => execFileSync('psql', [url, '-qAtX', '-v', 'ON_ERROR_STOP=1', ...sql.flatMap((c) => ['-c', c])],
+  { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+/** The URL of database `name` on the test server (the server's URL with another path). */
+export const pgUrl = (name) => PG.replace(/^(postgres(?:ql)?:\/\/[^/?]*)(\/[^?]*)?/, `$1/${name}`);
+process.on('exit', () => {
+  if (PG && pgDbs.size) try { psql(PG, ...[...pgDbs.values()].map((d) => `DROP DATABASE IF EXISTS ${d} WITH (FORCE)`)); } catch {}
+});
+
+/** The URL a gateway gets for GEMGATE_DB `file` (a fresh one when file is null). */
+function dbFor(file) {
+  if (!PG) return file;
+  const key = file ?? `fresh-${++dbSeq}`;
+  if (!pgDbs.has(key)) {
+    const name = `gg_${process.pid}_${pgDbs.size + 1}`;
+    psql(PG, `CREATE DATABASE ${name}`);
+    pgDbs.set(key, name);
+  }
+  return pgUrl(pgDbs.get(key));
+}
+
+/** SQL on the database the gateway with GEMGATE_DB `file` uses (PostgreSQL mode only). */
+export const pgQuery = (file, sql) => psql(dbFor(file), sql);
+/** SQL on the test server's own database (to refuse or cut a gateway's connections). */
+export const pgServer = (sql) => psql(PG, sql);
+/** The database name in a PostgreSQL URL. */
+export const pgName = (url) => url.replace(/^postgres(?:ql)?:\/\/[^/?]*\/?/, '').replace(/\?.*/, '');
+
+/** Everything stored for GEMGATE_DB `file`, as text: the SQLite file and its WAL, or a
+ * PostgreSQL dump of its database — for asserting that a secret is nowhere in it. */
+export function dbText(file) {
+  if (PG) return execFileSync('pg_dump', ['--data-only', dbFor(file)], { stdio: ['ignore', 'pipe', 'pipe'] }).toString('latin1');
+  return fs.readFileSync(file).toString('latin1') + (fs.existsSync(`${file}-wal`) ? fs.readFileSync(`${file}-wal`).toString('latin1') : '');
+}
+
 export async function startGateway(env = {}, args = []) {
   // Each gateway gets its own database unless the test names one (to restart on the same).
+  const named = env.GEMGATE_DB && !/^postgres(ql)?:\/\//.test(env.GEMGATE_DB) ? env.GEMGATE_DB : null;
   const db = env.GEMGATE_DB ? null : path.join(os.tmpdir(), `gemgate-test-${process.pid}-${++dbSeq}.db`);
   if (db) dbs.add(db);
+  const url = PG && !env.GEMGATE_DB ? dbFor(null) : PG && named ? dbFor(named) : null;
   const p = await spawnAndWait(GEMGATE_BIN, args, {
     ...(db ? { GEMGATE_DB: db } : {}),
     GEMGATE_LISTEN: '127.0.0.1:0', GEMGATE_WORKERS: '1', GEMGATE_ACCESS_KEYS: ACCESS,
     GEMGATE_ADMIN_TOKEN: ADMIN, GEMGATE_RETRY_BACKOFF: '10ms', GEMGATE_LOG_LEVEL: 'info',
     GEMGATE_LOG_FORMAT: 'text', ...env,   // the tests read text lines; logs.test.mjs reads JSON
+    ...(url ? { GEMGATE_DB: url } : {}),
   }, 'stderr', /listening on 127\.0\.0\.1:(\d+)/);
+  p.db = url ?? env.GEMGATE_DB ?? db;
   p.url = `http://127.0.0.1:${p.port}`;
   p.stop = async () => {
     const r = await stop(p);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startFake, startGateway, until, sleep, ACCESS, ADMIN, GEN, SSE, ARR } from './harness.mjs';
+import { startFake, startGateway, until, sleep, ON_PG, ACCESS, ADMIN, GEN, SSE, ARR } from './harness.mjs';
 
 const KEY = 'AIzaFake-ok-ledg0001';
 const DAY = 86400000;
@@ -226,7 +226,14 @@ test('cleanup deletes old rows, returns the count, keeps the rollups', async () 
   assert.equal((await admin('/admin/maintenance/cleanup', 'POST', {})).body.deleted, 0, 'default 30 days');
 });
 
-test('backup: a consistent copy next to the database; names validated, never overwritten', async () => {
+test('backup on PostgreSQL: refused with a pointer to pg_dump, nothing written', { skip: !ON_PG }, async () => {
+  const r = await admin('/admin/maintenance/backup', 'POST');
+  assert.equal(r.status, 500);
+  assert.match(r.body.error.message, /pg_dump/);
+  assert.deepEqual(fs.readdirSync(dir), []);
+});
+
+test('backup: a consistent copy next to the database; names validated, never overwritten', { skip: ON_PG && 'SQLite only' }, async () => {
   const r = await admin('/admin/maintenance/backup', 'POST');
   assert.equal(r.status, 200);
   assert.equal(path.dirname(r.body.path), dir);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GoogleGenAI } from '@google/genai';
-import { startFake, startGateway, ACCESS, ADMIN } from './harness.mjs';
+import { startFake, startGateway, ACCESS, ADMIN, dbText } from './harness.mjs';
 
 const KEYS = ['AIzaFake-ok-r01', 'AIzaFake-ok-r02', 'AIzaFake-ok-r03', 'AIzaFake-ok-r04'];
 const MODEL = 'gemini-2.5-flash';
@@ -152,7 +152,7 @@ test('a restart on the same database remembers the owners; the owner removed fro
 });
 
 test('the key secret never reaches the database: owners are kept by hash', async () => {
-  const bytes = fs.readFileSync(db).toString('latin1') + (fs.existsSync(`${db}-wal`) ? fs.readFileSync(`${db}-wal`).toString('latin1') : '');
+  const bytes = dbText(db);
   assert.ok(bytes.includes('cachedContents/'), 'resources are stored');
   for (const k of KEYS) assert.ok(!bytes.includes(k), `${k} is not in the database`);
 });

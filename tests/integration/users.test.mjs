@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startFake, startGateway, until, sleep, ACCESS, ADMIN, GEN } from './harness.mjs';
+import { startFake, startGateway, until, sleep, dbText, ACCESS, ADMIN, GEN } from './harness.mjs';
 
 const UKEY = 'AIzaFake-ok-user0001';
 let fake, gw, dir, db;
@@ -50,7 +50,7 @@ test('a user key is shown once, stored hashed, listed by prefix, and authenticat
   assert.ok(s.includes(u.key.slice(0, 11)), 'listed by its prefix');
   const one = await admin(`/admin/users/${u.user_id}`);
   assert.equal(one.body.keys[0].prefix, u.key.slice(0, 11));
-  const file = fs.readFileSync(db).toString('latin1') + (fs.existsSync(`${db}-wal`) ? fs.readFileSync(`${db}-wal`).toString('latin1') : '');
+  const file = dbText(db);
   assert.ok(!file.includes(u.key.slice(11)), 'not stored in the clear');
   for (const how of [{ 'x-goog-api-key': u.key }, { authorization: `Bearer ${u.key}` }]) {
     const r = await gw.fetch(GEN, { method: 'POST', headers: how, body: '{}' });
@@ -144,7 +144,7 @@ test('upstream keys: added once (409 again), masked, in the pool, disabled, remo
   await fake.reset();
   for (let i = 0; i < 4; i++) await callAs(ACCESS);
   assert.equal((await fake.stats()).by_key[secret], 2, 'round robin over env key and stored key');
-  const raw = fs.readFileSync(db).toString('latin1') + (fs.existsSync(`${db}-wal`) ? fs.readFileSync(`${db}-wal`).toString('latin1') : '');
+  const raw = dbText(db);
   assert.ok(!raw.includes(secret), 'the secret is not in the database file in the clear');
   assert.equal((await admin(`/admin/config/gemini-keys/${add.body.id}/disable`, 'POST')).body.enabled, false);
   assert.ok(!(await gw.keys()).some((k) => k.key === 'AIza…4242'), 'a disabled key leaves the pool');

@@ -129,7 +129,7 @@ static void test_threads_rows_and_rollups_agree(void **state)
   /* Per hour, per (user, model, type, key, status): compare one bucket with a GROUP BY of rows. */
   assert_int_equal(q("SELECT COUNT(*) FROM usage_hourly"),
                    q("SELECT COUNT(*) FROM (SELECT 1 FROM ledger GROUP BY created_at / 3600000, user_id, model_name,"
-                     " generation_type, upstream_key, status)"));
+                     " generation_type, upstream_key, status) AS g"));
 }
 
 static void test_bill_and_fields(void **state)
@@ -249,8 +249,9 @@ static void test_counts_clamped_and_sums_saturate(void **state)
   assert_int_equal(q("SELECT MAX(thinking_tokens) FROM ledger WHERE user_id = 77"), 0);
   assert_int_equal(q("SELECT MAX(cached_tokens) FROM ledger WHERE user_id = 77"), LEDGER_MAX_TOKENS);
   assert_int_equal(q("SELECT MIN(images) FROM ledger WHERE user_id = 77"), 0);
-  assert_int_equal(q("SELECT typeof(input_tokens) = 'integer' FROM usage_dim WHERE dim = 'user' AND value = '77'"
-                     " AND day = -1"), 1);
+  if(!getenv("GEMGATE_TEST_PG"))            /* SQLite's own worry: a sum turned REAL (PostgreSQL: bigint) */
+    assert_int_equal(q("SELECT typeof(input_tokens) = 'integer' FROM usage_dim WHERE dim = 'user' AND value = '77'"
+                       " AND day = -1"), 1);
   assert_int_equal(q("SELECT input_tokens FROM usage_dim WHERE dim = 'user' AND value = '77' AND day = -1"),
                    3 * LEDGER_MAX_TOKENS);
   /* A rollup already near the top saturates instead of wrapping or turning REAL. */
@@ -267,7 +268,8 @@ static void test_counts_clamped_and_sums_saturate(void **state)
   assert_true(ledger_flush(l, 5000));
   ledger_close(l);
   assert_int_equal(q("SELECT MAX(cost_nanos) FROM usage_dim WHERE dim = 'all' AND day = -1"), INT64_MAX);
-  assert_int_equal(q("SELECT COUNT(*) FROM usage_dim WHERE typeof(cost_nanos) <> 'integer'"), 0);
+  if(!getenv("GEMGATE_TEST_PG"))
+    assert_int_equal(q("SELECT COUNT(*) FROM usage_dim WHERE typeof(cost_nanos) <> 'integer'"), 0);
 }
 
 int main(void)

@@ -203,12 +203,50 @@ static void test_backup(void **state)
   store_close(s);
 }
 
-static void test_postgres_refused_clearly(void **state)
+/* A PostgreSQL URL selects that backend: a server that is not there fails the start clearly
+ * (tests/unit/store/test_store_pg.c tests a real one), and a URL in a log line loses its password. */
+static void test_postgres_url(void **state)
 {
-  char err[256] = "";
-  assert_null(store_open("postgres://x@y/z", 1, err, sizeof err));
-  assert_non_null(strstr(err, "PostgreSQL"));
+  char err[256] = "", out[160];
+  assert_null(store_open("postgres://x@/z?host=/nonexistent-dir&connect_timeout=1", 1, err, sizeof err));
+  assert_non_null(strstr(err, "cannot connect to PostgreSQL"));
   assert_null(store_open("/nonexistent-dir/x/y.db", 1, err, sizeof err));
+  store_url_redact("postgresql://gg:s3cret@db.internal:5432/gemgate?sslmode=require", out, sizeof out);
+  assert_string_equal(out, "postgresql://gg:***@db.internal:5432/gemgate?sslmode=require");
+  store_url_redact("postgres://gg@db/gemgate?sslmode=require&password=s3cret&x=1", out, sizeof out);
+  assert_string_equal(out, "postgres://gg@db/gemgate?sslmode=require&password=***&x=1");
+  store_url_redact("postgres://db/gemgate", out, sizeof out);
+  assert_string_equal(out, "postgres://db/gemgate");
+  store_url_redact("/var/lib/gemgate/a:b@c.db", out, sizeof out);         /* a file name stays as it is */
+  assert_string_equal(out, "/var/lib/gemgate/a:b@c.db");
+}
+
+/* On SQLite a bulk statement is an ordinary one: each step inserts at once. */
+static void test_bulk_on_sqlite(void **state)
+{
+  store *s = open_ok(1);
+  char err[256];
+  store_conn *c = store_connect(s, err, sizeof err);
+  assert_int_equal(store_begin(c), 0);
+  for(int round = 0; round < 2; round++) {
+    store_stmt *st = store_prepare_bulk(c, "INSERT INTO usage_dim (dim, day, value, status, calls) VALUES (?, ?, ?, ?, ?)"
+                                           " ON CONFLICT (dim, day, value, status) DO UPDATE SET calls = usage_dim.calls + excluded.calls");
+    assert_non_null(st);
+    store_bind_text(st, 1, "all");
+    store_bind_int(st, 2, -1);
+    store_bind_text(st, 3, "");
+    store_bind_text(st, 4, "success");
+    store_bind_int(st, 5, 5);
+    assert_int_equal(store_step(st), STORE_DONE);
+    store_reset(st);
+    assert_int_equal(count(c, "SELECT SUM(calls) FROM usage_dim"), 5 * (round + 1));
+  }
+  assert_int_equal(store_flush(c), 0);
+  assert_int_equal(store_commit(c), 0);
+  assert_false(store_conn_lost(c));
+  assert_false(store_is_down(s));
+  store_disconnect(c);
+  store_close(s);
 }
 
 int main(void)
@@ -219,7 +257,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_pool_delivers_on_the_loop, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
     cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
-    cmocka_unit_test(test_postgres_refused_clearly),
+    cmocka_unit_test_setup_teardown(test_bulk_on_sqlite, setup, teardown),
+    cmocka_unit_test(test_postgres_url),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
