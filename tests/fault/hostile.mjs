@@ -1,0 +1,112 @@
+// A hostile Gemini upstream for the fault suite (tests/integration/faults.test.mjs): a raw TCP
+// server on loopback, in the test's own process, that answers each call by the model its path
+// names (/v1beta/models/<scenario>:<method>) with bytes a well-behaved server would never send —
+// resets, stalls, drips, broken framing, huge heads and bodies, bad JSON, absurd retry delays,
+// echoed keys.  No TLS: a gateway pointed at it with https:// fails its handshake (the server
+// answers a ClientHello with junk), which is that scenario.
+import net from 'node:net';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const usage = (p = 3, c = 5) => ({ promptTokenCount: p, candidatesTokenCount: c, totalTokenCount: p + c });
+const answer = (text, u = usage()) => JSON.stringify({
+  candidates: [{ content: { parts: [{ text }], role: 'model' }, finishReason: 'STOP', index: 0 }],
+  usageMetadata: u, modelVersion: 'hostile',
+});
+const googleError = (code, status, message, details) =>
+  JSON.stringify({ error: { code, message, status, ...(details ? { details } : {}) } });
+
+function head(status, headers, reason = 'X') {
+  return `HTTP/1.1 ${status} ${reason}\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n`;
+}
+const json = (status, body, extra = []) =>
+  head(status, ['Content-Type: application/json; charset=UTF-8', `Content-Length: ${Buffer.byteLength(body)}`, ...extra]) + body;
+const chunk = (s) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
+const sse = (obj) => `data: ${typeof obj === 'string' ? obj : JSON.stringify(obj)}\r\n\r\n`;
+const sseHead = (extra = []) => head(200, ['Content-Type: text/event-stream', 'Transfer-Encoding: chunked', ...extra]);
+
+/** What each scenario does with a call.  sock: the raw socket; req: { method, path, headers, key, body }.
+ * Returns true when the connection may carry another request. */
+export const scenarios = {
+  // keys echoed: in a body (and a header), in an error, split across two stream chunks
+  'echo-body': async (sock, req) => {
+    sock.write(json(200, answer(`your key is ${req.key}, keep it safe`), [`X-Echo-Key: ${req.key}`]));
+    return true;
+  },
+  'echo-error': async (sock, req) => {
+    sock.write(json(400, googleError(400, 'INVALID_ARGUMENT', `request with key ${req.key} is malformed`),
+      [`X-Echo-Key: key=${req.key}`]));
+    return true;
+  },
+  'echo-stream': async (sock, req) => {
+    const ev = sse({ candidates: [{ content: { parts: [{ text: `streamed ${req.key} here` }], role: 'model' }, index: 0 }] });
+    const cut = ev.indexOf(req.key) + 9;             // inside the key
+    sock.write(sseHead() + chunk(ev.slice(0, cut)));
+    await sleep(60);
+    sock.write(chunk(ev.slice(cut)));
+    await sleep(20);
+    sock.write(chunk(sse(JSON.parse(answer('.', usage(2, 4))))) + '0\r\n\r\n');
+    return true;
+  },
+};
+
+function parseHead(text) {
+  const lines = text.split('\r\n');
+  const [method, target] = lines[0].split(' ');
+  const headers = {};
+  for (const l of lines.slice(1)) {
+    const i = l.indexOf(':');
+    if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+  }
+  return { method, path: target, headers };
+}
+
+/** Starts the server; { port, url, calls (by scenario), close() }. */
+export async function startHostile() {
+  const calls = {};
+  const sockets = new Set();
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => {});
+    let buf = Buffer.alloc(0), busy = false, more = false;
+    const pump = async () => {
+      if (busy) { more = true; return; }
+      busy = true;
+      try {
+        for (;;) {
+          if (buf.length && buf[0] === 0x16) {        // a TLS ClientHello: answer junk, hang up
+            sock.end('HTTP/1.1 400 this is no TLS server\r\n\r\n');
+            return;
+          }
+          const end = buf.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const req = parseHead(buf.subarray(0, end).toString('latin1'));
+          const len = Number(req.headers['content-length'] || 0);
+          if (buf.length < end + 4 + len) return;
+          req.body = buf.subarray(end + 4, end + 4 + len).toString();
+          buf = buf.subarray(end + 4 + len);
+          req.key = req.headers['x-goog-api-key'] || '';
+          const m = req.path.match(/models\/([^:/?]+)/);
+          const name = m ? m[1] : '';
+          calls[name] = (calls[name] || 0) + 1;
+          const fn = scenarios[name];
+          let again;
+          if (fn) again = await fn(sock, req);
+          else { sock.write(json(404, googleError(404, 'NOT_FOUND', `no scenario ${name}`))); again = true; }
+          if (!again || sock.destroyed) return;
+        }
+      } finally {
+        busy = false;
+        if (more && !sock.destroyed) { more = false; pump(); }
+      }
+    };
+    sock.on('data', (d) => { buf = Buffer.concat([buf, d]); pump(); });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const port = server.address().port;
+  return {
+    port, url: `http://127.0.0.1:${port}`, calls,
+    close: () => { for (const s of sockets) s.destroy(); return new Promise((r) => server.close(r)); },
+  };
+}

@@ -1,0 +1,89 @@
+// The fault suite: gemgate against a hostile upstream (tests/fault/hostile.mjs).  For each
+// fault: what the client sees, the key's state afterwards (/api/status/keys) and the ledger row
+// (/admin/usage); the gateway's memory comes back after the whole suite.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import { startGateway, ACCESS, until } from './harness.mjs';
+import { startHostile } from '../fault/hostile.mjs';
+
+const KEY = 'AIzaSyHostileFaultSuiteKey00000000000001';
+const KEY2 = 'AQ.Ab8RN6LhostileFaultSuiteKey_x-2';
+let up, gw, oai;
+
+before(async () => {
+  up = await startHostile();
+  gw = await startGateway({ GEMGATE_UPSTREAM: up.url, GEMGATE_KEYS: `${KEY},${KEY2}`, GEMGATE_MAX_RETRIES: '1' });
+  oai = new OpenAI({ apiKey: ACCESS, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+});
+after(async () => { await gw.stop(); await up.close(); });
+
+// A header value as its bytes say (fetch reads headers as latin1).
+const hdr = (r, name) => Buffer.from(r.headers.get(name) || '', 'latin1').toString('utf8');
+const native = (model, method = 'generateContent', q = '') => gw.call(`/v1beta/models/${model}:${method}${q}`);
+
+/** The last ledger row of a model (after the writer has committed it). */
+async function lastRow(model) {
+  return until(async () => {
+    const r = await gw.admin(`/admin/usage?limit=50`);
+    return (r.body.rows || []).find((x) => x.model_name === model);
+  });
+}
+
+const noSecret = (s, what) => {
+  for (const k of [KEY, KEY2]) {
+    assert.ok(!s.includes(k), `${what} holds the key ${k}`);
+    assert.ok(!s.includes(k.slice(6, 22)), `${what} holds part of the key ${k}`);
+  }
+};
+
+// ---------- no pooled secret in what comes from the upstream ----------
+
+test('a key the upstream echoes is masked in the body and a header (native, Content-Length kept)', async () => {
+  const r = await native('echo-body');
+  const text = await r.text();
+  assert.equal(r.status, 200);
+  noSecret(text, 'the body');
+  noSecret(hdr(r, 'x-echo-key'), 'X-Echo-Key');
+  assert.match(hdr(r, 'x-echo-key'), /^(AIza|AQ\.A)…\**.{4}$/);
+  const j = JSON.parse(text);                            // framing intact: the whole JSON arrived
+  assert.match(j.candidates[0].content.parts[0].text, /^your key is (AIza|AQ\.A)…\*+.{4}, keep it safe$/);
+  assert.equal(Number(r.headers.get('content-length')), Buffer.byteLength(text));
+});
+
+test('a key echoed in an upstream error is masked for the client, the ledger and the log', async () => {
+  const r = await native('echo-error');
+  const text = await r.text();
+  assert.equal(r.status, 400);
+  noSecret(text, 'the error body');
+  noSecret(hdr(r, 'x-echo-key'), 'the error header');
+  assert.match(hdr(r, 'x-echo-key'), /^key=(AIza|AQ\.A)…\**.{4}$/);
+  assert.match(JSON.parse(text).error.message, /^request with key (AIza|AQ\.A)…\*+.{4} is malformed$/);
+  const row = await lastRow('echo-error');
+  assert.ok(row, 'a ledger row');
+  assert.equal(row.http_status, 400);
+  assert.match(row.upstream_key, /^(AIza|AQ\.A)….{4}$/);
+  noSecret(JSON.stringify(row), 'the ledger row');
+});
+
+test('a key split across two stream chunks is masked (native SSE)', async () => {
+  const r = await native('echo-stream', 'streamGenerateContent', '?alt=sse');
+  const text = await r.text();
+  assert.equal(r.status, 200);
+  noSecret(text, 'the stream');
+  assert.match(text, /streamed (AIza|AQ\.A)…\*+.{4} here/);
+});
+
+test('the OpenAI route masks echoed keys too: answer, stream, error', async () => {
+  const c = await oai.chat.completions.create({ model: 'echo-body', messages: [{ role: 'user', content: 'hi' }] });
+  noSecret(JSON.stringify(c), 'the completion');
+  assert.match(c.choices[0].message.content, /^your key is (AIza|AQ\.A)…\*+.{4}, keep it safe$/);
+  const s = await oai.chat.completions.create({ model: 'echo-stream', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+  let text = '';
+  for await (const ch of s) text += ch.choices[0]?.delta?.content || '';
+  noSecret(text, 'the streamed completion');
+  assert.match(text, /streamed (AIza|AQ\.A)…\*+.{4} here/);
+  await assert.rejects(oai.chat.completions.create({ model: 'echo-error', messages: [{ role: 'user', content: 'hi' }] }),
+    (e) => { assert.equal(e.status, 400); noSecret(JSON.stringify(e.error ?? e.message), 'the OpenAI error'); return true; });
+  noSecret(gw.log, 'the gateway log');
+});
