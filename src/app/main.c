@@ -19,6 +19,7 @@ int main(int argc, char **argv)
   if(rc) return rc > 0 ? 0 : 2;
   log_threshold = (log_level)gw.cfg.log_level;
   srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+  server_fit_fds(&gw.cfg);        /* RLIMIT_NOFILE to its hard limit, MAX_CONNS to what fits */
   gw.pool = kp_new(&gw.cfg.pool);
   if(!gw.pool) { log_error("out of memory"); return 1; }
   kp_set_keys(gw.pool, (const char *const *)gw.cfg.keys.v, gw.cfg.keys.n);

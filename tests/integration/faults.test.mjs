@@ -4,7 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startGateway, ACCESS, until } from './harness.mjs';
+import fs from 'node:fs';
+import net from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { startGateway, ACCESS, until, sleep } from './harness.mjs';
 import { startHostile } from '../fault/hostile.mjs';
 
 const KEY = 'AIzaSyHostileFaultSuiteKey00000000000001';
@@ -86,4 +89,37 @@ test('the OpenAI route masks echoed keys too: answer, stream, error', async () =
   await assert.rejects(oai.chat.completions.create({ model: 'echo-error', messages: [{ role: 'user', content: 'hi' }] }),
     (e) => { assert.equal(e.status, 400); noSecret(JSON.stringify(e.error ?? e.message), 'the OpenAI error'); return true; });
   noSecret(gw.log, 'the gateway log');
+});
+
+// ---------- out of file descriptors ----------
+
+/** CPU time (ticks: 1/100 s) the process used so far. */
+const cpuTicks = (pid) => {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(f[11]) + Number(f[12]);
+};
+
+test('out of descriptors (EMFILE): the listener rests, logs once a second, and serves again after', async () => {
+  const g = await startGateway({ GEMGATE_UPSTREAM: up.url, GEMGATE_KEYS: KEY });
+  try {
+    // The start raised the soft limit to the hard one and lowered MAX_CONNS to fit it.
+    const lim = fs.readFileSync(`/proc/${g.pid}/limits`, 'utf8').match(/Max open files\s+(\d+)\s+(\d+)/);
+    assert.equal(lim[1], lim[2], 'soft limit raised to the hard limit');
+    // Now leave the running gateway two descriptors to spare: the third client meets EMFILE.
+    const open = fs.readdirSync(`/proc/${g.pid}/fd`).length;
+    execFileSync('prlimit', ['--pid', String(g.pid), `--nofile=${open + 2}:${lim[2]}`]);
+    const socks = Array.from({ length: 12 }, () => net.connect(g.port, '127.0.0.1').on('error', () => {}));
+    await sleep(300);
+    const cpu0 = cpuTicks(g.pid), log0 = g.log.length;
+    await sleep(2000);
+    const ticks = cpuTicks(g.pid) - cpu0;
+    const lines = g.log.slice(log0).split('\n').filter((l) => l.includes('accept failed')).length;
+    assert.ok(ticks < 40, `the worker spun: ${ticks} ticks of CPU in 2 s`);
+    assert.ok(lines >= 1 && lines <= 3, `${lines} "accept failed" lines in 2 s`);
+    assert.match(g.log, /accept failed \d+ times since the last report: Too many open files .*not accepting for 500 ms/);
+    for (const s of socks) s.destroy();
+    execFileSync('prlimit', ['--pid', String(g.pid), `--nofile=${lim[1]}:${lim[2]}`]);
+    const ok = await until(async () => (await g.fetch('/health').catch(() => ({ status: 0 }))).status === 200, 5000);
+    assert.ok(ok, 'serves again once descriptors are free');
+  } finally { await g.stop(); }
 });
