@@ -25,9 +25,39 @@ const chunk = (s) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
 const sse = (obj) => `data: ${typeof obj === 'string' ? obj : JSON.stringify(obj)}\r\n\r\n`;
 const sseHead = (extra = []) => head(200, ['Content-Type: text/event-stream', 'Transfer-Encoding: chunked', ...extra]);
 
+const PNG = Buffer.from('89504e470d0a1a0a', 'hex');
+const image = (n) => { const b = Buffer.alloc(n); PNG.copy(b); return b; };
+
+/** Images for OpenAI image_url parts (GET /img/<bytes>[/chunked|/hold]): plain with a
+ * Content-Length, chunked without one, or announced bigger than sent and then held open. */
+async function serveImage(sock, req) {
+  const [, , n, how] = req.path.split('/');
+  const body = image(Number(n));
+  if (how === 'chunked') {
+    sock.write(head(200, ['Content-Type: image/png', 'Transfer-Encoding: chunked']));
+    for (let i = 0; i < body.length; i += 65536) {
+      const part = body.subarray(i, i + 65536);
+      sock.write(`${part.length.toString(16)}\r\n`);
+      sock.write(part);
+      sock.write('\r\n');
+    }
+    sock.write('0\r\n\r\n');
+    return true;
+  }
+  if (how === 'hold') {
+    sock.write(head(200, ['Content-Type: image/png', `Content-Length: ${body.length + 1}`]));
+    sock.write(body);
+    return false;                                       // never ends: held until the gateway lets go
+  }
+  sock.write(head(200, ['Content-Type: image/png', `Content-Length: ${body.length}`]));
+  sock.write(body);
+  return true;
+}
+
 /** What each scenario does with a call.  sock: the raw socket; req: { method, path, headers, key, body }.
  * Returns true when the connection may carry another request. */
 export const scenarios = {
+  ok: async (sock) => { sock.write(json(200, answer('fine'))); return true; },
   // keys echoed: in a body (and a header), in an error, split across two stream chunks
   'echo-body': async (sock, req) => {
     sock.write(json(200, answer(`your key is ${req.key}, keep it safe`), [`X-Echo-Key: ${req.key}`]));
@@ -87,6 +117,11 @@ export async function startHostile() {
           req.body = buf.subarray(end + 4, end + 4 + len).toString();
           buf = buf.subarray(end + 4 + len);
           req.key = req.headers['x-goog-api-key'] || '';
+          if (req.path.startsWith('/img/')) {
+            calls.img = (calls.img || 0) + 1;
+            if (!(await serveImage(sock, req))) return;
+            continue;
+          }
           const m = req.path.match(/models\/([^:/?]+)/);
           const name = m ? m[1] : '';
           calls[name] = (calls[name] || 0) + 1;

@@ -123,3 +123,47 @@ test('out of descriptors (EMFILE): the listener rests, logs once a second, and s
     assert.ok(ok, 'serves again once descriptors are free');
   } finally { await g.stop(); }
 });
+
+// ---------- fetched images: a total per request, a cap for all ----------
+
+test('image_url fetches: over GEMGATE_FETCH_MAX_TOTAL is 413, over the global cap 503, both in OpenAI\'s shape', async () => {
+  const g = await startGateway({ GEMGATE_UPSTREAM: up.url, GEMGATE_KEYS: KEY, GEMGATE_FETCH_PRIVATE: '1',
+                                 GEMGATE_FETCH_MAX_TOTAL: '3m', GEMGATE_FETCH_MAX_INFLIGHT: '5m' });
+  const c = new OpenAI({ apiKey: ACCESS, baseURL: `${g.url}/v1`, maxRetries: 0 });
+  const ask = (urls, opts) => c.chat.completions.create({ model: 'ok', messages: [{ role: 'user', content: [
+    { type: 'text', text: 'look' }, ...urls.map((u) => ({ type: 'image_url', image_url: { url: `${up.url}/img/${u}` } }))] }] }, opts);
+  try {
+    const one = await ask(['2000000']);
+    assert.equal(one.choices[0].message.content, 'fine');
+    for (const two of [['2000000', '2000000'], ['2000000/chunked', '2000000/chunked']]) {
+      await assert.rejects(ask(two), (e) => {
+        assert.equal(e.status, 413);
+        assert.equal(e.code, 'images_too_large');
+        assert.equal(e.type, 'invalid_request_error');
+        assert.match(e.message, /larger than 3145728 bytes together/);
+        return true;
+      }, two.join(' '));
+    }
+    // A request whose image is being held open keeps its bytes counted: the next one is refused
+    // while the gateway holds 5 MB of images, and served once the first has let go.
+    const held = new AbortController(), before = up.calls.img;
+    const first = ask(['2900000/hold'], { signal: held.signal }).catch((e) => e);
+    await until(() => up.calls.img > before);
+    await sleep(300);                                  // its 2.9 MB are in by now
+    const c2 = new OpenAI({ apiKey: ACCESS, baseURL: `${g.url}/v1`, maxRetries: 0 });
+    const g2 = (u) => c2.chat.completions.create({ model: 'ok', messages: [{ role: 'user', content: [
+      { type: 'image_url', image_url: { url: `${up.url}/img/${u}` } }] }] });
+    await assert.rejects(g2('2500000'), (e) => {
+      assert.equal(e.status, 503);
+      assert.equal(e.code, 'server_busy');
+      assert.equal(e.headers.get('retry-after'), '1');
+      return true;
+    });
+    held.abort();
+    await first;
+    const again = await until(async () => g2('2500000').catch(() => null), 5000, 100);
+    assert.equal(again.choices[0].message.content, 'fine');
+    const rows = (await g.admin('/admin/usage?limit=20')).body.rows;
+    assert.ok(rows.some((r) => r.http_status === 413), 'the refusal has its ledger row');
+  } finally { await g.stop(); }
+});
