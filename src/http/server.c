@@ -46,6 +46,14 @@ int server_reload_keys(gateway *gw)
   return rc;
 }
 
+size_t server_key_count(gateway *gw)
+{
+  pthread_mutex_lock(&keys_lock);
+  size_t n = gw->cfg.keys.n;
+  pthread_mutex_unlock(&keys_lock);
+  return n;
+}
+
 /* A listening socket on host:port with SO_REUSEPORT, so each worker can have its own. */
 static int listen_on(const char *spec, int port_override)
 {
@@ -244,7 +252,7 @@ int server_run(gateway *gw, http_handler handler)
   char host[256];
   snprintf(host, sizeof host, "%.*s", (int)(strrchr(cfg->listen, ':') - cfg->listen), cfg->listen);
   log_info("gemgate listening on %s:%d (%d workers, %zu upstream keys, upstream %s)", host, port, n,
-           cfg->keys.n, cfg->upstream);
+           server_key_count(gw), cfg->upstream);
 
   for(;;) {
     int sig;

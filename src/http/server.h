@@ -92,4 +92,8 @@ int64_t server_conns_fit(int64_t nofile, int workers, int64_t want);
 /* Re-read the key list (SIGHUP, admin changes): config_read_keys then kp_set_keys. */
 int server_reload_keys(gateway *gw);
 
+/* How many keys GEMGATE_KEYS / GEMGATE_KEYS_FILE name now (read under the reload's lock: a
+ * reload replaces the list from a store thread). */
+size_t server_key_count(gateway *gw);
+
 #endif
