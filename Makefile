@@ -41,7 +41,7 @@ FAKE_SRC := $(wildcard tests/fake/*.c)
 UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN := $(foreach t,$(UNIT_SRC),$(BUILD)/$(notdir $(t:.c=)))
 
-.PHONY: all deps run test unit integration clean bench check-clang layers test-tsan
+.PHONY: all deps run test unit integration clean bench check-clang layers test-tsan fuzz fuzz-smoke fuzz-build
 all: $(BUILD)/gemgate $(BUILD)/gemgate-test $(BUILD)/fakegemini
 
 $(BUILD)/obj/%.o: src/%.c $(HDR)
@@ -105,6 +105,42 @@ test-tsan:
 	TSAN_OPTIONS="$(TSAN_RUN)" GEMGATE_BIN=$(abspath build-tsan/gemgate-test) FAKE_BIN=$(abspath build/fakegemini) \
 	  node --test --test-concurrency=1 tests/integration/
 
+# libFuzzer harnesses (tests/fuzz/fuzz_<name>.c, README.md there), with clang: the library
+# objects built again with -fsanitize=fuzzer-no-link,address,undefined (build-fuzz/).  make fuzz
+# runs each for FUZZ_SECONDS (or FUZZ_RUNS inputs, whichever ends first) on a working corpus
+# seeded from tests/fuzz/corpus/<name>/; a crash stops it with the input in build-fuzz/crashes/;
+# make fuzz-smoke is the 20 s run CI does.  The long run: tests/fuzz/README.md.
+FUZZ_SECONDS ?= 30
+FUZZ_RUNS    ?=
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined,float-cast-overflow,pointer-overflow -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN)
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_LIBOBJ  := $(patsubst $(BUILD)/obj/%,$(FUZZ_BUILD)/obj/%,$(LIBOBJ))
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIBOBJ)
+	$(FUZZ_CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIBOBJ) -o $@ $(PKG_LIBS)
+
+.SECONDARY: $(FUZZ_LIBOBJ)
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do h=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$h $(FUZZ_BUILD)/crashes; \
+	  echo "== $$h ($(FUZZ_SECONDS) s)"; \
+	  if ! $$f -max_total_time=$(FUZZ_SECONDS) $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS)) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	       -artifact_prefix=$(FUZZ_BUILD)/crashes/$$h- $(FUZZ_BUILD)/corpus/$$h tests/fuzz/corpus/$$h \
+	       > $(FUZZ_BUILD)/$$h.log 2>&1; then tail -60 $(FUZZ_BUILD)/$$h.log; exit 1; fi; \
+	  grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' $(FUZZ_BUILD)/$$h.log; done
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=20
+
 clean-build:
 	rm -rf $(BUILD)
 
@@ -115,4 +151,4 @@ bench: deps all
 	bench/run.sh
 
 clean:
-	rm -rf build build-san build-san-clang build-clang build-tsan
+	rm -rf build build-san build-san-clang build-clang build-tsan build-fuzz

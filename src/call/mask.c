@@ -87,28 +87,10 @@ static void out(mask_emit emit, void *ctx, const char *p, size_t n)
   if(n) emit(ctx, p, n);
 }
 
-void mask_feed(mask_stream *m, keypool *kp, const char *own, const char *p, size_t n, mask_emit emit,
-               void *ctx)
+/* mask_feed on p[i..n) with nothing held before it. */
+static void feed_direct(mask_stream *m, keypool *kp, const char *own, const char *p, size_t n, size_t i,
+                        mask_emit emit, void *ctx)
 {
-  size_t i = 0;
-  if(m->nhold) {
-    /* The held candidate goes on with p's first key characters: join them and decide. */
-    size_t room = MASK_MAX - m->nhold;
-    size_t ext = key_run(p, n < room ? n : room);
-    if(ext == n && ext < room) {                      /* still open: hold on */
-      memcpy(m->hold + m->nhold, p, n);
-      m->nhold += n;
-      return;
-    }
-    char c[MASK_MAX];
-    size_t cn = m->nhold + ext;
-    memcpy(c, m->hold, m->nhold);
-    memcpy(c + m->nhold, p, ext);
-    m->nhold = 0;
-    mask_buf(kp, own, c, cn, false);                  /* the run is closed: whole keys only */
-    out(emit, ctx, c, cn);
-    i = ext;
-  }
   size_t last = i, ai, qi, at;
   hits(p, n, i, &ai, &qi, true);
   while((at = ai < qi ? ai : qi) < n) {
@@ -136,6 +118,34 @@ void mask_feed(mask_stream *m, keypool *kp, const char *own, const char *p, size
   out(emit, ctx, p + last, n - last - t);
   memcpy(m->hold, p + n - t, t);
   m->nhold = t;
+}
+
+void mask_feed(mask_stream *m, keypool *kp, const char *own, const char *p, size_t n, mask_emit emit,
+               void *ctx)
+{
+  if(!m->nhold) { feed_direct(m, kp, own, p, n, 0, emit, ctx); return; }
+  /* The held bytes and the front of p, joined.  A short p: the join is the piece.  Else the
+   * candidates that start in the held part are decided here, with as many bytes after them as
+   * a whole buffer would give them (MASK_MAX), and p goes on from where they end. */
+  size_t nh = m->nhold, take = n < MASK_MAX ? n : MASK_MAX, cn = nh + take, upto = nh, ai, qi, at;
+  char c[2 * MASK_MAX];
+  memcpy(c, m->hold, nh);
+  memcpy(c + nh, p, take);
+  m->nhold = 0;
+  if(take == n) { feed_direct(m, kp, own, c, cn, 0, emit, ctx); return; }
+  hits(c, cn, 0, &ai, &qi, true);
+  while((at = ai < qi ? ai : qi) < nh) {
+    size_t run = key_run(c + at, cn - at), next = at + 1;   /* run < cn - at: p goes on */
+    size_t k = match(kp, own, c + at, run, NULL);
+    if(k) {
+      hide(c + at, k);
+      next = at + k;
+      if(next > upto) upto = next;
+    }
+    hits(c, cn, next, &ai, &qi, false);
+  }
+  out(emit, ctx, c, upto);
+  feed_direct(m, kp, own, p, n, upto - nh, emit, ctx);
 }
 
 void mask_flush(mask_stream *m, keypool *kp, const char *own, mask_emit emit, void *ctx)
