@@ -56,8 +56,92 @@ async function serveImage(sock, req) {
 
 /** What each scenario does with a call.  sock: the raw socket; req: { method, path, headers, key, body }.
  * Returns true when the connection may carry another request. */
+export const BIG = Number(process.env.FAULT_BIG_BYTES || 2 ** 31);   // the big body: 2 GiB
+
+/** Writes n bytes of 'x' with backpressure; resolves false when the peer went away. */
+function writeMany(sock, n) {
+  const block = Buffer.alloc(1 << 20, 'x');
+  return new Promise((resolve) => {
+    let left = n;
+    const gone = () => resolve(false);
+    sock.once('close', gone);
+    const more = () => {
+      while (left > 0) {
+        const b = left >= block.length ? block : block.subarray(0, left);
+        left -= b.length;
+        if (!sock.write(b)) { sock.once('drain', more); return; }
+      }
+      sock.off('close', gone);
+      resolve(true);
+    };
+    more();
+  });
+}
+
+/** Writes s one byte per ms until done or the peer goes away. */
+function drip(sock, s, ms) {
+  return new Promise((resolve) => {
+    let i = 0;
+    const t = setInterval(() => {
+      if (sock.destroyed || i >= s.length) { clearInterval(t); resolve(); return; }
+      sock.write(s[i++]);
+    }, ms);
+    sock.once('close', () => { clearInterval(t); resolve(); });
+  });
+}
+
+async function bigAnswer(sock, n) {
+  const pre = '{"candidates":[{"content":{"parts":[{"text":"', post = `"}],"role":"model"},"finishReason":"STOP"}],"usageMetadata":${JSON.stringify(usage(7, 11))}}`;
+  sock.write(head(200, ['Content-Type: application/json', `Content-Length: ${pre.length + n + post.length}`]) + pre);
+  if (!(await writeMany(sock, n))) return false;
+  sock.write(post);
+  return true;
+}
+
+const quota429 = (delay) => json(429, googleError(429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota', [
+  { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{
+    quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+    quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', quotaValue: '10' }] },
+  { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: delay },
+]));
+let delays = 0;
+
 export const scenarios = {
   ok: async (sock) => { sock.write(json(200, answer('fine'))); return true; },
+  // a stream reset after its first event
+  'reset-stream': async (sock) => {
+    sock.write(sseHead() + chunk(sse(JSON.parse(answer('first')))));
+    await sleep(50);
+    sock.resetAndDestroy();
+    return false;
+  },
+  // a head, then nothing: the body never comes
+  'hang-head': async (sock) => {
+    sock.write(head(200, ['Content-Type: application/json', 'Content-Length: 1000']));
+    return false;
+  },
+  // the answer's head, a byte a second
+  drip: async (sock) => { await drip(sock, json(200, answer('slow')), 1000); return false; },
+  // chunked framing that breaks after the first chunk
+  'bad-chunk': async (sock) => {
+    sock.write(head(200, ['Content-Type: application/json', 'Transfer-Encoding: chunked']) + chunk('{"candidates":') + 'zz\r\n');
+    return false;
+  },
+  // a 2 GiB answer (Content-Length framed), written as fast as it is read; and a 64 MiB one
+  big: (sock) => bigAnswer(sock, BIG),
+  'big-warm': (sock) => bigAnswer(sock, 64 << 20),
+  // a head past 64 KiB, and one whose header value holds a NUL
+  'huge-head': async (sock) => { sock.write(head(200, [`X-Big: ${'a'.repeat(70000)}`, 'Content-Length: 2']) + '{}'); return true; },
+  'nul-header': async (sock) => { sock.write(head(200, ['X-V: a\0b', 'Content-Length: 2']) + '{}'); return true; },
+  // 200 with a body that is not JSON; usage with absurd numbers
+  'bad-json': async (sock) => { sock.write(json(200, '{"candidates": [ {not json, at all')); return true; },
+  'huge-usage': async (sock) => {
+    sock.write(json(200, answer('big numbers', { promptTokenCount: 9223372036854775807, candidatesTokenCount: 9223372036854775807,
+      totalTokenCount: -5, thoughtsTokenCount: 1e300, cachedContentTokenCount: 'many' })));
+    return true;
+  },
+  // 429s whose RetryInfo says nan, inf, 1e20s in turn
+  'absurd-delay': async (sock) => { sock.write(quota429(['nan', 'inf', '1e20s', '-5s'][delays++ % 4])); return true; },
   // keys echoed: in a body (and a header), in an error, split across two stream chunks
   'echo-body': async (sock, req) => {
     sock.write(json(200, answer(`your key is ${req.key}, keep it safe`), [`X-Echo-Key: ${req.key}`]));
