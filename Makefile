@@ -4,10 +4,21 @@ BUILD   ?= build
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 SAN     ?=
+# ASan+UBSan, with the float→integer and pointer-arithmetic checks -fsanitize=undefined leaves
+# out (gcc: both; clang: float-cast-overflow), every finding fatal.  gcc and clang each have
+# their own build directory.
+SANITIZE := address,undefined,float-cast-overflow,pointer-overflow
 ifeq ($(SAN),1)
-BUILD   := build-san
-CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+BUILD   := build-san$(if $(findstring clang,$(CC)),-clang)
+CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+# ThreadSanitizer (make test-tsan): the unit and integration suites with every race fatal.
+TSAN    ?=
+ifeq ($(TSAN),1)
+BUILD   := build-tsan
+CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+LDFLAGS += -fsanitize=thread
 endif
 WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS    := -D_GNU_SOURCE -pthread -Isrc -DGEMGATE_BUILD_CC='"$(CC)"' -DGEMGATE_BUILD_CFLAGS='"$(CFLAGS)"'
@@ -33,7 +44,7 @@ FAKE_SRC := $(wildcard tests/fake/*.c)
 UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN := $(foreach t,$(UNIT_SRC),$(BUILD)/$(notdir $(t:.c=)))
 
-.PHONY: all deps run test unit integration test-pg clean bench check-clang layers
+.PHONY: all deps run test unit integration test-pg clean bench check-clang layers test-tsan fuzz fuzz-smoke fuzz-build
 all: $(BUILD)/gemgate $(BUILD)/gemgate-test $(BUILD)/fakegemini
 
 $(BUILD)/obj/%.o: src/%.c $(HDR)
@@ -104,6 +115,55 @@ test: deps layers
 	$(MAKE) all unit integration CC=gcc
 	$(MAKE) test-pg CC=gcc
 	$(MAKE) all unit integration SAN=1 CC=gcc
+	$(MAKE) all unit integration SAN=1 CC=clang
+
+# The unit and integration suites under ThreadSanitizer (its own build, build-tsan/): the first
+# race reported fails the run (halt_on_error; the gateway exits 66).  tests/tsan.supp names what
+# is deliberately left to the libraries.
+# The fake upstream runs uninstrumented (build/): it is the test's fixture, and TSan's shadow
+# memory and pace would break its own memory and timing assertions.
+TSAN_RUN := halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$(abspath tests/tsan.supp)
+test-tsan:
+	TSAN_OPTIONS="$(TSAN_RUN)" $(MAKE) all unit TSAN=1
+	$(MAKE) build/fakegemini TSAN= SAN= BUILD=build
+	TSAN_OPTIONS="$(TSAN_RUN)" GEMGATE_BIN=$(abspath build-tsan/gemgate-test) FAKE_BIN=$(abspath build/fakegemini) \
+	  node --test --test-concurrency=1 tests/integration/
+
+# libFuzzer harnesses (tests/fuzz/fuzz_<name>.c, README.md there), with clang: the library
+# objects built again with -fsanitize=fuzzer-no-link,address,undefined (build-fuzz/).  make fuzz
+# runs each for FUZZ_SECONDS (or FUZZ_RUNS inputs, whichever ends first) on a working corpus
+# seeded from tests/fuzz/corpus/<name>/; a crash stops it with the input in build-fuzz/crashes/;
+# make fuzz-smoke is the 20 s run CI does.  The long run: tests/fuzz/README.md.
+FUZZ_SECONDS ?= 30
+FUZZ_RUNS    ?=
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined,float-cast-overflow,pointer-overflow -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN)
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_LIBOBJ  := $(patsubst $(BUILD)/obj/%,$(FUZZ_BUILD)/obj/%,$(LIBOBJ))
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIBOBJ)
+	$(FUZZ_CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIBOBJ) -o $@ $(PKG_LIBS)
+
+.SECONDARY: $(FUZZ_LIBOBJ)
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do h=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$h $(FUZZ_BUILD)/crashes; \
+	  echo "== $$h ($(FUZZ_SECONDS) s)"; \
+	  if ! $$f -max_total_time=$(FUZZ_SECONDS) $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS)) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	       -artifact_prefix=$(FUZZ_BUILD)/crashes/$$h- $(FUZZ_BUILD)/corpus/$$h tests/fuzz/corpus/$$h \
+	       > $(FUZZ_BUILD)/$$h.log 2>&1; then tail -60 $(FUZZ_BUILD)/$$h.log; exit 1; fi; \
+	  grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' $(FUZZ_BUILD)/$$h.log; done
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=20
 
 clean-build:
 	rm -rf $(BUILD)
@@ -115,4 +175,4 @@ bench: deps all
 	bench/run.sh
 
 clean:
-	rm -rf build build-san build-clang
+	rm -rf build build-san build-san-clang build-clang build-tsan build-fuzz

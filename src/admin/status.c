@@ -78,7 +78,7 @@ void status_reload(http_req *r)
 {
   gateway *gw = r->w->gw;
   if(server_reload_keys(gw)) { http_error(r, 500, NULL, "could not read the key file", NULL); return; }
-  http_reply_json(r, 200, json_pack("{s:s,s:I}", "status", "ok", "keys", (json_int_t)gw->cfg.keys.n), NULL);
+  http_reply_json(r, 200, json_pack("{s:s,s:I}", "status", "ok", "keys", (json_int_t)server_key_count(gw)), NULL);
 }
 
 /* VmRSS and VmHWM of this process, in KiB. */

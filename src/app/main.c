@@ -22,6 +22,7 @@ int main(int argc, char **argv)
   log_opts lo = { gw.cfg.log_dir, gw.cfg.log_json, gw.cfg.log_max_size, gw.cfg.log_max_files, 0 };
   if(log_start(&lo, err, sizeof err)) { fprintf(stderr, "gemgate: %s\n", err); return 2; }
   srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+  server_fit_fds(&gw.cfg);        /* RLIMIT_NOFILE to its hard limit, MAX_CONNS to what fits */
   gw.pool = kp_new(&gw.cfg.pool);
   if(!gw.pool) { log_error("out of memory"); log_stop(); return 1; }
   kp_set_keys(gw.pool, (const char *const *)gw.cfg.keys.v, gw.cfg.keys.n);

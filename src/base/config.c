@@ -47,6 +47,8 @@ static const setting settings[] = {
   { "PROXY",           "",      "outbound proxies (http://, socks5://), comma separated" },
   { "CA_FILE",         "",      "CA bundle to verify the upstream with" },
   { "FETCH_PRIVATE",   "0",     "1: image URLs in OpenAI requests may name private/loopback hosts" },
+  { "FETCH_MAX_TOTAL", "40m",   "most bytes of images fetched for one OpenAI request, all its images together" },
+  { "FETCH_MAX_INFLIGHT", "256m", "most bytes of fetched images held at once, all requests together" },
   { "MAX_BODY",        "20m",   "largest request body" },
   { "MAX_UPLOAD",      "2048m", "largest upload continuation body (Files API resumable uploads stream, not buffered)" },
   { "UPLOAD_TTL",      "24h",   "how long a gateway upload URL stays valid after its start" },
@@ -314,6 +316,8 @@ int config_load(config *cfg, int argc, char **argv)
     { "UPLOAD_TTL", &cfg->upload_ttl_ms, 'd', 1 },
     { "MAX_HEADER", &cfg->max_header, 's', 1024 },
     { "MAX_CONNS", &cfg->max_conns, 'i', 1 },
+    { "FETCH_MAX_TOTAL", &cfg->fetch_max_total, 's', 1 },
+    { "FETCH_MAX_INFLIGHT", &cfg->fetch_max_inflight, 's', 1 },
   };
   for(size_t i = 0; i < ARRAY_LEN(nums); i++) {
     const char *v = RAW(nums[i].name);

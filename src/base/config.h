@@ -67,6 +67,8 @@ typedef struct config {
   int64_t max_upload;          /* an upload continuation's body (streamed; max_body does not apply) */
   int64_t upload_ttl_ms;       /* a gateway upload URL expires this long after its start */
   int64_t max_conns;           /* per worker */
+  int64_t fetch_max_total;     /* image bytes fetched for one request, all its images (upstream/fetch.h) */
+  int64_t fetch_max_inflight;  /* image bytes held by fetches at once, all requests */
   int64_t retry_backoff_ms;    /* first retry's backoff (doubles, with jitter) */
   kp_config pool;
   kp_limit *limits;

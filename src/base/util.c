@@ -65,6 +65,7 @@ int64_t parse_duration_ms(const char *s)
   else if(!strcmp(u, "m")) mul = 60000;
   else if(!strcmp(u, "h")) mul = 3600000;
   else return -1;
+  if(v * mul >= 9e18) return -1;            /* past int64: the cast would be undefined */
   return (int64_t)(v * mul + 0.5);
 }
 
@@ -78,6 +79,7 @@ int64_t parse_size(const char *s)
   else if(!strcasecmp(u, "k") || !strcasecmp(u, "kb") || !strcasecmp(u, "kib")) mul = 1024;
   else if(!strcasecmp(u, "m") || !strcasecmp(u, "mb") || !strcasecmp(u, "mib")) mul = 1048576;
   else return -1;
+  if(v * mul >= 9e18) return -1;            /* past int64: the cast would be undefined */
   return (int64_t)(v * mul);
 }
 

@@ -89,6 +89,7 @@ struct dfetch {
   dslot slot[DFETCH_MAX];
   size_t pending;
   bool failed;
+  fetch_group fg;               /* the images' bytes together (GEMGATE_FETCH_MAX_TOTAL, fetch.h) */
 };
 
 static void group_abort(http_req *r)
@@ -96,6 +97,7 @@ static void group_abort(http_req *r)
   dfetch *g = r->ctx;
   for(size_t i = 0; i < DFETCH_MAX; i++) if(g->f[i]) fetch_cancel(g->f[i]);
   g->abort_fn(g->st);
+  fetch_group_end(&g->fg);
   free(g);
 }
 
@@ -111,14 +113,15 @@ static void one_done(dfetch *g, size_t i, int ok, const char *ctype, const char 
   dfetch_done_fn done = g->done;
   void *st = g->st;
   bool failed = g->failed;
+  fetch_group_end(&g->fg);     /* fill has copied what it needs into the request */
   free(g);
   done(st, r, failed);
 }
 
-static void fetched(void *ctx, int ok, const char *ctype, const char *body, size_t len, const char *err)
+static void fetched(void *ctx, fetch_result res, const char *ctype, const char *body, size_t len, const char *err)
 {
   dslot *s = ctx;
-  one_done(s->g, s->i, ok, ctype, body, len, err);
+  one_done(s->g, s->i, res == FETCH_OK, ctype, body, len, err);
 }
 
 int dfetch_start(http_req *r, char *const *urls, size_t n, void *st, dfetch_fill_fn fill, dfetch_done_fn done,
@@ -127,12 +130,13 @@ int dfetch_start(http_req *r, char *const *urls, size_t n, void *st, dfetch_fill
   if(n > DFETCH_MAX) n = DFETCH_MAX;
   dfetch *g = calloc(1, sizeof *g);
   if(!g) return -1;
-  *g = (dfetch){ .r = r, .st = st, .fill = fill, .done = done, .abort_fn = abort_fn, .pending = n };
+  *g = (dfetch){ .r = r, .st = st, .fill = fill, .done = done, .abort_fn = abort_fn, .pending = n,
+                 .fg = { .total = r->w->cfg->fetch_max_total } };
   r->ctx = g;
   r->on_abort = group_abort;
   for(size_t i = 0; i < n; i++) {
     g->slot[i] = (dslot){ g, i };
-    fetch *f = fetch_start(r->w->up, urls[i], DFETCH_CAP, fetched, &g->slot[i]);
+    fetch *f = fetch_start(r->w->up, urls[i], DFETCH_CAP, &g->fg, fetched, &g->slot[i]);
     if(!f) {
       bool last = g->pending == 1;
       one_done(g, i, 0, NULL, NULL, 0, "could not start the image fetch");

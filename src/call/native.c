@@ -64,7 +64,7 @@ char *native_upstream_url(const char *base, const http_req *r)
   if(!url) return NULL;
   size_t n = (size_t)snprintf(url, cap, "%s%.*s", base, (int)r->path.n, r->path.p);
   char sep = '?';
-  const char *p = r->query.p, *end = p + r->query.n;
+  const char *p = r->query.p, *end = p ? p + r->query.n : NULL;   /* NULL + 0 is UB */
   while(p && p < end) {
     const char *amp = memchr(p, '&', (size_t)(end - p));
     if(!amp) amp = end;

@@ -37,6 +37,7 @@ typedef struct oa {
   oai_buf buf;                  /* the answer (non-stream) or events to send (stream) */
   char model_id[136];           /* K_MODEL: the id asked for */
   fetch *fetches[OAI_MAX_FETCHES];
+  fetch_group fg;               /* their bytes, held until oa_free (fetch.h) */
   size_t pending;
   oai_error ferr;
   bool ffailed;
@@ -86,6 +87,7 @@ static void oa_free(void *st)
 {
   oa *o = st;
   for(size_t i = 0; i < OAI_MAX_FETCHES; i++) if(o->fetches[i]) fetch_cancel(o->fetches[i]);
+  fetch_group_end(&o->fg);
   oai_chat_free(&o->chat);
   oai_embed_free(&o->emb);
   oai_image_free(&o->img);
@@ -313,18 +315,30 @@ static void fetch_abort(http_req *r)
   oa_free(o);
 }
 
-static void fetched(void *ctx, int ok, const char *ctype, const char *body, size_t len, const char *err);
+static void fetched(void *ctx, fetch_result res, const char *ctype, const char *body, size_t len, const char *err);
 
 typedef struct fetch_slot { oa *o; size_t i; } fetch_slot;
 
-static void fetched_one(oa *o, size_t i, int ok, const char *ctype, const char *body, size_t len, const char *err)
+/* A failed fetch as the client's error: a bad or too big image is the request's fault (400);
+ * the request's images together over GEMGATE_FETCH_MAX_TOTAL, too large (413); the gateway
+ * holding GEMGATE_FETCH_MAX_INFLIGHT of images for everyone, busy (503, Retry-After). */
+static void fetch_error(oa *o, size_t i, fetch_result res, const char *err)
+{
+  const char *param = o->chat.fetch[i].param;
+  if(res == FETCH_OVER_TOTAL) oai_error_set(&o->ferr, 413, "invalid_request_error", "images_too_large", param, "%s", err);
+  else if(res == FETCH_BUSY) oai_error_set(&o->ferr, 503, NULL, "server_busy", param, "%s", err);
+  else oai_error_set(&o->ferr, 400, NULL, "invalid_image_url", param, "%s", err);
+}
+
+static void fetched_one(oa *o, size_t i, fetch_result res, const char *ctype, const char *body, size_t len,
+                        const char *err)
 {
   o->fetches[i] = NULL;
   o->pending--;
   if(!o->ffailed) {
-    if(!ok) {
+    if(res != FETCH_OK) {
       o->ffailed = true;
-      oai_error_set(&o->ferr, 400, NULL, "invalid_image_url", o->chat.fetch[i].param, "%s", err);
+      fetch_error(o, i, res, err);
     } else if(oai_fetch_fill(&o->chat.fetch[i], ctype, body, len, &o->ferr)) {
       o->ffailed = true;
     }
@@ -336,20 +350,20 @@ static void fetched_one(oa *o, size_t i, int ok, const char *ctype, const char *
     oai_error e = o->ferr;
     record_local(r, &o->who, o->chat.model, body_prompt_openai, o->chat.stream, e.status, e.message);
     oa_free(o);
-    reply_error(r, &e, NULL);
+    reply_error(r, &e, e.status == 503 ? "Retry-After: 1\r\n" : NULL);
     return;
   }
   send_chat(r, o);
 }
 
 /* Each fetch's context is its slot index encoded in the oa's array position. */
-static void fetched(void *ctx, int ok, const char *ctype, const char *body, size_t len, const char *err)
+static void fetched(void *ctx, fetch_result res, const char *ctype, const char *body, size_t len, const char *err)
 {
   fetch_slot *s = ctx;
   oa *o = s->o;
   size_t i = s->i;
   free(s);
-  fetched_one(o, i, ok, ctype, body, len, err);
+  fetched_one(o, i, res, ctype, body, len, err);
 }
 
 static void start_fetches(http_req *r, oa *o)
@@ -358,13 +372,14 @@ static void start_fetches(http_req *r, oa *o)
   r->ctx = o;
   r->on_abort = fetch_abort;
   o->pending = o->chat.nfetch;
+  o->fg = (fetch_group){ .total = o->gw->cfg.fetch_max_total };
   for(size_t i = 0; i < o->chat.nfetch; i++) {
     fetch_slot *s = malloc(sizeof *s);
     if(s) *s = (fetch_slot){ o, i };
-    fetch *f = s ? fetch_start(r->w->up, o->chat.fetch[i].url, IMAGE_CAP, fetched, s) : NULL;
+    fetch *f = s ? fetch_start(r->w->up, o->chat.fetch[i].url, IMAGE_CAP, &o->fg, fetched, s) : NULL;
     if(!f) {
       free(s);
-      fetched_one(o, i, 0, NULL, NULL, 0, "could not start the image fetch");
+      fetched_one(o, i, FETCH_FAILED, NULL, NULL, 0, "could not start the image fetch");
       if(!o->pending) return;      /* answered already */
       continue;
     }

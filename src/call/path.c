@@ -89,7 +89,7 @@ bool path_query_dropped(str pair)
 
 const char *path_query_refusal(str query)
 {
-  const char *p = query.p, *end = query.p + query.n;
+  const char *p = query.p, *end = p ? p + query.n : NULL;   /* NULL + 0 is UB */
   while(p && p < end) {
     const char *amp = memchr(p, '&', (size_t)(end - p));
     if(!amp) amp = end;

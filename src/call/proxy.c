@@ -16,6 +16,7 @@
 #include "http/server.h"
 #include "upstream/upstream.h"
 #include "call/endpoint.h"
+#include "call/mask.h"
 #include "call/record.h"
 #include "call/resource.h"
 #include "call/txlog.h"
@@ -55,6 +56,7 @@ typedef struct call {
   bool settled;                /* the row is recorded */
   /* Large buffers last: proxy_start zeroes only what comes before them. */
   char head[2048];             /* the upstream's forwardable response headers */
+  mask_stream mask;            /* the 2xx body on its way out: pooled secrets masked (mask.h) */
   usage_scan usage;
   char keymask[32];            /* the last key tried, masked, for the ledger */
   char last_error[256];
@@ -307,12 +309,16 @@ void proxy_format_headers(char *out, size_t cap, const http_header *h, size_t n,
   out[b.n] = '\0';
 }
 
+/* The call's key, for masking: the pool may have dropped it from its list meanwhile. */
+static const char *own_secret(const call *c) { return c->key ? kp_key_secret(c->key) : NULL; }
+
 static void on_head(void *ctx, int status, const http_header *h, size_t n)
 {
   call *c = ctx;
   c->status = status;
   int64_t cl;
   proxy_format_headers(c->head, sizeof c->head, h, n, &cl);
+  mask_buf(c->gw->pool, own_secret(c), c->head, strlen(c->head), true);
   if(status >= 200 && status < 300) {
     c->passing = true;
     c->ttfb_us = mono_us();
@@ -340,6 +346,15 @@ static void capture(call *c, const char *p, size_t n)
   b[c->oklen] = '\0';
 }
 
+/* Masked 2xx body bytes: metered, captured, and on to the client through the codec. */
+static void pass_on(void *ctx, const char *p, size_t n)
+{
+  call *c = ctx;
+  usage_feed(&c->usage, p, n);
+  if(c->s.capture) capture(c, p, n);
+  c->s.codec->data(c->s.codec_state, c->r, p, n);
+}
+
 static int on_data(void *ctx, const char *p, size_t n)
 {
   call *c = ctx;
@@ -349,17 +364,19 @@ static int on_data(void *ctx, const char *p, size_t n)
     if(!b) return UP_CONTINUE;
     c->errbody = b;
     memcpy(b + c->errlen, p, n);
+    /* Masked as it comes (from MASK_MAX back, for a key split across pieces), before the
+     * verdict or a log line reads it. */
+    size_t from = c->errlen > MASK_MAX ? c->errlen - MASK_MAX : 0;
     c->errlen += n;
     b[c->errlen] = '\0';
+    mask_buf(c->gw->pool, own_secret(c), b + from, c->errlen - from, false);
     return UP_CONTINUE;
   }
   if(http_pending(c->r) > HTTP_HIGH_WATER) {  /* slow client: hold the upstream */
     c->r->on_drain = on_drain;
     return UP_PAUSE;
   }
-  usage_feed(&c->usage, p, n);
-  if(c->s.capture) capture(c, p, n);
-  c->s.codec->data(c->s.codec_state, c->r, p, n);
+  mask_feed(&c->mask, c->gw->pool, own_secret(c), p, n, pass_on, c);
   return UP_CONTINUE;
 }
 
@@ -380,6 +397,10 @@ static void schedule_retry(call *c)
 /* The kept upstream error answer goes to the client (through the codec), as it came. */
 static void forward_error(call *c, const char *extra)
 {
+  if(c->errbody) {          /* the end is known now: a key cut off by ERRBODY_CAP, too */
+    size_t from = c->errlen > MASK_MAX ? c->errlen - MASK_MAX : 0;
+    mask_buf(c->gw->pool, NULL, c->errbody + from, c->errlen - from, true);
+  }
   judge(c, c->status, "upstream_error");
   c->s.codec->error(c->s.codec_state, c->r, c->status, c->head, c->errbody ? c->errbody : "", c->errlen, extra);
   settle_call(c, NULL, NULL);          /* a codec that did not settle: recorded all the same */
@@ -458,6 +479,7 @@ static void on_done(void *ctx, up_error err, const char *msg)
   call *c = ctx;
   c->up = NULL;
   if(c->passing) {
+    mask_flush(&c->mask, c->gw->pool, own_secret(c), pass_on, c);   /* held-back bytes (mask.h) */
     if(err == UP_OK) {
       if(c->s.on_ok && c->key) {
         char hash[OWN_HASH_LEN + 1];
@@ -640,6 +662,7 @@ void proxy_start(http_req *r, proxy_spec *spec)
   }
   memset(c, 0, offsetof(call, head));
   c->head[0] = c->keymask[0] = c->last_error[0] = '\0';
+  mask_stream_init(&c->mask);
   usage_init(&c->usage);
   c->r = r;
   c->w = w;

@@ -82,7 +82,7 @@ str http_header_get(const http_req *r, str name)
 
 str http_query_get(const http_req *r, str name)
 {
-  const char *p = r->query.p, *end = p + r->query.n;
+  const char *p = r->query.p, *end = p ? p + r->query.n : NULL;   /* NULL + 0 is UB */
   while(p && p < end) {
     const char *amp = memchr(p, '&', (size_t)(end - p));
     if(!amp) amp = end;

@@ -5,9 +5,13 @@
  *
  * What is accepted, on purpose strictly (a gateway in front of paid keys should not guess):
  * request line METHOD SP target SP HTTP/1.0|1.1 with a token method and an origin-form target
- * (any form for OPTIONS); header names are tokens, values have no control bytes but tab; no
- * obs-fold; Content-Length together with Transfer-Encoding is refused (smuggling), as are two
- * different Content-Lengths; the only transfer coding is "chunked". */
+ * (any form for OPTIONS); header names are tokens (RFC 9110 tchar exactly: no NUL), values
+ * have no control bytes but tab; no obs-fold; HTTP/1.1 needs exactly one valid Host (400).
+ * Content-Length together with Transfer-Encoding is refused (smuggling), as are two different
+ * Content-Lengths, two Transfer-Encoding lines and Transfer-Encoding on HTTP/1.0 (400).  The
+ * only transfer coding is "chunked", and it must be the last one: not last or twice → 400
+ * (the length cannot be known), another coding before it → 501 (RFC 9112 6.3).  In a chunked
+ * body the size is 1*HEXDIG, extensions follow the grammar, and trailers are field lines. */
 #ifndef GEMGATE_REQPARSE_H
 #define GEMGATE_REQPARSE_H
 
@@ -71,8 +75,11 @@ typedef enum {
   RP_CHUNK_END               /* the body is complete */
 } rp_chunk_state;
 
+#define RP_TRAILERS_MAX 32                     /* trailer lines past this: 431 */
+
 typedef struct rp_chunked {
   rp_chunk_state state;
+  unsigned trailers;         /* trailer lines read so far */
   uint64_t left;             /* RP_CHUNK_DATA: bytes of the current chunk still to come */
   uint64_t total;            /* body bytes announced so far (sum of the chunk sizes) */
   int64_t max_body;
@@ -83,7 +90,9 @@ void rp_chunked_init(rp_chunked *d, int64_t max_body);
 /* Every state but RP_CHUNK_DATA and RP_CHUNK_END: p[0..n) is the front of the unconsumed
  * input, and n is at least the smaller of what is buffered and RP_CHUNK_WINDOW.  Returns the
  * framing bytes consumed (> 0) and moves d on; 0 when more input is needed; RP_ERROR's
- * status/error through *status and *error (400 malformed, 413 over max_body) as -1.  After a
+ * status/error through *status and *error (400 malformed, 413 over max_body, 431 more than
+ * RP_TRAILERS_MAX trailer lines) as -1.  A line is malformed once RP_CHUNK_WINDOW bytes hold
+ * no CRLF, however they arrived.  After a
  * size line d->state is RP_CHUNK_DATA with d->left > 0, or RP_CHUNK_TRAILER for the last
  * chunk; after the trailers' blank line, RP_CHUNK_END. */
 long rp_chunked_frame(rp_chunked *d, const char *p, size_t n, int *status, const char **error);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,6 +44,14 @@ int server_reload_keys(gateway *gw)
   if(rc) log_error("reload: cannot read %s; keeping the current keys", gw->cfg.keys_file);
   else log_info("reload: %zu upstream keys", n);
   return rc;
+}
+
+size_t server_key_count(gateway *gw)
+{
+  pthread_mutex_lock(&keys_lock);
+  size_t n = gw->cfg.keys.n;
+  pthread_mutex_unlock(&keys_lock);
+  return n;
 }
 
 /* A listening socket on host:port with SO_REUSEPORT, so each worker can have its own. */
@@ -91,6 +100,65 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   http_accept(w, fd, ip);
+}
+
+int64_t server_conns_fit(int64_t nofile, int workers, int64_t want)
+{
+  if(workers < 1) workers = 1;
+  int64_t spare = nofile - SERVER_FD_RESERVE - (int64_t)workers * SERVER_FD_PER_WORKER;
+  int64_t fit = spare / 2 / workers;
+  if(fit < 1) fit = 1;
+  return want < fit ? want : fit;
+}
+
+void server_fit_fds(config *cfg)
+{
+  struct rlimit rl;
+  if(getrlimit(RLIMIT_NOFILE, &rl)) return;
+  if(rl.rlim_cur < rl.rlim_max) {
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if(setrlimit(RLIMIT_NOFILE, &rl)) { log_warn("cannot raise RLIMIT_NOFILE: %s", strerror(errno)); rl.rlim_cur = was; }
+    else log_info("RLIMIT_NOFILE raised from %llu to the hard limit %llu", (unsigned long long)was,
+                  (unsigned long long)rl.rlim_max);
+  }
+  int64_t nofile = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT64_MAX / 4 ? INT64_MAX / 4 : (int64_t)rl.rlim_cur;
+  int64_t fit = server_conns_fit(nofile, cfg->workers, cfg->max_conns);
+  if(fit < cfg->max_conns) {
+    log_warn("GEMGATE_MAX_CONNS lowered from %lld to %lld per worker: %lld descriptors (RLIMIT_NOFILE) hold "
+             "that many for %d workers, a client and an upstream socket each", (long long)cfg->max_conns,
+             (long long)fit, (long long)nofile, cfg->workers);
+    cfg->max_conns = fit;
+  }
+}
+
+/* The listener rested long enough: accept again. */
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+  worker *w = arg;
+  if(w->listener && !w->draining) evconnlistener_enable(w->listener);
+}
+
+/* accept failed for a reason other than "try again".  Out of descriptors (or kernel memory):
+ * rest the listener for SERVER_ACCEPT_PAUSE_MS, so the loop does not spin on a backlog it
+ * cannot take; the clients wait in the backlog meanwhile.  One log line a second at most. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+  worker *w = arg;
+  int err = EVUTIL_SOCKET_ERROR();
+  bool out = err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+  w->accept_failed++;
+  if(out) {
+    evconnlistener_disable(l);
+    struct timeval tv = { 0, SERVER_ACCEPT_PAUSE_MS * 1000 };
+    evtimer_add(w->accept_pause, &tv);
+  }
+  int64_t now = mono_us() / 1000;
+  if(now - w->accept_logged_ms < 1000) return;
+  log_warn("worker %d: accept failed %lld times since the last report: %s (%zu connections open)%s", w->id,
+           w->accept_failed, strerror(err), w->nconns, out ? "; not accepting for 500 ms at a time" : "");
+  w->accept_logged_ms = now;
+  w->accept_failed = 0;
 }
 
 /* Once a second: the pool's periodic work, and the end of a drain. */
@@ -171,6 +239,9 @@ int server_run(gateway *gw, http_handler handler)
     if(fd < 0) { log_error("cannot listen on %s: %s", cfg->listen, strerror(errno)); return 1; }
     if(port < 0) port = bound_port(fd);
     w->listener = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, 0, fd);   /* 0: keep our listen(4096) */
+    evconnlistener_set_error_cb(w->listener, on_accept_error);
+    w->accept_pause = evtimer_new(w->base, on_accept_resume, w);
+    w->accept_logged_ms = -1000;
     w->up = up_new(w->base, cfg);
     w->tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
     struct timeval sec = { 1, 0 };
@@ -182,7 +253,7 @@ int server_run(gateway *gw, http_handler handler)
   char host[256];
   snprintf(host, sizeof host, "%.*s", (int)(strrchr(cfg->listen, ':') - cfg->listen), cfg->listen);
   log_info("gemgate listening on %s:%d (%d workers, %zu upstream keys, upstream %s)", host, port, n,
-           cfg->keys.n, cfg->upstream);
+           server_key_count(gw), cfg->upstream);
 
   for(;;) {
     int sig;
@@ -201,6 +272,7 @@ int server_run(gateway *gw, http_handler handler)
     event_free(stop[i]);
     event_free(w->tick);
     event_free(w->drain_timer);
+    event_free(w->accept_pause);
     event_base_free(w->base);
   }
   free(stop);

@@ -67,6 +67,9 @@ typedef struct worker {
   bool draining;
   long long requests_done;
   struct event *drain_timer, *tick;
+  struct event *accept_pause;  /* out of descriptors: the listener rests, this wakes it */
+  int64_t accept_logged_ms;    /* the last "accept failed" line (one a second at most) */
+  long long accept_failed;     /* failures since that line */
   pthread_t thread;
 } worker;
 
@@ -74,7 +77,26 @@ typedef struct worker {
  * table's); returns the process exit code. */
 int server_run(gateway *gw, http_handler handler);
 
+/* Descriptors: raises RLIMIT_NOFILE's soft limit to the hard one, then lowers cfg->max_conns
+ * (per worker) to what fits (server_conns_fit), logging both.  Call before server_run. */
+void server_fit_fds(config *cfg);
+
+/* The connections per worker that nofile descriptors hold, at most want: each connection may
+ * have a client and an upstream socket open, beside SERVER_FD_RESERVE for the process and
+ * SERVER_FD_PER_WORKER for each worker (loop, listener, DNS, the database's files).  At least 1. */
+#define SERVER_FD_RESERVE 64
+#define SERVER_FD_PER_WORKER 16
+int64_t server_conns_fit(int64_t nofile, int workers, int64_t want);
+
+/* How long the listener rests after accept ran out of descriptors (EMFILE/ENFILE), as nginx
+ * does: accepting again at once would only fail again, at 100 % CPU. */
+#define SERVER_ACCEPT_PAUSE_MS 500
+
 /* Re-read the key list (SIGHUP, admin changes): config_read_keys then kp_set_keys. */
 int server_reload_keys(gateway *gw);
+
+/* How many keys GEMGATE_KEYS / GEMGATE_KEYS_FILE name now (read under the reload's lock: a
+ * reload replaces the list from a store thread). */
+size_t server_key_count(gateway *gw);
 
 #endif

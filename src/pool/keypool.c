@@ -634,6 +634,26 @@ int kp_has_key_hash(keypool *kp, const char *hash) {
   return found;
 }
 
+/* Secrets are compared byte by byte here, which leaks nothing a caller does not already hold:
+ * p is text the upstream sent, and only a match's length comes back. */
+size_t kp_secret_match(keypool *kp, const char *p, size_t n, int *partial) {
+  size_t best = 0;
+  int part = 0;
+  pthread_mutex_lock(&kp->mu);
+  for (size_t i = 0; i < kp->nkeys; i++) {
+    const char *s = kp->keys[i]->secret;
+    size_t sl = strlen(s);
+    if (sl <= n) {
+      if (sl > best && !memcmp(s, p, sl)) best = sl;
+    } else if (!memcmp(s, p, n)) {
+      part = 1;
+    }
+  }
+  pthread_mutex_unlock(&kp->mu);
+  if (partial) *partial = part;
+  return best;
+}
+
 /* Drops a reference taken by kp_acquire without reporting. */
 void kp_release(keypool *kp, kp_key *k) {
   pthread_mutex_lock(&kp->mu);

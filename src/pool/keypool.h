@@ -107,6 +107,11 @@ int kp_learn_load(keypool *kp, const kp_learned *row);
 /* Whether a key whose secret hashes (SHA-256 hex) to hash is in the pool. */
 int kp_has_key_hash(keypool *kp, const char *hash);
 
+/* Masking (call/mask.h): the length of the longest pooled secret that p[0..n) begins with, 0
+ * when none; *partial (when not NULL) is set when p[0..n) is a proper prefix of a pooled secret
+ * (a key cut off by the end of the bytes seen so far). */
+size_t kp_secret_match(keypool *kp, const char *p, size_t n, int *partial);
+
 /* Drop a reference without reporting (e.g. the request never started). */
 void kp_release(keypool *kp, kp_key *k);
 

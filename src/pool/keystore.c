@@ -23,7 +23,7 @@ typedef struct skey {
 struct keystore {
   pthread_mutex_t mu;
   bool sealing;
-  uint8_t key[CRYPTO_KEY_LEN];
+  crypto_sealer *sealer;           /* GEMGATE_ENCRYPTION_KEY (crypto.h); NULL: stored plain */
   skey *v;
   size_t n;
 };
@@ -33,7 +33,9 @@ keystore *keystore_new(const char *encryption)
   keystore *ks = calloc(1, sizeof *ks);
   if(!ks) return NULL;
   pthread_mutex_init(&ks->mu, NULL);
-  ks->sealing = crypto_derive_key(encryption, ks->key);
+  ks->sealer = crypto_sealer_new(encryption);
+  ks->sealing = ks->sealer != NULL;
+  if(encryption && *encryption && !ks->sealer) { keystore_free(ks); return NULL; }
   return ks;
 }
 
@@ -42,7 +44,7 @@ void keystore_free(keystore *ks)
   if(!ks) return;
   for(size_t i = 0; i < ks->n; i++) free(ks->v[i].secret);
   free(ks->v);
-  memset(ks->key, 0, sizeof ks->key);
+  crypto_sealer_free(ks->sealer);
   pthread_mutex_destroy(&ks->mu);
   free(ks);
 }
@@ -50,18 +52,21 @@ void keystore_free(keystore *ks)
 /* The stored form of a secret: sealed, or "plain:" + the secret without an encryption key. */
 static char *stored_form(keystore *ks, const char *secret)
 {
-  if(ks->sealing) return crypto_seal(ks->key, secret);
+  if(ks->sealing) return crypto_sealer_seal(ks->sealer, secret);
   size_t n = strlen(secret) + 7;
   char *s = malloc(n);
   if(s) snprintf(s, n, "plain:%s", secret);
   return s;
 }
 
-static char *open_form(keystore *ks, const char *stored)
+/* The secret of a stored form; *stale: it should be stored again (plain while a key is set, or
+ * sealed the old way: crypto_sealer_open). */
+static char *open_form(keystore *ks, const char *stored, bool *stale)
 {
-  if(!strncmp(stored, "plain:", 6)) return strdup(stored + 6);
+  *stale = false;
+  if(!strncmp(stored, "plain:", 6)) { *stale = ks->sealing; return strdup(stored + 6); }
   if(!ks->sealing) return NULL;
-  return crypto_open(ks->key, stored);
+  return crypto_sealer_open(ks->sealer, stored, stale);
 }
 
 static void hash_hex(const char *secret, char out[65])
@@ -100,21 +105,24 @@ int keystore_load(keystore *ks, struct store_conn *c)
   while((rc = store_step(st)) == STORE_ROW) {
     int64_t id = store_col_int(st, 0);
     const char *stored = store_col_text(st, 1);
-    char *secret = stored ? open_form(ks, stored) : NULL;
+    bool stale = false;
+    char *secret = stored ? open_form(ks, stored, &stale) : NULL;
     if(!secret) {
       log_error("keystore: upstream key #%lld cannot be decrypted (GEMGATE_ENCRYPTION_KEY missing or changed): skipped", (long long)id);
       continue;
     }
-    if(ks->sealing && !strncmp(stored, "plain:", 6) && nreseal < 256) reseal[nreseal++] = id;
+    if(stale && nreseal < 256) reseal[nreseal++] = id;
     add_mem(ks, id, secret, store_col_int(st, 2) != 0, store_col_int(st, 3));
   }
   store_reset(st);
-  /* Keys stored before GEMGATE_ENCRYPTION_KEY was set are sealed now. */
+  /* Keys stored before GEMGATE_ENCRYPTION_KEY was set, or sealed before passphrases went
+   * through scrypt (the unsalted SHA-256: "v1:" under a passphrase), are sealed (again) now. */
   for(size_t i = 0; rc == STORE_DONE && i < nreseal; i++) {
     skey *k = find(ks, reseal[i]);
     char *sealed = stored_form(ks, k->secret);
     if(sealed && store_do(c, "UPDATE upstream_keys SET secret = ? WHERE id = ?", "ti", sealed, k->id) >= 0)
-      log_info("keystore: upstream key %s is now stored encrypted", k->masked);
+      log_info("keystore: upstream key %s is now stored encrypted (%s)", k->masked,
+               strncmp(sealed, "v2:", 3) ? "AES-256-GCM" : "AES-256-GCM, key from the passphrase by scrypt");
     free(sealed);
   }
   pthread_mutex_unlock(&ks->mu);

@@ -1,6 +1,8 @@
 /* keystore — upstream Gemini keys managed through the admin API (seed 004's
  * POST /admin/config/gemini-key): stored in the database — sealed with AES-256-GCM when
- * GEMGATE_ENCRYPTION_KEY is set, with a SHA-256 to refuse duplicates and a masked form for
+ * GEMGATE_ENCRYPTION_KEY is set (a passphrase through scrypt, salted: crypto.h's sealer; keys
+ * sealed before that, or stored plain, are sealed again at load), with a SHA-256 to refuse
+ * duplicates and a masked form for
  * display — and merged with GEMGATE_KEYS / GEMGATE_KEYS_FILE into the key pool by
  * server_reload_keys.  Disabled keys stay stored but leave the pool.
  *

@@ -11,7 +11,7 @@
 static str find(str qs, const char *name)
 {
   str want = str_c(name);
-  const char *p = qs.p, *end = p + qs.n;
+  const char *p = qs.p, *end = p ? p + qs.n : NULL;   /* NULL + 0 is UB */
   while(p && p < end) {
     const char *amp = memchr(p, '&', (size_t)(end - p));
     if(!amp) amp = end;

@@ -129,11 +129,32 @@ static void idle_unlink(h1_conn *k)
   o->nidle--;
 }
 
+/* Nothing arrived on idle k since its last response.  The loop drops an idle connection that
+ * turns readable, but only once it polls: bytes that came after the last read of a response
+ * and before this take (the same loop turn) would otherwise be read as the next caller's
+ * answer — another caller's.  So one peek (TLS: what SSL_read makes of it, as idle_readable). */
+static bool idle_quiet(h1_conn *k)
+{
+  char b;
+  ssize_t r = recv(k->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  if(r < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+  if(r == 0 || !k->ssl) return false;                 /* closed, or bytes nobody asked for */
+  ERR_clear_error();
+  int n = SSL_read(k->ssl, k->buf, H1_BUF);
+  bool quiet = n <= 0 && SSL_get_error(k->ssl, n) == SSL_ERROR_WANT_READ;   /* a ticket, say */
+  ERR_clear_error();
+  return quiet;
+}
+
 h1_conn *h1pool_take(h1_origin *o, void *owner)
 {
-  h1_conn *k = o->idle;
+  h1_conn *k;
+  while((k = o->idle)) {
+    idle_unlink(k);
+    if(idle_quiet(k)) break;
+    h1conn_close(k);
+  }
   if(!k) return NULL;
-  idle_unlink(k);
   k->owner = owner;
   k->uses++;
   return k;

@@ -6,7 +6,8 @@
  * A connection is either in use by one owner (a call) or idle in its origin's pool.  In use, it
  * reports to its owner through the pool's h1_conn_ops.  Idle, it stays registered for reading:
  * a peer that closes it (EOF, reset) or sends anything unexpected is noticed by the event loop
- * and the connection is dropped at once, so taking an idle connection costs no system call.
+ * and the connection is dropped at once; taking one peeks once more (one recv), for what came
+ * within the loop turn: a connection with unexpected bytes is closed, never reused.
  * Idle connections are capped per origin (H1_IDLE_MAX) and closed after H1_IDLE_MS unused. */
 #ifndef GEMGATE_H1CONN_H
 #define GEMGATE_H1CONN_H
@@ -71,7 +72,8 @@ h1_origin *h1pool_origin(h1_pool *p, bool tls, const char *host, size_t hostn, u
  * scheme's default.  NUL-terminated; *len gets its length. */
 const char *h1_origin_hosthdr(const h1_origin *o, size_t *len);
 
-/* The most recently used idle connection of o, now owned by owner; NULL when none. */
+/* The most recently used idle connection of o with nothing unread (closed or not: h1conn.c
+ * idle_quiet), now owned by owner; NULL when none. */
 h1_conn *h1pool_take(h1_origin *o, void *owner);
 
 /* Opens a new connection to o for owner.  Never calls back before returning: ops->ready or

@@ -20,6 +20,30 @@ static bool ieq(const char *p, size_t n, const char *lit)
   return i == n && !lit[i];
 }
 
+/* RFC 9110 tchar. */
+static bool is_tchar(unsigned char c)
+{
+  if((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return c && memchr("!#$%&'*+-.^_`|~", c, 15) != NULL;
+}
+
+/* No CTL but HTAB: NUL, a bare CR and DEL are refused (a bare LF already ended the line). */
+static bool text_ok(const char *p, size_t n)
+{
+  for(size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)p[i];
+    if((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+bool h1_field_ok(const char *name, size_t nn, const char *value, size_t vn)
+{
+  if(nn == 0) return false;
+  for(size_t i = 0; i < nn; i++) if(!is_tchar((unsigned char)name[i])) return false;
+  return text_ok(value, vn);
+}
+
 /* Calls fn on each comma-separated, trimmed token of v[0..n). */
 static void tokens(const char *v, size_t n, h1_head *h, void (*fn)(h1_head *, const char *, size_t))
 {
@@ -71,7 +95,7 @@ static bool status_line(h1_head *h, const char *p, size_t n)
   if(n < 12 || memcmp(p, "HTTP/1.", 7) || p[7] < '0' || p[7] > '9' || p[8] != ' ') return false;
   for(int i = 9; i < 12; i++)
     if(p[i] < '0' || p[i] > '9') return false;
-  if(n > 12 && p[12] != ' ') return false;
+  if(n > 12 && (p[12] != ' ' || !text_ok(p + 13, n - 13))) return false;   /* the reason, too */
   h->minor = p[7] - '0';
   h->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
   return h->status >= 100;
@@ -94,22 +118,23 @@ long h1_parse_head(const char *p, size_t n, h1_head *h, http_header *hdr, size_t
       return (long)(nl + 1 - p);                         /* the blank line: complete */
     } else if(!is_space(*s)) {                           /* obs-fold continuations are dropped */
       const char *colon = memchr(s, ':', len);
-      if(colon == s) return -1;
-      if(colon) {
-        const char *v = colon + 1, *ve = e;
-        while(v < ve && is_space(*v)) v++;
-        while(ve > v && is_space(ve[-1])) ve--;
-        size_t nn = (size_t)(colon - s), vn = (size_t)(ve - v);
-        /* Only three names matter here; their lengths rule out most headers at once. */
-        if(nn == 14 && ieq(s, nn, "content-length")) {
-          if(!content_length(h, v, vn)) return -1;
-        } else if(nn == 17 && ieq(s, nn, "transfer-encoding")) {
-          tokens(v, vn, h, te_token);
-        } else if(nn == 10 && ieq(s, nn, "connection")) {
-          tokens(v, vn, h, conn_token);
-        }
-        if(h->nhdr < cap) hdr[h->nhdr++] = (http_header){ { s, nn }, { v, vn } };
+      if(!colon) return -1;
+      const char *v = colon + 1, *ve = e;
+      while(v < ve && is_space(*v)) v++;
+      while(ve > v && is_space(ve[-1])) ve--;
+      size_t nn = (size_t)(colon - s), vn = (size_t)(ve - v);
+      /* What is stored here is forwarded to a client: a name that is no token or a value
+       * with a CTL (NUL, a bare CR) would break the client's head, so the head is refused. */
+      if(!h1_field_ok(s, nn, v, vn)) return -1;
+      /* Only three names matter here; their lengths rule out most headers at once. */
+      if(nn == 14 && ieq(s, nn, "content-length")) {
+        if(!content_length(h, v, vn)) return -1;
+      } else if(nn == 17 && ieq(s, nn, "transfer-encoding")) {
+        tokens(v, vn, h, te_token);
+      } else if(nn == 10 && ieq(s, nn, "connection")) {
+        tokens(v, vn, h, conn_token);
       }
+      if(h->nhdr < cap) hdr[h->nhdr++] = (http_header){ { s, nn }, { v, vn } };
     }
     s = nl + 1;
   }

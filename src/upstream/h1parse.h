@@ -26,9 +26,15 @@ typedef struct h1_head {
 } h1_head;
 
 /* Parses the response head at p[0..n).  Returns the head's length through its blank line once
- * it is complete, 0 while more bytes are needed, -1 when it is malformed.  hdr receives up to cap
+ * it is complete, 0 while more bytes are needed, -1 when it is malformed: a bad status line
+ * (a CTL in the reason included), a line with no colon, a field name that is not a token or
+ * a value holding a CTL other than HTAB (NUL, a bare CR, DEL) — so every header that reaches
+ * a caller can be written into a client's head as it is.  A bare LF ends a line (RFC 9112 2.2).  hdr receives up to cap
  * headers pointing into p (later ones still count for framing but are not stored). */
 long h1_parse_head(const char *p, size_t n, h1_head *h, http_header *hdr, size_t cap);
+
+/* A field line's name is a token and its value holds no CTL but HTAB. */
+bool h1_field_ok(const char *name, size_t nn, const char *value, size_t vn);
 
 /* True when the connection may carry another request after this response. */
 bool h1_head_keep_alive(const h1_head *h);

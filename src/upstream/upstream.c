@@ -39,6 +39,7 @@ struct up_call {
   int64_t idle_ms;               /* stream idle timeout; 0: idle is the total timeout */
   int64_t timeout_ms, deadline_us, left_ms;   /* the total timeout, as in h1client.c */
   bool head_done, paused, follow;
+  bool bad_head;                 /* a header line failed h1_field_ok: the call fails */
   int status;
   char *head;                    /* raw header lines of the final response */
   size_t head_len;
@@ -197,8 +198,9 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
   call_end(c, UP_ERR_TIMEOUT, m);
 }
 
-/* Parses the collected head into headers and reports it. */
-static void deliver_head(up_call *c)
+/* Parses the collected head into headers and reports it.  false (and nothing reported) when
+ * a field line is malformed or holds a CTL: it would break the client's head (h1parse.h). */
+static bool deliver_head(up_call *c)
 {
   http_header h[H1_MAX_HEADERS];
   size_t n = 0;
@@ -209,14 +211,18 @@ static void deliver_head(up_call *c)
     if(!eol) break;
     char *le = eol;
     if(le > p && le[-1] == '\r') le--;
+    if(le == p || *p == ' ' || *p == '\t') continue;      /* the blank line; obs-fold dropped */
     char *colon = memchr(p, ':', (size_t)(le - p));
-    if(!colon || n == H1_MAX_HEADERS) continue;
+    if(!colon) { c->bad_head = true; return false; }
     char *v = colon + 1;
     while(v < le && (*v == ' ' || *v == '\t')) v++;
-    h[n++] = (http_header){ { p, (size_t)(colon - p) }, { v, (size_t)(le - v) } };
+    while(le > v && (le[-1] == ' ' || le[-1] == '\t')) le--;
+    if(!h1_field_ok(p, (size_t)(colon - p), v, (size_t)(le - v))) { c->bad_head = true; return false; }
+    if(n < H1_MAX_HEADERS) h[n++] = (http_header){ { p, (size_t)(colon - p) }, { v, (size_t)(le - v) } };
   }
   c->head_done = true;
   c->cb.on_head(c->ctx, c->status, h, n);
+  return true;
 }
 
 static size_t header_cb(char *p, size_t size, size_t nmemb, void *arg)
@@ -237,7 +243,7 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *arg)
   c->head_len += n;
   if((n == 2 && p[0] == '\r') || (n == 1 && p[0] == '\n')) {
     bool redirect = c->follow && c->status >= 300 && c->status < 400 && c->status != 304;
-    if(c->status >= 200 && !redirect) deliver_head(c);
+    if(c->status >= 200 && !redirect && !deliver_head(c)) return 0;
   }
   return n;
 }
@@ -246,7 +252,7 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
   up_call *c = arg;
   size_t n = size * nmemb;
-  if(!c->head_done) deliver_head(c);
+  if(!c->head_done && !deliver_head(c)) return 0;
   int rc = c->cb.on_data(c->ctx, p, n);
   if(rc == UP_ABORT) return 0;
   if(rc == UP_PAUSE) {
@@ -408,7 +414,8 @@ static void check_done(upstream *u)
     up_call *c;
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
     CURLcode rc = m->data.result;
-    if(rc == CURLE_OK && !c->head_done) deliver_head(c);   /* empty body */
+    if(rc == CURLE_OK && !c->head_done && !deliver_head(c)) rc = CURLE_WRITE_ERROR;   /* empty body */
+    if(c->bad_head) { call_end(c, UP_ERR_RECV, "malformed upstream response head"); continue; }
     char msg[CURL_ERROR_SIZE + 64];
     snprintf(msg, sizeof msg, "%s", c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
     call_end(c, classify(rc), msg);

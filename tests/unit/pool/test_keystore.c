@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/crypto.h"
 #include "pool/keystore.h"
 #include "store/store.h"
 #include "tempdb.h"
@@ -162,11 +163,48 @@ static void test_keystore_at_rest(void **state)
   keystore_free(ks);
 }
 
+/* A key sealed the old way (the passphrase's unsalted SHA-256) opens once and is sealed again
+ * through scrypt; after that it opens as it is, and is not written again. */
+static void test_keystore_kdf_migration(void **state)
+{
+  uint8_t old[32];
+  crypto_derive_key("my passphrase", old);
+  char *legacy = crypto_seal(old, "AIzaFake-ok-3333");
+  store_do(c, "INSERT INTO upstream_keys (secret, hash, masked, enabled, created_at, updated_at)"
+              " VALUES (?, 'h3', 'AIza…3333', 1, 1, 1)", "t", legacy);
+  free(legacy);
+  keystore *ks = keystore_new("my passphrase");
+  assert_int_equal(keystore_load(ks, c), 0);
+  strlist l = { 0 };
+  keystore_secrets(ks, &l);
+  assert_int_equal(l.n, 1);
+  assert_string_equal(l.v[0], "AIzaFake-ok-3333");
+  strlist_free(&l);
+  keystore_free(ks);
+  store_stmt *st = store_prepare(c, "SELECT secret FROM upstream_keys");
+  assert_int_equal(store_step(st), STORE_ROW);
+  char *now = strdup(store_col_text(st, 0));
+  store_reset(st);
+  assert_int_equal(strncmp(now, "v2:scrypt:15:8:1:", 17), 0);
+  ks = keystore_new("my passphrase");
+  assert_int_equal(keystore_load(ks, c), 0);
+  keystore_secrets(ks, &l);
+  assert_int_equal(l.n, 1);
+  strlist_free(&l);
+  keystore_free(ks);
+  st = store_prepare(c, "SELECT secret FROM upstream_keys");
+  assert_int_equal(store_step(st), STORE_ROW);
+  assert_string_equal(store_col_text(st, 0), now);             /* opened as it is: not rewritten */
+  store_reset(st);
+  free(now);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
     cmocka_unit_test_setup_teardown(test_keystore_at_rest, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_keystore_kdf_migration, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

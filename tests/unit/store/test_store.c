@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +106,8 @@ static void test_statements(void **state)
 
 /* ---- the pool ---- */
 
-typedef struct job { int n, done, dropped; struct event_base *base; int *finished; } job;
+/* dropped is atomic: drop runs on a store thread (store.h), the test reads it after a sleep. */
+typedef struct job { int n, done; atomic_int dropped; struct event_base *base; int *finished; } job;
 
 static void work(store_conn *c, void *arg)
 {

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -55,6 +56,15 @@ static size_t read_req(int fd, char *out, size_t cap)
 }
 
 static void say(int fd, const char *s) { assert_true(write(fd, s, strlen(s)) == (ssize_t)strlen(s)); }
+
+/* acc, giving up after ms (-1 then): a script that waits for a connection the client should
+ * open must not hang the suite when it does not. */
+static int acc_within(int ms)
+{
+  struct pollfd p = { .fd = lfd, .events = POLLIN };
+  if(poll(&p, 1, ms) != 1) return -1;
+  return acc();
+}
 
 static char last_req[8192];
 
@@ -438,6 +448,104 @@ static void test_errors(void **state)
   pthread_join(server, NULL);
 }
 
+/* ---------- an upstream that sends what nobody asked for ---------- */
+
+static const char smuggled[] = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nstolen";
+
+/* Junk right behind a complete response, in the same write, then a second response sent
+ * after a pause (when the client has read the first and not yet polled again). */
+static void junk_after(void)
+{
+  int fd = acc();
+  read_req(fd, last_req, sizeof last_req);
+  say(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK");
+  int fd2 = acc_within(2000);
+  if(fd2 < 0) { close(fd); return; }
+  read_req(fd2, last_req, sizeof last_req);
+  say(fd2, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
+  usleep(5000);
+  say(fd2, smuggled);                               /* a response to no request */
+  int fd3 = acc_within(2000);
+  if(fd3 >= 0) {
+    read_req(fd3, last_req, sizeof last_req);
+    say(fd3, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh");
+    close(fd3);
+  }
+  usleep(20000);
+  close(fd2);
+  close(fd);
+}
+
+static rec junk_c;
+
+/* The next call starts from on_done, once the smuggled bytes are in but before the loop has
+ * polled the idle connection again: only the take-time check can see them. */
+static void junk_chain(void *ctx, up_error err, const char *msg)
+{
+  on_done(ctx, err, msg);
+  usleep(30000);
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/c", port);
+  up_request req = { .method = "GET", .url = url, .timeout_ms = 3000 };
+  assert_non_null(h1_start(cl, &req, &cbs, &junk_c));
+}
+
+static void test_unexpected_bytes_close(void **state)
+{
+  serve(junk_after);
+  rec a = { 0 }, b = { 0 };
+  memset(&junk_c, 0, sizeof junk_c);
+  start(&a, "GET", "/a", NULL, 3000);
+  wait_done(&a, NULL);
+  assert_int_equal(a.err, UP_OK);
+  assert_memory_equal(a.body, "ok", 2);
+  static const up_callbacks chain = { on_head, on_data, junk_chain };
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/b", port);
+  up_request req = { .method = "GET", .url = url, .timeout_ms = 3000 };
+  assert_non_null(h1_start(cl, &req, &chain, &b));
+  wait_done(&b, &junk_c);
+  pthread_join(server, NULL);
+  assert_int_equal(b.err, UP_OK);
+  assert_memory_equal(b.body, "hi", 2);               /* junk behind "ok": not reused */
+  assert_int_equal(junk_c.err, UP_OK);
+  assert_int_equal(junk_c.len, 5);
+  assert_memory_equal(junk_c.body, "fresh", 5);       /* never the smuggled "stolen" */
+  assert_int_equal(accepted, 3);
+}
+
+/* A header value with a NUL or a bare CR: the call fails as a malformed head, no head reported. */
+static void bad_values(void)
+{
+  static const char nul[] = "HTTP/1.1 200 OK\r\nX-V: a\0b\r\nContent-Length: 0\r\n\r\n";
+  int fd = acc();
+  read_req(fd, last_req, sizeof last_req);
+  assert_true(write(fd, nul, sizeof nul - 1) == (ssize_t)(sizeof nul - 1));
+  usleep(20000);
+  close(fd);
+  fd = acc();
+  read_req(fd, last_req, sizeof last_req);
+  say(fd, "HTTP/1.1 200 OK\r\nX-V: a\rInjected: 1\r\nContent-Length: 0\r\n\r\n");
+  usleep(20000);
+  close(fd);
+}
+
+static void test_bad_header_values(void **state)
+{
+  serve(bad_values);
+  rec a = { 0 }, b = { 0 };
+  start(&a, "GET", "/nul", NULL, 3000);
+  wait_done(&a, NULL);
+  start(&b, "GET", "/cr", NULL, 3000);
+  wait_done(&b, NULL);
+  pthread_join(server, NULL);
+  for(rec *r = &a; r; r = r == &a ? &b : NULL) {
+    assert_int_equal(r->err, UP_ERR_RECV);
+    assert_int_equal(r->heads, 0);
+    assert_string_equal(r->msg, "malformed upstream response head");
+  }
+}
+
 static int peer_saw_eof;
 
 static void cancelled(void)
@@ -500,6 +608,8 @@ int main(void)
     cmocka_unit_test(test_paused_call_does_not_time_out),
     cmocka_unit_test(test_resumed_call_times_out_on_the_upstream),
     cmocka_unit_test(test_errors),
+    cmocka_unit_test(test_unexpected_bytes_close),
+    cmocka_unit_test(test_bad_header_values),
     cmocka_unit_test(test_cancel),
     cmocka_unit_test(test_dns_name),
   };

@@ -47,6 +47,44 @@ static void test_head_errors_and_limits(void **state)
   assert_true(h.chunked);
 }
 
+/* What reaches a caller is written into a client's head as it is: a header whose value holds
+ * a CTL (NUL, a bare CR, DEL, ...) or whose name is no token refuses the whole head (the caller
+ * answers 502), instead of cutting the client's head before its blank line. */
+static void test_head_field_values(void **state)
+{
+  static const struct { const char *m; size_t n; } bad[] = {
+#define B(s) { s, sizeof s - 1 }
+    B("HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n"),
+    B("HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n"),
+    B("HTTP/1.1 200 OK\r\nX: a\r\r\n\r\n"),
+    B("HTTP/1.1 200 OK\r\nX: \r\r\nContent-Length: 0\r\n\r\n"),
+    B("HTTP/1.1 200 OK\r\nX: a\x01\r\n\r\n"),
+    B("HTTP/1.1 200 OK\r\nX: a\x7f\r\n\r\n"),
+    B("HTTP/1.1 200 OK\r\nX\0: a\r\n\r\n"),
+    B("HTTP/1.1 200 OK\r\nX Y: a\r\n\r\n"),
+    B("HTTP/1.1 200 OK\r\nX : a\r\n\r\n"),
+    B("HTTP/1.1 200 OK\r\n: a\r\n\r\n"),
+    B("HTTP/1.1 200 OK\r\nno colon here\r\n\r\n"),
+    B("HTTP/1.1 200 O\0K\r\n\r\n"),
+    B("HTTP/1.1 200 O\rK\r\n\r\n"),
+#undef B
+  };
+  h1_head h;
+  http_header hdr[4];
+  for(size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if(h1_parse_head(bad[i].m, bad[i].n, &h, hdr, 4) != -1) fail_msg("case %zu accepted", i);
+  /* a tab, obs-text, an empty value pass, and what is stored is exactly what is allowed */
+  static const char ok[] = "HTTP/1.1 200 OK\r\nX: a\tb \xff\r\nE:\r\n\r\n";
+  assert_int_equal(h1_parse_head(ok, sizeof ok - 1, &h, hdr, 4), (long)(sizeof ok - 1));
+  assert_int_equal(h.nhdr, 2);
+  assert_int_equal(hdr[0].value.n, 5);
+  assert_memory_equal(hdr[0].value.p, "a\tb \xff", 5);
+  assert_int_equal(hdr[1].value.n, 0);
+  assert_true(h1_field_ok("X-Goog", 6, "v", 1));
+  assert_false(h1_field_ok("", 0, "v", 1));
+  assert_false(h1_field_ok("X", 1, "\n", 1));
+}
+
 /* Runs the body of message m (after its head) through the framing in pieces of step bytes,
  * the way h1client does: unconsumed bytes stay at the front of a buffer. */
 static size_t decode(const h1_head *h, const char *m, size_t n, size_t step, char *out, h1_step *last)
@@ -125,6 +163,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_head),
     cmocka_unit_test(test_head_errors_and_limits),
+    cmocka_unit_test(test_head_field_values),
     cmocka_unit_test(test_chunked_every_split),
     cmocka_unit_test(test_length_close_none),
   };
