@@ -233,7 +233,7 @@ static bool live_auth(http_req *r, bool websocket, const char **protocol)
   if(!ok && query_str(r->query, "ticket", t, sizeof t, &has, &e) == GG_OK && has)
     ok = session_ticket_use(str_c(t), now_ms());
   const char *tok = gw->cfg.admin_token;
-  for(const char *p = offered.p, *end = offered.p + offered.n; websocket && p && p < end; ) {
+  for(const char *p = offered.p, *end = offered.p ? offered.p + offered.n : NULL; websocket && p && p < end; ) {
     const char *comma = memchr(p, ',', (size_t)(end - p));
     if(!comma) comma = end;
     str v = { p, (size_t)(comma - p) };

@@ -99,6 +99,7 @@ bool session_ticket_use(str t, int64_t now)
 
 str session_cookie(str h, str name)
 {
+  if(!h.p) return (str){ NULL, 0 };              /* no Cookie header (and no NULL + 0) */
   const char *p = h.p, *end = h.p + h.n;
   while(p && p < end) {
     while(p < end && (*p == ' ' || *p == ';')) p++;

@@ -316,8 +316,11 @@ test('a 64 MB upload streams: the fake\'s memory stays small', async () => {
   assert.equal(file.sizeBytes, String(size));
   assert.equal(file.sha256Hash, Buffer.from(hash.digest('hex')).toString('base64'));
   const hwm = Number(fs.readFileSync(`/proc/${fake.pid}/status`, 'utf8').match(/VmHWM:\s+(\d+)/)[1]);
-  assert.ok(peak - base < 16 * 1024, `fake RSS went from ${base} to ${peak} KiB during the upload`);
-  if (hwmReset) assert.ok(hwm - base < 24 * 1024, `fake VmHWM ${hwm} KiB (base ${base})`);
+  // A sanitizer build of the fake keeps freed memory in quarantine: allow it more, still far
+  // below the 64 MB a buffered upload would hold.
+  const slack = /san/.test(process.env.FAKE_BIN || '') ? 40 * 1024 : 16 * 1024;
+  assert.ok(peak - base < slack, `fake RSS went from ${base} to ${peak} KiB during the upload`);
+  if (hwmReset) assert.ok(hwm - base < slack + 8 * 1024, `fake VmHWM ${hwm} KiB (base ${base})`);
 });
 
 test('/_fake/reset clears resources; control routes keep their shapes', async () => {
