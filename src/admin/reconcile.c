@@ -132,9 +132,10 @@ static gg_rc work(store_conn *c, void *arg, json_t **out, gg_err *e)
   utc_iso(r.from, from, sizeof from);
   utc_iso(r.to, to, sizeof to);
   bool ok = flushed && !json_array_size(mismatches);
-  *out = json_pack("{s:s,s:s,s:b,s:b,s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I},s:o}", "from", from, "to", to, "ok", ok,
-                   "flushed", flushed, "rows", (json_int_t)r.rows_seen, "totals", totals, "counters", cn, "ledger",
-                   "recorded", (json_int_t)ls.recorded, "written", (json_int_t)ls.written, "dropped", (json_int_t)ls.dropped,
+  *out = json_pack("{s:s,s:s,s:b,s:b,s:I,s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:o}", "from", from, "to", to, "ok", ok,
+                   "flushed", flushed, "rows", (json_int_t)r.rows_seen, "rejects", (json_int_t)r.rejects, "totals", totals,
+                   "counters", cn, "ledger", "recorded", (json_int_t)ls.recorded, "written", (json_int_t)ls.written,
+                   "dropped", (json_int_t)ls.dropped, "rejected", (json_int_t)ls.rejected,
                    "queued", (json_int_t)ls.queued, "mismatches", mismatches);
   recon_free(&r);
   return *out ? GG_OK : GG_NOMEM;

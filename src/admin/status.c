@@ -303,6 +303,7 @@ void status_metrics(http_req *r)
     scalar(&b, "gemgate_ledger_rows_written_total", "counter", "Ledger rows committed.", (long long)ls.written);
     scalar(&b, "gemgate_ledger_rows_dropped_total", "counter", "Ledger rows dropped because the queue was full.", (long long)ls.dropped);
     scalar(&b, "gemgate_ledger_batches_failed_total", "counter", "Ledger batches whose commit failed (retried).", (long long)ls.failed_batches);
+    scalar(&b, "gemgate_ledger_rows_rejected_total", "counter", "Ledger rows the database refused, kept in ledger_rejects.", (long long)ls.rejected);
   }
   histogram(&b, "gemgate_ledger_commit_duration_seconds", "One ledger batch's transaction.", &metrics.ledger_commit);
   log_stats st;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/utc.h"
@@ -51,6 +53,7 @@ struct ledger {
   bool closing, busy;            /* busy: the writer holds a batch */
   int64_t last_drop_log;
   ledger_stats st;
+  char why[256];                 /* the last failed batch's error, taken before its rollback */
 };
 
 /* ---- rollups: aggregated per batch, then one upsert per bucket ---- */
@@ -177,15 +180,21 @@ static const char SQL_DIM[] =
   "INSERT INTO usage_dim (dim, day, value, status, " MEASURE_COLS ")"
   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dim, day, value, status) DO UPDATE SET" SET_MEASURES("usage_dim");
 
+#define PROMPT_CAP (LEDGER_PROMPT_CHARS * 3 + 4)
+
+/* The row's prompt: its own, or taken from its body copy into buf (PROMPT_CAP bytes). */
+static const char *row_prompt(const entry *e, char *buf)
+{
+  if(!e->prompt_of) return e->prompt;
+  e->prompt_of(e->prompt, e->raw_len, buf, PROMPT_CAP, LEDGER_PROMPT_CHARS);   /* the JSON work the workers were spared */
+  prompt_sanitize(buf);
+  return buf;
+}
+
 static int insert_row(store_conn *c, const entry *e)
 {
-  char prompt[LEDGER_PROMPT_CHARS * 3 + 4];
-  const char *pr = e->prompt;
-  if(e->prompt_of) {           /* the JSON work the workers were spared */
-    e->prompt_of(e->prompt, e->raw_len, prompt, sizeof prompt, LEDGER_PROMPT_CHARS);
-    prompt_sanitize(prompt);
-    pr = prompt;
-  }
+  char prompt[PROMPT_CAP];
+  const char *pr = row_prompt(e, prompt);
   store_stmt *st = store_prepare_bulk(c, SQL_ROW);
   if(!st) return -1;
   int i = 1;
@@ -274,7 +283,9 @@ static void account(ledger *l, const entry *e)
 }
 
 /* One transaction: the rows, then their rollups (bulk statements: PostgreSQL gets them with
- * COPY at the commit; one upsert per bucket, so no key repeats).  0, or -1 (rolled back). */
+ * COPY at the commit; one upsert per bucket, so no key repeats).  0; -1, rolled back, when the
+ * failure may pass (store_transient); -2, rolled back, when the database refused the rows.
+ * The error is in l->why either way. */
 static int write_batch(ledger *l, store_conn *c, entry *rows)
 {
   agg g = { 0 };
@@ -287,16 +298,119 @@ static int write_batch(ledger *l, store_conn *c, entry *rows)
     if(g.v[i].status) rc = upsert(c, &g.v[i]);
   if(!rc) rc = store_commit(c);
   if(rc) {
-    if(!store_conn_lost(c)) log_error("ledger: batch not written: %s", store_error(c));   /* a loss: the store says it */
+    /* Both asked before the rollback, which replaces SQLite's last error. */
+    rc = store_transient(c) ? -1 : -2;
+    snprintf(l->why, sizeof l->why, "%s", store_error(c));
     store_rollback(c);
   }
   free(g.v);
-  return rc ? -1 : 0;
+  return rc;
 }
 
 static void free_rows(entry *e)
 {
   while(e) { entry *n = e->next; free(e); e = n; }
+}
+
+/* Rows the writer is done with — committed, quarantined, or given up (*count says which):
+ * accounted (the money was spent either way), taken off the queue's bounds, freed. */
+static void settle(ledger *l, entry *rows, int64_t *count)
+{
+  size_t n = 0, bytes = 0;
+  for(entry *e = rows; e; e = e->next) { account(l, e); n++; bytes += e->size; }
+  pthread_mutex_lock(&l->mu);
+  *count += (int64_t)n;
+  l->nrows -= n;
+  l->nbytes -= bytes;
+  pthread_mutex_unlock(&l->mu);
+  free_rows(rows);
+}
+
+/* ---- a batch the database refuses: split, and the row it cannot take quarantined ---- */
+
+/* Every field of the row, under the ledger's column names, as JSON (malloc'd; NULL when out of
+ * memory). */
+static char *row_json(const entry *e)
+{
+  char prompt[PROMPT_CAP];
+  json_t *j = json_pack("{s:I,s:I,s:s,s:I,s:s,s:b,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:i,s:b,s:s,s:s,"
+                        "s:I,s:I,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I,s:s}",
+                        "user_id", (json_int_t)e->user_id, "access_key_id", (json_int_t)e->access_key_id,
+                        "upstream_key", e->upstream_key, "model_id", (json_int_t)e->b.model_id,
+                        "model_name", e->model, "is_local", e->is_local, "generation_type", e->gen_type,
+                        "endpoint", e->endpoint, "stream", e->stream, "input_tokens", (json_int_t)e->f.in,
+                        "output_tokens", (json_int_t)e->f.out, "thinking_tokens", (json_int_t)e->f.thinking,
+                        "cached_tokens", (json_int_t)e->f.cached, "bill_e4", (json_int_t)e->b.bill_e4,
+                        "cost_nanos", (json_int_t)e->b.cost_nanos, "status", e->success ? "success" : "failed",
+                        "http_status", e->http_status, "refused", e->refused, "error_message", e->error,
+                        "request_ip", e->ip, "latency_ms", (json_int_t)e->latency_ms, "ttfb_ms", (json_int_t)e->ttfb_ms,
+                        "attempts", e->attempts, "prompt", row_prompt(e, prompt), "created_at", (json_int_t)e->created_ms,
+                        "images", (json_int_t)e->f.images, "tool_tokens", (json_int_t)e->f.tool,
+                        "audio_tokens", (json_int_t)e->f.audio_in, "image_tokens", (json_int_t)e->f.image_out,
+                        "price_version", (json_int_t)e->b.price_version, "unpriced", e->b.unpriced || e->unpriced_refused,
+                        "storage_tokens", (json_int_t)e->f.storage_tokens, "storage_seconds", (json_int_t)e->f.storage_seconds,
+                        "request_id", e->request_id);
+  char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  return text;
+}
+
+/* The one row the database refuses, alone: into ledger_rejects with the error, logged once,
+ * settled.  0; -1 when that write fails for a moment (*left = e, retried later).  A row even
+ * ledger_rejects refuses is dropped, counted and logged. */
+static int quarantine(ledger *l, entry *e, entry **left)
+{
+  char why[sizeof l->why];
+  snprintf(why, sizeof why, "%s", l->why);
+  char *fields = row_json(e);
+  int64_t n = -1;
+  if(fields && !store_begin(l->c)) {
+    n = store_do(l->c, "INSERT INTO ledger_rejects (request_id, user_id, created_at, rejected_at, error, fields)"
+                       " VALUES (?, ?, ?, ?, ?, ?)", "tiiitt", e->request_id, e->user_id, e->created_ms, now_ms(), why, fields);
+    if(n < 0 || store_commit(l->c)) n = -1;
+  }
+  bool transient = n < 0 && (!fields || store_transient(l->c));
+  if(n < 0) store_rollback(l->c);
+  free(fields);
+  if(transient) { *left = e; return -1; }
+  /* No secret here: the upstream key is the masked one, the prompt is not logged. */
+  if(n >= 0)
+    log_error("ledger: row refused by the database, kept in ledger_rejects (request %s, user %lld, model %s): %s",
+              e->request_id[0] ? e->request_id : "-", (long long)e->user_id, e->model[0] ? e->model : "-", why);
+  else
+    log_error("ledger: row refused by the database and by ledger_rejects, dropped (request %s, user %lld, model %s): %s",
+              e->request_id[0] ? e->request_id : "-", (long long)e->user_id, e->model[0] ? e->model : "-", why);
+  settle(l, e, n >= 0 ? &l->st.rejected : &l->st.dropped);
+  return 0;
+}
+
+/* Writes the n rows of a list the database refused as one batch, settling what it can: halves
+ * are tried until the row it cannot take is alone (about 2·log2(n) transactions per such row),
+ * and every other row commits.  0 when every row is settled; -1 on a transient failure, with
+ * *left the rows not settled yet, in their order (the others are). */
+static int write_split(ledger *l, entry *rows, size_t n, entry **left)
+{
+  if(n == 1) return quarantine(l, rows, left);
+  entry *mid = rows;
+  for(size_t i = 1; i < n / 2; i++) mid = mid->next;
+  entry *half[2] = { rows, mid->next };
+  size_t len[2] = { n / 2, n - n / 2 };
+  mid->next = NULL;
+  for(int k = 0; k < 2; k++) {
+    int rc = write_batch(l, l->c, half[k]);
+    if(rc == 0) settle(l, half[k], &l->st.written);
+    else if(rc == -1) *left = half[k];
+    else rc = write_split(l, half[k], len[k], left);
+    if(rc < 0) {
+      if(k == 0) {                 /* the second half waits behind what is left of the first */
+        entry *t = *left;
+        while(t->next) t = t->next;
+        t->next = half[1];
+      }
+      return -1;
+    }
+  }
+  return 0;
 }
 
 static void *writer_main(void *arg)
@@ -317,8 +431,8 @@ static void *writer_main(void *arg)
     }
     /* Take up to LEDGER_BATCH rows; under load batches fill up by themselves. */
     entry *batch = l->head, *last = batch;
-    size_t n = 1, bytes = batch->size;
-    while(last->next && n < LEDGER_BATCH) { last = last->next; n++; bytes += last->size; }
+    size_t n = 1;
+    while(last->next && n < LEDGER_BATCH) { last = last->next; n++; }
     l->head = last->next;
     if(!l->head) l->tail = NULL;
     last->next = NULL;
@@ -326,29 +440,39 @@ static void *writer_main(void *arg)
     pthread_mutex_unlock(&l->mu);
 
     int64_t t0 = mono_us();
+    entry *left = NULL;
     int rc = write_batch(l, l->c, batch);
     mhist_observe(&metrics.ledger_commit, mono_us() - t0);
-    if(rc == 0 || (l->closing && failures >= 5))    /* committed, or given up: the money was spent */
-      for(entry *e = batch; e; e = e->next) account(l, e);
+    if(rc == 0) settle(l, batch, &l->st.written);
+    else if(rc == -2) {
+      /* Refused, not busy: retrying it whole would stall every later row for ever. */
+      log_error("ledger: a batch of %zu rows was refused (%s): splitting it to keep the rows the database takes", n, l->why);
+      rc = write_split(l, batch, n, &left);
+    } else {
+      left = batch;
+    }
+    if(rc && l->closing && failures >= 5) {        /* given up: the money was spent */
+      size_t k = 0;
+      for(entry *e = left; e; e = e->next) k++;
+      log_error("ledger: giving up on %zu rows at shutdown", k);
+      int64_t lost = 0;
+      settle(l, left, &lost);
+      rc = 0;
+    }
     pthread_mutex_lock(&l->mu);
-    if(rc == 0 || (l->closing && failures >= 5)) {
-      if(rc) log_error("ledger: giving up on %zu rows at shutdown", n);
-      l->st.written += rc ? 0 : (int64_t)n;
+    if(rc == 0) {
       l->st.batches++;
-      l->nrows -= n;
-      l->nbytes -= bytes;
       failures = 0;
       l->busy = false;
       pthread_cond_broadcast(&l->idle_cv);
-      pthread_mutex_unlock(&l->mu);
-      free_rows(batch);
-      pthread_mutex_lock(&l->mu);
       continue;
     }
-    /* Put the batch back in front, wait, retry: its rows are not lost to a busy database. */
+    /* Put what is left back in front, wait, retry: its rows are not lost to a busy database. */
+    if(!store_conn_lost(l->c)) log_error("ledger: batch not written, retried: %s", l->why);   /* a loss: the store says it */
     l->st.failed_batches++;
+    for(last = left; last->next; last = last->next) {}
     last->next = l->head;
-    l->head = batch;
+    l->head = left;
     if(!l->tail) l->tail = last;
     l->busy = false;
     failures++;
@@ -373,6 +497,7 @@ ledger *ledger_open(store *s, users *u, prices *p, meter *m, bool log_prompts, c
   if(!l) { snprintf(err, errcap, "out of memory"); return NULL; }
   l->c = store_connect(s, err, errcap);
   if(!l->c) { free(l); return NULL; }
+  store_lock_wait(l->c, LEDGER_LOCK_WAIT_MS);
   l->s = s;
   l->users = u;
   l->prices = p;

@@ -9,7 +9,12 @@
  * Queue policy: at most LEDGER_MAX_ROWS rows or LEDGER_MAX_BYTES of them wait in memory.  Beyond
  * that (the database has been unwritable for a long while) a new row is dropped, counted in
  * ledger_stats.dropped and logged once a second — the request path is never slowed to wait for
- * the database.  A batch that fails to commit is retried with backoff, keeping its rows.
+ * the database.  A batch that fails to commit for a moment (store_transient: busy, locked, the
+ * connection lost) is retried with backoff, keeping its rows.  A batch the database refuses (a
+ * constraint, a trigger, bad data) is halved until the row it cannot take is alone; every other
+ * row commits, and that row goes to the ledger_rejects table (all its fields as JSON, the error,
+ * the time), is counted in ledger_stats.rejected and logged once — billed and accounted like a
+ * written row, since the call happened.
  *
  * The ledger knows no HTTP and no API dialect: a row is plain facts, and the prompt of a
  * request body is taken by the extractor the row names (ledger_row.prompt_of). */
@@ -24,6 +29,8 @@
 #define LEDGER_MAX_BYTES (64u << 20)
 #define LEDGER_BATCH 4096
 #define LEDGER_LINGER_MS 10           /* a small batch waits this long for company */
+#define LEDGER_LOCK_WAIT_MS 1000      /* the writer's wait for another connection's write lock:
+                                         then it backs off and retries, keeping its rows */
 #define LEDGER_PROMPT_CHARS 500
 #define LEDGER_BODY_COPY (64u << 10)
 #define LEDGER_MAX_TOKENS (INT64_C(1) << 40)   /* a token count is clamped to [0, this] */
@@ -88,7 +95,8 @@ typedef struct ledger_row {
 typedef struct ledger_stats {
   int64_t recorded;           /* rows handed to ledger_record */
   int64_t written;            /* rows committed */
-  int64_t dropped;            /* rows refused because the queue was full */
+  int64_t dropped;            /* rows refused because the queue was full (or by ledger_rejects too) */
+  int64_t rejected;           /* rows the database refused, kept in ledger_rejects */
   int64_t queued;             /* rows waiting now */
   int64_t batches, failed_batches;
 } ledger_stats;

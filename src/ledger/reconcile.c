@@ -95,6 +95,15 @@ gg_rc ledger_reconcile(store_conn *c, int64_t from, int64_t to, int64_t now, rec
     out->rows_seen++;
   }
   store_reset(st);
+  if(rc == STORE_DONE && (st = store_prepare(c, "SELECT COUNT(*) FROM ledger_rejects WHERE created_at >= ? AND created_at < ?"))) {
+    store_bind_int(st, 1, out->from);
+    store_bind_int(st, 2, out->to);
+    rc = store_step(st) == STORE_ROW ? STORE_DONE : STORE_ERROR;
+    out->rejects = store_col_int(st, 0);
+    store_reset(st);
+  } else if(rc == STORE_DONE) {
+    rc = STORE_ERROR;
+  }
   if(rc != STORE_DONE ||
      scan(c, out, &cap, RECON_HOURLY, "SELECT user_id, " COLS " FROM usage_hourly WHERE hour >= ? AND hour < ?",
           d0 * 24, d1 * 24) ||

@@ -32,6 +32,7 @@ typedef struct recon {
   recon_user *users;          /* sorted by user_id */
   size_t nusers;
   int64_t rows_seen;
+  int64_t rejects;            /* rows of the window in ledger_rejects: in no sum (not ledger rows) */
 } recon;
 
 /* The window [from, to) widened to whole UTC days; the sums of the rows and of each rollup over

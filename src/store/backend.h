@@ -41,6 +41,10 @@ typedef struct store_backend {
   /* Optional: true once the connection to the server is gone (a network database); the
    * connection then reconnects by itself on its next use outside a transaction. */
   bool (*lost)(void *h);
+  /* Optional: the last failure may pass on a retry (store_transient); NULL: never. */
+  bool (*transient)(void *h);
+  /* Optional: wait up to ms for a lock held by another connection (store_lock_wait). */
+  void (*lock_wait)(void *h, int ms);
   /* Optional: reconnect now if lost (at most once a second); 0 when connected. */
   int (*ping)(void *h);
 } store_backend;

@@ -218,6 +218,16 @@ int store_commit(store_conn *c) { return exec_noted(c, "COMMIT"); }
 void store_rollback(store_conn *c) { exec_noted(c, "ROLLBACK"); }
 const char *store_error(store_conn *c) { return c->be->errmsg(c->h); }
 
+bool store_transient(store_conn *c)
+{
+  return store_conn_lost(c) || (c->be->transient && c->be->transient(c->h));
+}
+
+void store_lock_wait(store_conn *c, int ms)
+{
+  if(c->be->lock_wait) c->be->lock_wait(c->h, ms);
+}
+
 int store_backup(store_conn *c, const char *path, char *err, size_t errcap)
 {
   if(!c->be->backup) { snprintf(err, errcap, "backups are not supported by the %s store", c->be->name); return -1; }

@@ -86,6 +86,17 @@ void store_rollback(store_conn *c);
 
 const char *store_error(store_conn *c);
 
+/* After a failure on c (before anything else runs on it, a rollback included): true when the
+ * same statements may pass if tried again later — the connection lost, the database busy or
+ * locked, out of disk, memory or resources, a serialization failure or deadlock, the server
+ * shutting down; false when the database refused them (a constraint, a trigger, bad data, a
+ * statement it rejects), which a retry would only repeat. */
+bool store_transient(store_conn *c);
+
+/* How long c waits for another connection's write lock before failing transiently (SQLite's
+ * busy timeout; 10 s unless set).  PostgreSQL: nothing (its writers do not wait on a file). */
+void store_lock_wait(store_conn *c, int ms);
+
 /* ---- bulk inserts (the ledger writer) ----
  *
  * sql is "INSERT INTO t (c1, ..., cn) VALUES (?, ..., ?)", optionally followed by

@@ -33,6 +33,7 @@ typedef struct pg_conn {
   bool broken;                      /* queued rows failed outside any caller's call: fail until ROLLBACK */
   int64_t next_try_us;              /* reconnect no sooner than this (mono_us) */
   int64_t changes;
+  char state[6];                    /* SQLSTATE of the last failed result, "" when none */
   pg_stmt *pending, *pending_tail;  /* bulk statements with queued rows, in first-queued order */
   char err[512];
 } pg_conn;
@@ -74,6 +75,7 @@ struct pg_stmt {
 static void set_err(pg_conn *c, const char *msg)
 {
   snprintf(c->err, sizeof c->err, "%s", msg && *msg ? msg : "unknown PostgreSQL error");
+  c->state[0] = '\0';                                 /* result_error sets it after */
   size_t n = strlen(c->err);                          /* libpq ends its messages with a newline */
   while(n && (c->err[n - 1] == '\n' || c->err[n - 1] == ' ')) c->err[--n] = '\0';
 }
@@ -94,6 +96,7 @@ static store_rc result_error(pg_conn *c, PGresult *r, const char *sql)
   set_err(c, primary ? primary : PQerrorMessage(c->pg));
   note_tx(c);
   const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+  snprintf(c->state, sizeof c->state, "%s", state ? state : "");
   if(state && !strncmp(state, "23", 2)) return STORE_CONSTRAINT;
   /* A statement that is wrong for PostgreSQL is a bug worth a line; a lost server is said once
    * by the store, and a constraint is the caller's business. */
@@ -280,7 +283,12 @@ static store_rc queue_row(pg_stmt *st)
     if(i) bad = put_raw(st, "\t", 1);
     if(!bad) bad = st->p[i].v ? put_copy(st, st->p[i].v) : put_raw(st, "\\N", 2);
   }
-  if(bad || put_raw(st, "\n", 1)) { st->len = mark; set_err(c, "out of memory"); return STORE_ERROR; }
+  if(bad || put_raw(st, "\n", 1)) {
+    st->len = mark;
+    set_err(c, "out of memory");
+    memcpy(c->state, "53200", 6);                     /* out_of_memory: transient */
+    return STORE_ERROR;
+  }
   st->queued++;
   if(!st->is_pending) {
     st->is_pending = true;
@@ -637,6 +645,20 @@ static int64_t pg_changes(void *h) { return ((pg_conn *)h)->changes; }
 static const char *pg_errmsg(void *h) { return ((pg_conn *)h)->err; }
 static bool pg_lost(void *h) { return ((pg_conn *)h)->lost; }
 
+/* By SQLSTATE class: 08 connection, 40 serialization failure or deadlock, 53 insufficient
+ * resources (disk, memory, connections), 57 operator intervention (shutdown, cancel), 58 system
+ * error.  23 (a constraint), 22 (bad data), P0 (a trigger's RAISE), 42 (the SQL) are the
+ * statement's; so is a failure without a result that was not the connection's. */
+static bool pg_transient(void *h)
+{
+  pg_conn *c = h;
+  static const char *const classes[] = { "08", "40", "53", "57", "58" };
+  if(c->lost) return true;
+  for(size_t i = 0; i < sizeof classes / sizeof *classes; i++)
+    if(!strncmp(c->state, classes[i], 2)) return true;
+  return false;
+}
+
 static int pg_ping(void *h)
 {
   pg_conn *c = h;
@@ -700,4 +722,5 @@ const store_backend store_pg = {
   .exec = pg_exec, .changes = pg_changes, .errmsg = pg_errmsg, .backup = pg_backup,
   .begin_sql = "BEGIN",
   .prepare_bulk = pg_prepare_bulk, .flush = pg_flush, .lost = pg_lost, .ping = pg_ping,
+  .transient = pg_transient,
 };

@@ -141,6 +141,11 @@ const char *const store_pg_migrations[] = {
   " created_at " INT " NOT NULL, updated_at " INT " NOT NULL, expires_at " INT " NOT NULL);"
   "CREATE INDEX chat_sessions_user ON chat_sessions(user_id, updated_at);"
   "CREATE INDEX chat_sessions_expires ON chat_sessions(expires_at);",
+  /* 7: ledger rows the database refused on their own (see store_sqlite.c). */
+  "CREATE TABLE ledger_rejects (id " ID ", request_id " TEXT " NOT NULL DEFAULT '',"
+  " user_id " INT " NOT NULL, created_at " INT " NOT NULL, rejected_at " INT " NOT NULL,"
+  " error " TEXT " NOT NULL, fields " TEXT " NOT NULL);"
+  "CREATE INDEX ledger_rejects_created ON ledger_rejects(created_at);",
 };
 
 int store_pg_version(void) { return (int)(sizeof store_pg_migrations / sizeof *store_pg_migrations); }

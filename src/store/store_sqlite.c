@@ -149,6 +149,13 @@ static const char *const migrations[] = {
   " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);"
   "CREATE INDEX chat_sessions_user ON chat_sessions(user_id, updated_at);"
   "CREATE INDEX chat_sessions_expires ON chat_sessions(expires_at);",
+  /* 7: ledger rows the database refused on their own (a poisoned batch split down to them,
+   * ledger.h): every field as one JSON object (the ledger's column names), so a row whose
+   * columns are the problem is kept whole, with the database's error and when it was refused. */
+  "CREATE TABLE ledger_rejects (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL DEFAULT '',"
+  " user_id INTEGER NOT NULL, created_at INTEGER NOT NULL, rejected_at INTEGER NOT NULL,"
+  " error TEXT NOT NULL, fields TEXT NOT NULL);"
+  "CREATE INDEX ledger_rejects_created ON ledger_rejects(created_at);",
 };
 
 static void no_memstatus(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
@@ -258,6 +265,21 @@ static bool sq_col_null(void *st, int i) { return sqlite3_column_type(st, i) == 
 static void sq_reset(void *st) { sqlite3_reset(st); sqlite3_clear_bindings(st); }
 static int64_t sq_changes(void *h) { return sqlite3_changes64(h); }
 static const char *sq_errmsg(void *h) { return sqlite3_errmsg(h); }
+static void sq_lock_wait(void *h, int ms) { sqlite3_busy_timeout(h, ms); }
+
+/* Failures of the moment, not of the statement: another writer holds the lock, the disk or
+ * memory ran out, an I/O error.  SQLITE_CONSTRAINT (CHECK, NOT NULL, a trigger's RAISE),
+ * SQLITE_MISMATCH, SQLITE_TOOBIG, SQLITE_ERROR (the SQL itself) are the statement's. */
+static bool sq_transient(void *h)
+{
+  switch(sqlite3_extended_errcode(h) & 0xff) {
+  case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_FULL: case SQLITE_IOERR: case SQLITE_NOMEM:
+  case SQLITE_CANTOPEN: case SQLITE_PROTOCOL: case SQLITE_INTERRUPT: case SQLITE_READONLY:
+    return true;
+  default:
+    return false;
+  }
+}
 
 /* sqlite3_backup copies page by page inside one read transaction: consistent, and in WAL mode
  * it never blocks the ledger writer. */
@@ -292,5 +314,5 @@ const store_backend store_sqlite = {
   .bind_text = sq_bind_text, .bind_null = sq_bind_null, .step = sq_step,
   .col_int = sq_col_int, .col_text = sq_col_text, .col_null = sq_col_null, .reset = sq_reset,
   .exec = sq_exec, .changes = sq_changes, .errmsg = sq_errmsg, .backup = sq_backup,
-  .begin_sql = "BEGIN IMMEDIATE",
+  .begin_sql = "BEGIN IMMEDIATE", .transient = sq_transient, .lock_wait = sq_lock_wait,
 };

@@ -272,6 +272,87 @@ static void test_counts_clamped_and_sums_saturate(void **state)
     assert_int_equal(q("SELECT COUNT(*) FROM usage_dim WHERE typeof(cost_nanos) <> 'integer'"), 0);
 }
 
+/* A row the database refuses (a trigger installed here, as a CHECK or a bad value would) is
+ * quarantined in ledger_rejects with its fields and the error, while every other row of its
+ * batch — and every later batch — commits, and the rollups hold exactly the committed rows. */
+static void test_poisoned_row_quarantined(void **state)
+{
+  bool pg = getenv("GEMGATE_TEST_PG") != NULL;
+  assert_int_equal(store_exec(tdb.c, pg
+    ? "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.request_id LIKE 'poison%' THEN"
+      " RAISE EXCEPTION 'poisoned row'; END IF; RETURN NEW; END $$;"
+      "CREATE TRIGGER poison BEFORE INSERT ON ledger FOR EACH ROW EXECUTE FUNCTION poison();"
+    : "CREATE TRIGGER poison BEFORE INSERT ON ledger WHEN NEW.request_id LIKE 'poison%'"
+      " BEGIN SELECT RAISE(ABORT, 'poisoned row'); END;"), 0);
+  ledger *l = open_ledger(true);
+  ledger_row r;
+  for(int i = 0; i < 300; i++) {             /* one batch (they arrive within its linger) */
+    row(&r, i);
+    snprintf(r.request_id, sizeof r.request_id, "%s-%d", i == 17 || i == 250 ? "poison" : "req", i);
+    ledger_record(l, &r);
+  }
+  assert_true(ledger_flush(l, 20000));
+  for(int i = 300; i < 400; i++) {           /* a later batch flows */
+    row(&r, i);
+    snprintf(r.request_id, sizeof r.request_id, "req-%d", i);
+    ledger_record(l, &r);
+  }
+  assert_true(ledger_flush(l, 20000));
+  ledger_stats st;
+  ledger_get_stats(l, &st);
+  ledger_close(l);
+  assert_int_equal(st.written, 398);
+  assert_int_equal(st.rejected, 2);
+  assert_int_equal(st.dropped, 0);
+  assert_int_equal(q("SELECT COUNT(*) FROM ledger"), 398);
+  assert_int_equal(q("SELECT COUNT(*) FROM ledger WHERE request_id LIKE 'poison%'"), 0);
+  assert_int_equal(q("SELECT COUNT(*) FROM ledger_rejects"), 2);
+  assert_int_equal(q("SELECT COUNT(*) FROM ledger_rejects WHERE request_id = 'poison-17' AND user_id = 3"
+                     " AND error LIKE '%poisoned row%' AND rejected_at > 0 AND created_at = 1700000000000 + 17 * 61000"
+                     " AND fields LIKE '%\"request_id\":\"poison-17\"%' AND fields LIKE '%\"model_name\":\"gemini-2.5-pro\"%'"
+                     " AND fields LIKE '%\"prompt\":\"prompt 17\"%'"), 1);
+  assert_int_equal(q("SELECT COUNT(*) FROM ledger_rejects WHERE request_id = 'poison-250'"), 1);
+  /* The rollups are the committed rows' (a quarantined row is in none). */
+  assert_int_equal(q("SELECT SUM(calls) FROM usage_dim WHERE dim = 'all' AND day = -1"), 398);
+  assert_int_equal(q("SELECT SUM(calls) FROM usage_hourly"), 398);
+  assert_int_equal(q("SELECT SUM(input_tokens) FROM usage_daily"), q("SELECT SUM(input_tokens) FROM ledger"));
+}
+
+/* A failure of the moment is not poison: the batch waits and is retried whole, and nothing is
+ * quarantined.  SQLite: another connection holds the write lock longer than the writer waits for
+ * it; PostgreSQL: a trigger answers serialization_failure while a flag is set. */
+static void test_transient_failure_retried(void **state)
+{
+  bool pg = getenv("GEMGATE_TEST_PG") != NULL;
+  if(pg)
+    assert_int_equal(store_exec(tdb.c,
+      "CREATE TABLE flaky (x BIGINT); INSERT INTO flaky VALUES (1);"
+      "CREATE FUNCTION flaky() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF EXISTS (SELECT 1 FROM flaky) THEN"
+      " RAISE EXCEPTION 'try again' USING ERRCODE = 'serialization_failure'; END IF; RETURN NEW; END $$;"
+      "CREATE TRIGGER flaky BEFORE INSERT ON ledger FOR EACH ROW EXECUTE FUNCTION flaky();"), 0);
+  else
+    assert_int_equal(store_begin(tdb.c), 0);   /* BEGIN IMMEDIATE: the write lock */
+  ledger *l = open_ledger(true);
+  ledger_row r;
+  for(int i = 0; i < 50; i++) { row(&r, i); ledger_record(l, &r); }
+  usleep((LEDGER_LOCK_WAIT_MS + 800) * 1000);
+  ledger_stats st;
+  ledger_get_stats(l, &st);
+  assert_true(st.failed_batches >= 1);
+  assert_int_equal(st.written, 0);
+  assert_int_equal(st.rejected, 0);
+  assert_int_equal(st.queued, 50);
+  if(pg) assert_int_equal(store_exec(tdb.c, "DELETE FROM flaky"), 0);
+  else store_rollback(tdb.c);
+  assert_true(ledger_flush(l, 20000));
+  ledger_get_stats(l, &st);
+  ledger_close(l);
+  assert_int_equal(st.written, 50);
+  assert_int_equal(st.rejected, 0);
+  assert_int_equal(q("SELECT COUNT(*) FROM ledger"), 50);
+  assert_int_equal(q("SELECT COUNT(*) FROM ledger_rejects"), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -280,6 +361,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_close_drains_everything, setup, teardown),
     cmocka_unit_test_setup_teardown(test_prompt_from_the_writer, setup, teardown),
     cmocka_unit_test_setup_teardown(test_counts_clamped_and_sums_saturate, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_poisoned_row_quarantined, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_transient_failure_retried, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
