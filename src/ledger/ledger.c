@@ -72,7 +72,17 @@ typedef struct bucket {
   uint64_t hash;
 } bucket;
 
-typedef struct agg { bucket *v; size_t n, cap; } agg;
+#define ROW_BUCKETS 13            /* the buckets one row adds to (agg_add) */
+
+/* The table, and the slots the last row added to: a row with the same hour, user, model, type,
+ * key and status as the one before (the common case under load) adds to them directly, without
+ * nine hashes and lookups. */
+typedef struct agg {
+  bucket *v;
+  size_t n, cap;
+  const struct entry *prev;
+  size_t prev_cap, slot[ROW_BUCKETS], nslot;
+} agg;
 
 static bool same(const char *x, const char *y) { return x == y || (x && y && !strcmp(x, y)); }
 
@@ -80,15 +90,15 @@ static uint64_t mix(uint64_t h, const char *s) { return s ? (h ^ hash64(s, strle
 
 /* Finds or adds the bucket with the given key (linear probing over a power-of-two table, kept
  * at most half full).  Strings a, b, c must outlive the batch; val is copied. */
-static bucket *agg_get(agg *g, rkind kind, int64_t t, int64_t user, const char *a, const char *b,
-                       const char *c, const char *val, const char *status)
+/* Room for `more` new buckets without passing half full: 0, or -1 when out of memory.  Slots
+ * stay where they are until the next growth. */
+static int agg_reserve(agg *g, size_t more)
 {
-  uint64_t h = (uint64_t)kind * 0x9e3779b97f4a7c15ULL ^ (uint64_t)t * 31 ^ (uint64_t)user * 131;
-  h = mix(mix(mix(mix(mix(h, a), b), c), val), status);
-  if(g->n * 2 >= g->cap) {
+  if((g->n + more) * 2 >= g->cap) {
     size_t ncap = g->cap ? g->cap * 2 : 1024;
+    while((g->n + more) * 2 >= ncap) ncap *= 2;
     bucket *nv = calloc(ncap, sizeof *nv);
-    if(!nv) return NULL;
+    if(!nv) return -1;
     for(size_t i = 0; i < g->cap; i++) {
       if(!g->v[i].status) continue;
       size_t j = g->v[i].hash & (ncap - 1);
@@ -99,6 +109,15 @@ static bucket *agg_get(agg *g, rkind kind, int64_t t, int64_t user, const char *
     g->v = nv;
     g->cap = ncap;
   }
+  return 0;
+}
+
+static bucket *agg_get(agg *g, rkind kind, int64_t t, int64_t user, const char *a, const char *b,
+                       const char *c, const char *val, const char *status)
+{
+  uint64_t h = (uint64_t)kind * 0x9e3779b97f4a7c15ULL ^ (uint64_t)t * 31 ^ (uint64_t)user * 131;
+  h = mix(mix(mix(mix(mix(h, a), b), c), val), status);
+  if(agg_reserve(g, 1)) return NULL;
   size_t i = h & (g->cap - 1);
   for(;; i = (i + 1) & (g->cap - 1)) {
     bucket *x = &g->v[i];
@@ -128,29 +147,46 @@ static void add_m(measures *m, const entry *e)
 
 /* Every bucket one row contributes to: its hour, its user's day, per dimension its day and all
  * time, and its user's type of all time. */
+static bool same_buckets(const entry *a, const entry *b)
+{
+  return a->user_id == b->user_id && a->success == b->success && a->created_ms / UTC_HOUR_MS == b->created_ms / UTC_HOUR_MS &&
+         !strcmp(a->model, b->model) && !strcmp(a->gen_type, b->gen_type) && !strcmp(a->upstream_key, b->upstream_key);
+}
+
+static bucket *agg_slot(agg *g, bucket *x)
+{
+  if(x && g->nslot < ROW_BUCKETS) g->slot[g->nslot++] = (size_t)(x - g->v);
+  return x;
+}
+
 static int agg_add(agg *g, const entry *e)
 {
+  if(g->prev && g->prev_cap == g->cap && same_buckets(g->prev, e)) {
+    for(size_t i = 0; i < g->nslot; i++) add_m(&g->v[g->slot[i]].m, e);
+    return 0;
+  }
+  /* Room for all of this row's buckets first, so none moves while its slots are noted. */
+  if(agg_reserve(g, ROW_BUCKETS)) return -1;
+  g->prev = NULL;
+  g->nslot = 0;
   const char *st = e->success ? "success" : "failed";
   int64_t hour = e->created_ms / UTC_HOUR_MS, day = utc_day(e->created_ms);
-  bucket *x;
-  if(!(x = agg_get(g, R_HOURLY, hour, e->user_id, e->model, e->gen_type, e->upstream_key, NULL, st))) return -1;
-  add_m(&x->m, e);
-  if(!(x = agg_get(g, R_DAILY, day, e->user_id, e->model, e->gen_type, NULL, NULL, st))) return -1;
-  add_m(&x->m, e);
+  if(!agg_slot(g, agg_get(g, R_HOURLY, hour, e->user_id, e->model, e->gen_type, e->upstream_key, NULL, st))) return -1;
+  if(!agg_slot(g, agg_get(g, R_DAILY, day, e->user_id, e->model, e->gen_type, NULL, NULL, st))) return -1;
   char uid[24];
   snprintf(uid, sizeof uid, "%lld", (long long)e->user_id);
   const char *dims[][2] = { { "all", "" }, { "model", e->model }, { "user", uid }, { "key", e->upstream_key }, { "type", e->gen_type } };
   for(int d = 0; d < 5; d++)
-    for(int k = 0; k < 2; k++) {
-      if(!(x = agg_get(g, R_DIM, k ? -1 : day, 0, dims[d][0], NULL, NULL, dims[d][1], st))) return -1;
-      add_m(&x->m, e);
-    }
+    for(int k = 0; k < 2; k++)
+      if(!agg_slot(g, agg_get(g, R_DIM, k ? -1 : day, 0, dims[d][0], NULL, NULL, dims[d][1], st))) return -1;
   /* A user's types of all time ("<user>:<type>"): seed 000's by_type names them all, and its
    * period=all answer is these few rows. */
   char ut[64];
   snprintf(ut, sizeof ut, "%s:%s", uid, e->gen_type);
-  if(!(x = agg_get(g, R_DIM, -1, 0, "utype", NULL, NULL, ut, st))) return -1;
-  add_m(&x->m, e);
+  if(!agg_slot(g, agg_get(g, R_DIM, -1, 0, "utype", NULL, NULL, ut, st))) return -1;
+  for(size_t i = 0; i < g->nslot; i++) add_m(&g->v[g->slot[i]].m, e);
+  g->prev = e;
+  g->prev_cap = g->cap;
   return 0;
 }
 
@@ -191,12 +227,11 @@ static const char *row_prompt(const entry *e, char *buf)
   return buf;
 }
 
-static int insert_row(store_conn *c, const entry *e)
+/* One row into st (SQL_ROW, prepared once per batch). */
+static int insert_row(store_stmt *st, const entry *e)
 {
   char prompt[PROMPT_CAP];
   const char *pr = row_prompt(e, prompt);
-  store_stmt *st = store_prepare_bulk(c, SQL_ROW);
-  if(!st) return -1;
   int i = 1;
   store_bind_int(st, i++, e->user_id);
   if(e->access_key_id) store_bind_int(st, i++, e->access_key_id); else store_bind_null(st, i++);
@@ -237,9 +272,11 @@ static int insert_row(store_conn *c, const entry *e)
   return rc;
 }
 
-static int upsert(store_conn *c, const bucket *x)
+/* One bucket into its rollup; sts[kind] is its statement, prepared at first use in the batch. */
+static int upsert(store_conn *c, store_stmt **sts, const bucket *x)
 {
-  store_stmt *st = store_prepare_bulk(c, x->kind == R_HOURLY ? SQL_HOURLY : x->kind == R_DAILY ? SQL_DAILY : SQL_DIM);
+  static const char *const sql[] = { [R_HOURLY] = SQL_HOURLY, [R_DAILY] = SQL_DAILY, [R_DIM] = SQL_DIM };
+  store_stmt *st = sts[x->kind] ? sts[x->kind] : (sts[x->kind] = store_prepare_bulk(c, sql[x->kind]));
   if(!st) return -1;
   int i = 1;
   if(x->kind == R_DIM) {
@@ -289,13 +326,15 @@ static void account(ledger *l, const entry *e)
 static int write_batch(ledger *l, store_conn *c, entry *rows)
 {
   agg g = { 0 };
+  store_stmt *sts[3] = { NULL, NULL, NULL }, *ins = NULL;
   int rc = store_begin(c);
+  if(!rc && !(ins = store_prepare_bulk(c, SQL_ROW))) rc = -1;
   for(entry *e = rows; !rc && e; e = e->next) {
     bill_entry(l, e);
-    rc = insert_row(c, e) || agg_add(&g, e);
+    rc = insert_row(ins, e) || agg_add(&g, e);
   }
   for(size_t i = 0; !rc && i < g.cap; i++)
-    if(g.v[i].status) rc = upsert(c, &g.v[i]);
+    if(g.v[i].status) rc = upsert(c, sts, &g.v[i]);
   if(!rc) rc = store_commit(c);
   if(rc) {
     /* Both asked before the rollback, which replaces SQLite's last error. */
