@@ -13,6 +13,17 @@
 
 #include "store/store.h"
 
+typedef struct store_bulk_ops {
+  void (*bind_int)(void *st, int idx, int64_t v);
+  void (*bind_text)(void *st, int idx, const char *s);
+  void (*bind_null)(void *st, int idx);
+  store_rc (*step)(void *st);                                  /* queue the row */
+  void (*reset)(void *st);                                     /* clear the next row's bindings */
+  int (*flush)(void *st);
+  void (*drop)(void *st);
+  void (*finalize)(void *st);
+} store_bulk_ops;
+
 typedef struct store_backend {
   const char *name;
   void *(*open)(const char *target, char *err, size_t cap);   /* a connection handle */
@@ -41,6 +52,12 @@ typedef struct store_backend {
   /* Optional: true once the connection to the server is gone (a network database); the
    * connection then reconnects by itself on its next use outside a transaction. */
   bool (*lost)(void *h);
+  /* Optional: how the statements of prepare_bulk are bound and stepped, when they are not the
+   * backend's ordinary statements (SQLite: the rows are kept and inserted many per statement).
+   * flush sends what is queued (0 or -1, the error on the connection), drop forgets it; store.c
+   * flushes at the connection's next other statement, store_flush and COMMIT, and drops at
+   * ROLLBACK.  NULL: the ordinary hooks serve bulk statements too. */
+  const struct store_bulk_ops *bulk;
   /* Optional: the last failure may pass on a retry (store_transient); NULL: never. */
   bool (*transient)(void *h);
   /* Optional: wait up to ms for a lock held by another connection (store_lock_wait). */

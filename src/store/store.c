@@ -24,6 +24,7 @@ struct store_stmt {
   char *sql;
   uint64_t used;              /* LRU clock */
   bool bulk;                  /* from store_prepare_bulk */
+  bool own;                   /* bulk, with the backend's own bulk ops (be->bulk) */
 };
 
 struct store_conn {
@@ -33,6 +34,7 @@ struct store_conn {
   bool lost;                  /* as last seen (health) */
   store_stmt cache[STMT_CACHE];
   uint64_t clock;
+  store_stmt *queued;         /* the own-bulk statement holding rows not yet sent, or NULL */
 };
 
 typedef enum { JOB_QUEUED, JOB_RUNNING, JOB_DELIVERED, JOB_CANCELLED } job_state;
@@ -121,11 +123,26 @@ store_conn *store_connect(store *s, char *err, size_t errcap)
   return c;
 }
 
+static void finalize(store_stmt *st)
+{
+  if(st->c->queued == st) st->c->queued = NULL;
+  if(st->own) st->c->be->bulk->finalize(st->h); else st->c->be->finalize(st->h);
+}
+
+/* The rows an own-bulk statement holds, sent before anything else runs on c: 0 or -1. */
+static int send_queued(store_conn *c)
+{
+  store_stmt *q = c->queued;
+  if(!q) return 0;
+  c->queued = NULL;
+  return c->be->bulk->flush(q->h);
+}
+
 void store_disconnect(store_conn *c)
 {
   if(!c) return;
   for(int i = 0; i < STMT_CACHE; i++)
-    if(c->cache[i].h) { c->be->finalize(c->cache[i].h); free(c->cache[i].sql); }
+    if(c->cache[i].h) { finalize(&c->cache[i]); free(c->cache[i].sql); }
   c->be->close(c->h);
   free(c);
 }
@@ -149,12 +166,13 @@ static store_stmt *prepare_cached(store_conn *c, const char *sql, bool bulk)
     if(!st->h) victim = st;
     else if(victim->h && st->used < victim->used) victim = st;
   }
+  if(send_queued(c)) return NULL;            /* an eviction must not lose rows */
   void *ph = bulk ? c->be->prepare_bulk(c->h, sql) : c->be->prepare(c->h, sql);
   if(!ph) { log_error("store: cannot prepare: %s", c->be->errmsg(c->h)); return NULL; }
   char *copy = strdup(sql);
-  if(!copy) { c->be->finalize(ph); return NULL; }
-  if(victim->h) { c->be->finalize(victim->h); free(victim->sql); }
-  *victim = (store_stmt){ c, ph, h, copy, ++c->clock, bulk };
+  if(!copy) { if(bulk && c->be->bulk) c->be->bulk->finalize(ph); else c->be->finalize(ph); return NULL; }
+  if(victim->h) { finalize(victim); free(victim->sql); }
+  *victim = (store_stmt){ c, ph, h, copy, ++c->clock, bulk, bulk && c->be->bulk };
   return victim;
 }
 
@@ -167,24 +185,45 @@ store_stmt *store_prepare_bulk(store_conn *c, const char *sql)
 
 int store_flush(store_conn *c)
 {
-  int rc = c->be->flush ? c->be->flush(c->h) : 0;
+  int rc = send_queued(c) || (c->be->flush ? c->be->flush(c->h) : 0) ? -1 : 0;
   if(rc) health(c);
   return rc;
 }
 
-void store_bind_int(store_stmt *st, int idx, int64_t v) { st->c->be->bind_int(st->h, idx, v); }
-void store_bind_text(store_stmt *st, int idx, const char *s) { st->c->be->bind_text(st->h, idx, s); }
-void store_bind_null(store_stmt *st, int idx) { st->c->be->bind_null(st->h, idx); }
+void store_bind_int(store_stmt *st, int idx, int64_t v)
+{
+  if(st->own) st->c->be->bulk->bind_int(st->h, idx, v); else st->c->be->bind_int(st->h, idx, v);
+}
+void store_bind_text(store_stmt *st, int idx, const char *s)
+{
+  if(st->own) st->c->be->bulk->bind_text(st->h, idx, s); else st->c->be->bind_text(st->h, idx, s);
+}
+void store_bind_null(store_stmt *st, int idx)
+{
+  if(st->own) st->c->be->bulk->bind_null(st->h, idx); else st->c->be->bind_null(st->h, idx);
+}
 store_rc store_step(store_stmt *st)
 {
-  store_rc rc = st->c->be->step(st->h);
-  if(rc == STORE_ERROR || st->c->lost) health(st->c);     /* a loss, or the first success after one */
+  store_conn *c = st->c;
+  store_rc rc;
+  if(st->own) {
+    if(c->queued != st && send_queued(c)) return STORE_ERROR;
+    c->queued = st;
+    rc = c->be->bulk->step(st->h);
+  } else {
+    rc = send_queued(c) ? STORE_ERROR : c->be->step(st->h);
+  }
+  if(rc == STORE_ERROR || c->lost) health(c);     /* a loss, or the first success after one */
   return rc;
 }
 int64_t store_col_int(store_stmt *st, int i) { return st->c->be->col_int(st->h, i); }
 const char *store_col_text(store_stmt *st, int i) { return st->c->be->col_text(st->h, i); }
 bool store_col_null(store_stmt *st, int i) { return st->c->be->col_null(st->h, i); }
-void store_reset(store_stmt *st) { if(st) st->c->be->reset(st->h); }
+void store_reset(store_stmt *st)
+{
+  if(st && st->own) st->c->be->bulk->reset(st->h);
+  else if(st) st->c->be->reset(st->h);
+}
 
 int64_t store_do(store_conn *c, const char *sql, const char *fmt, ...)
 {
@@ -207,6 +246,11 @@ int64_t store_do(store_conn *c, const char *sql, const char *fmt, ...)
 /* Every exec is a point where a lost connection may have come back (the ledger writer's begin). */
 static int exec_noted(store_conn *c, const char *sql)
 {
+  if(c->queued && !strcmp(sql, "ROLLBACK")) {
+    c->be->bulk->drop(c->queued->h);
+    c->queued = NULL;
+  }
+  if(send_queued(c)) { health(c); return -1; }
   int rc = c->be->exec(c->h, sql);
   health(c);
   return rc;

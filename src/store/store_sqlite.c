@@ -6,8 +6,10 @@
 #include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -281,6 +283,187 @@ static bool sq_transient(void *h)
   }
 }
 
+/* ---- bulk inserts: rows kept, then inserted BULK_ROWS per statement ----
+ *
+ * Each statement execution has a fixed cost (opening the table and its indexes, the statement
+ * journal, halting, resetting) that a one-row INSERT pays per row; a 32-row INSERT pays it once
+ * for 32.  A plain "INSERT INTO t (cols) VALUES (?, ...)" from store_prepare_bulk keeps its
+ * bound rows (text copied into one buffer) and runs them 32 at a time, the rest one by one when
+ * store.c flushes (the connection's next other statement, store_flush, COMMIT).  Any other SQL
+ * runs each step at once, as before. */
+
+#define BULK_ROWS 32
+
+typedef struct bulk_val { int64_t i; size_t off; char type; } bulk_val;   /* type: 0 NULL, 'i', 't' */
+
+typedef struct sq_bulk {
+  sqlite3_stmt *one, *many;     /* many: NULL when the statement is not a plain INSERT */
+  int ncols, nq;                /* columns; rows queued */
+  bulk_val *v;                  /* (BULK_ROWS + 1) rows of ncols: the queued ones, then the next */
+  char *text;                   /* the text values, NUL-terminated, at their offsets */
+  size_t len, cap;
+} sq_bulk;
+
+/* The count of ? in "INSERT INTO t (...) VALUES (?, ..., ?)" with nothing after, else 0. */
+static int plain_insert_marks(const char *sql, size_t *values_end)
+{
+  if(strncasecmp(sql, "INSERT INTO ", 12)) return 0;
+  const char *v = strstr(sql, " VALUES (");
+  if(!v) return 0;
+  const char *p = v + 9;
+  int n = 0;
+  for(; *p && *p != ')'; p++) {
+    if(*p == '?') n++;
+    else if(*p != ',' && *p != ' ') return 0;
+  }
+  if(*p != ')' || p[1]) return 0;
+  *values_end = (size_t)(v + 8 - sql);           /* just after " VALUES" */
+  return n;
+}
+
+static void *sq_prepare_bulk(void *h, const char *sql)
+{
+  sq_bulk *b = calloc(1, sizeof *b);
+  if(!b || !(b->one = sq_prepare(h, sql))) { free(b); return NULL; }
+  size_t head;
+  int n = plain_insert_marks(sql, &head);
+  if(n <= 0) return b;
+  size_t row = (size_t)n * 3 + 2, cap = head + BULK_ROWS * (row + 1) + 1;
+  char *many = malloc(cap), *o = many;
+  b->v = calloc((size_t)(BULK_ROWS + 1) * (size_t)n, sizeof *b->v);
+  if(!many || !b->v) { free(many); free(b->v); b->v = NULL; return b; }
+  memcpy(o, sql, head);
+  o += head;
+  for(int r = 0; r < BULK_ROWS; r++) {
+    *o++ = r ? ',' : ' ';
+    *o++ = '(';
+    for(int k = 0; k < n; k++) { if(k) *o++ = ','; *o++ = '?'; }
+    *o++ = ')';
+  }
+  *o = '\0';
+  b->many = sq_prepare(h, many);
+  free(many);
+  if(b->many) b->ncols = n;
+  else { free(b->v); b->v = NULL; }
+  return b;
+}
+
+static bulk_val *bulk_slot(sq_bulk *b, int idx)
+{
+  return idx >= 1 && idx <= b->ncols ? &b->v[(size_t)b->nq * (size_t)b->ncols + (size_t)(idx - 1)] : NULL;
+}
+
+static void bk_bind_int(void *st, int idx, int64_t v)
+{
+  sq_bulk *b = st;
+  bulk_val *x;
+  if(!b->many) { sq_bind_int(b->one, idx, v); return; }
+  if((x = bulk_slot(b, idx))) *x = (bulk_val){ .i = v, .type = 'i' };
+}
+
+static void bk_bind_null(void *st, int idx)
+{
+  sq_bulk *b = st;
+  bulk_val *x;
+  if(!b->many) { sq_bind_null(b->one, idx); return; }
+  if((x = bulk_slot(b, idx))) x->type = 0;
+}
+
+static void bk_bind_text(void *st, int idx, const char *s)
+{
+  sq_bulk *b = st;
+  bulk_val *x;
+  if(!b->many) { sq_bind_text(b->one, idx, s); return; }
+  if(!(x = bulk_slot(b, idx))) return;
+  size_t n = s ? strlen(s) + 1 : 0;
+  if(s && b->len + n > b->cap) {
+    size_t nc = b->cap ? b->cap * 2 : 16384;
+    while(nc < b->len + n) nc *= 2;
+    char *t = realloc(b->text, nc);
+    if(!t) { x->type = 0; return; }             /* out of memory: NULL, which NOT NULL refuses */
+    b->text = t;
+    b->cap = nc;
+  }
+  if(!s) { x->type = 0; return; }
+  memcpy(b->text + b->len, s, n);
+  *x = (bulk_val){ .off = b->len, .type = 't' };
+  b->len += n;
+}
+
+/* Binds `rows` queued rows from row `from` into st (text by reference: the buffer stays put
+ * until the step is done), steps it and resets it. */
+static store_rc bulk_run(sq_bulk *b, sqlite3_stmt *st, int from, int rows)
+{
+  int p = 1;
+  for(int r = from; r < from + rows; r++)
+    for(int k = 0; k < b->ncols; k++, p++) {
+      const bulk_val *x = &b->v[(size_t)r * (size_t)b->ncols + (size_t)k];
+      if(x->type == 'i') sqlite3_bind_int64(st, p, x->i);
+      else if(x->type == 't') sqlite3_bind_text(st, p, b->text + x->off, -1, SQLITE_STATIC);
+      else sqlite3_bind_null(st, p);
+    }
+  store_rc rc = sq_step(st);
+  sqlite3_reset(st);
+  return rc;
+}
+
+static void bulk_clear(sq_bulk *b)
+{
+  b->nq = 0;
+  b->len = 0;
+  memset(b->v, 0, (size_t)b->ncols * sizeof *b->v);
+}
+
+static store_rc bk_step(void *st)
+{
+  sq_bulk *b = st;
+  if(!b->many) return sq_step(b->one);
+  if(++b->nq < BULK_ROWS) {
+    memset(bulk_slot(b, 1), 0, (size_t)b->ncols * sizeof *b->v);   /* the next row starts NULL */
+    return STORE_DONE;
+  }
+  store_rc rc = bulk_run(b, b->many, 0, BULK_ROWS);
+  bulk_clear(b);
+  return rc;
+}
+
+static void bk_reset(void *st)
+{
+  sq_bulk *b = st;
+  if(!b->many) { sq_reset(b->one); return; }
+  memset(bulk_slot(b, 1), 0, (size_t)b->ncols * sizeof *b->v);
+}
+
+static int bk_flush(void *st)
+{
+  sq_bulk *b = st;
+  int rc = 0;
+  for(int r = 0; b->many && !rc && r < b->nq; r++) rc = bulk_run(b, b->one, r, 1) == STORE_DONE ? 0 : -1;
+  if(b->many) bulk_clear(b);
+  return rc;
+}
+
+static void bk_drop(void *st)
+{
+  sq_bulk *b = st;
+  if(b->many) bulk_clear(b);
+}
+
+static void bk_finalize(void *st)
+{
+  sq_bulk *b = st;
+  sqlite3_finalize(b->one);
+  sqlite3_finalize(b->many);
+  free(b->v);
+  free(b->text);
+  free(b);
+}
+
+static const store_bulk_ops sq_bulk_ops = {
+  .bind_int = bk_bind_int, .bind_text = bk_bind_text, .bind_null = bk_bind_null, .step = bk_step,
+  .reset = bk_reset, .flush = bk_flush, .drop = bk_drop, .finalize = bk_finalize,
+};
+
 /* sqlite3_backup copies page by page inside one read transaction: consistent, and in WAL mode
  * it never blocks the ledger writer. */
 static int sq_backup(void *h, const char *path, char *err, size_t cap)
@@ -315,4 +498,5 @@ const store_backend store_sqlite = {
   .col_int = sq_col_int, .col_text = sq_col_text, .col_null = sq_col_null, .reset = sq_reset,
   .exec = sq_exec, .changes = sq_changes, .errmsg = sq_errmsg, .backup = sq_backup,
   .begin_sql = "BEGIN IMMEDIATE", .transient = sq_transient, .lock_wait = sq_lock_wait,
+  .prepare_bulk = sq_prepare_bulk, .bulk = &sq_bulk_ops,
 };
