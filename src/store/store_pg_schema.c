@@ -141,6 +141,11 @@ const char *const store_pg_migrations[] = {
   " created_at " INT " NOT NULL, updated_at " INT " NOT NULL, expires_at " INT " NOT NULL);"
   "CREATE INDEX chat_sessions_user ON chat_sessions(user_id, updated_at);"
   "CREATE INDEX chat_sessions_expires ON chat_sessions(expires_at);",
+  /* 7: the rest of billing (issue 9): cached audio tokens; resources' billing facts. */
+  "ALTER TABLE ledger ADD COLUMN cached_audio_tokens " INT " NOT NULL DEFAULT 0;"
+  "ALTER TABLE resources ADD COLUMN tokens " INT " NOT NULL DEFAULT 0;"
+  "ALTER TABLE resources ADD COLUMN expires_at " INT " NOT NULL DEFAULT 0;"
+  "ALTER TABLE resources ADD COLUMN billed_at " INT " NOT NULL DEFAULT 0;",
 };
 
 int store_pg_version(void) { return (int)(sizeof store_pg_migrations / sizeof *store_pg_migrations); }
