@@ -86,13 +86,17 @@ const min = (a, b) => (a < b ? a : b);
 function billWith(p, row) {
   const m = (k) => scaled(p[k], 6), t = (k) => BigInt(row[k] ?? 0);
   const inp = t('input_tokens'), cached = min(t('cached_tokens'), inp), audio = min(t('audio_tokens'), inp);
-  const audioFresh = min(audio, inp - cached), textFresh = inp - cached - audioFresh;
+  // cached audio is part of both the audio and the cached tokens: billed once, at the audio cache rate
+  const acached = min(min(t('cached_audio_tokens'), audio), cached), textCached = cached - acached;
+  const audioFresh = min(audio - acached, inp - cached), textFresh = inp - cached - audioFresh;
   const out = t('output_tokens'), imageOut = min(t('image_tokens'), out);
   const lng = BigInt(p.long_context_tokens) > 0n && inp > BigInt(p.long_context_tokens);
   const pin = m(lng ? 'input_long' : 'input'), pout = m(lng ? 'output_long' : 'output'), pcached = m(lng ? 'cached_long' : 'cached');
-  let pico = (textFresh + t('tool_tokens')) * pin + audioFresh * m('audio_input') + cached * pcached +
+  let pico = (textFresh + t('tool_tokens')) * pin + audioFresh * m('audio_input') + textCached * pcached +
+    acached * m('audio_cached') +
     (out - imageOut + t('thinking_tokens')) * pout + imageOut * m('image_output') + t('images') * m('per_image') * 1000000n +
     (row.status === 'success' ? m('per_request') * 1000000n : 0n) + t('storage_tokens') * m('storage_per_hour') * t('storage_seconds') / 3600n;
+  if (row.endpoint === 'batch') pico = pico * BigInt(p.batch_percent) / 100n;   // batch mode
   return pico;
 }
 function expectedBill(row, atMax = null) {
@@ -152,6 +156,17 @@ async function cutAfterFirstChunk(res) {
   await reader.read();
   await reader.cancel();
 }
+
+// Batches: two inlined requests; each finished response carries BU (x-fake-usage at creation).
+const BATCH_SRC = [{ contents: [{ role: 'user', parts: [{ text: 'first' }] }] }, { contents: [{ role: 'user', parts: [{ text: 'second' }] }] }];
+const BU = { promptTokenCount: 1000, candidatesTokenCount: 200, thoughtsTokenCount: 50, cachedContentTokenCount: 100, totalTokenCount: 1250,
+  promptTokensDetails: [{ modality: 'TEXT', tokenCount: 700 }, { modality: 'AUDIO', tokenCount: 300 }],
+  cacheTokensDetails: [{ modality: 'TEXT', tokenCount: 60 }, { modality: 'AUDIO', tokenCount: 40 }] };
+const BT = { input_tokens: 2000, output_tokens: 400, thinking_tokens: 100, cached_tokens: 200, audio_tokens: 600, cached_audio_tokens: 80 };
+// Cached audio: 300 of the prompt's 1200 tokens are audio, 80 of its 200 cached ones are.
+const AU = { ...U, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 900 }, { modality: 'AUDIO', tokenCount: 300 }],
+  cacheTokensDetails: [{ modality: 'TEXT', tokenCount: 120 }, { modality: 'AUDIO', tokenCount: 80 }] };
+const AT = { ...UT, audio_tokens: 300, cached_audio_tokens: 80 };
 
 // What each table row's call is: it returns the user whose last row is the one to check, and
 // what the row says beyond the table's columns.
@@ -216,6 +231,39 @@ const CASES = {
     return { error: /client_closed/ };
   },
   N18: async (u) => { const r = await raw(u, '/v1beta/files', null, {}, 'GET'); assert.equal(r.status, 200); return { model: '' }; },
+  N19: async (u) => {
+    const b = await genai(u).batches.create({ model: 'gemini-2.5-flash', src: BATCH_SRC, config: { displayName: 'n19' } });
+    assert.match(b.name, /^batches\//);
+    assert.equal(b.state, 'JOB_STATE_PENDING');
+  },
+  N20: { rows: 5, call: async (u) => {
+    const ai = genai(u, { headers: { 'x-fake-usage': JSON.stringify(BU) } });
+    const b = await ai.batches.create({ model: 'gemini-2.5-flash', src: BATCH_SRC });
+    let got;
+    for (let i = 0; i < 3; i++) got = await genai(u).batches.get({ name: b.name });   // running, finished, finished again
+    assert.equal(got.state, 'JOB_STATE_SUCCEEDED');
+    assert.equal(got.dest.inlinedResponses.length, 2);
+    return { pick: (r) => r.endpoint === 'batch' && r.input_tokens > 0, tokens: BT };
+  } },
+  N21: { rows: 2, call: async (u) => {
+    const ai = genai(u);
+    const e0 = Date.now() + 3600e3;
+    const c = await ai.caches.create({ model: 'gemini-2.5-flash', config: { contents: 'Cache these words for a while', expireTime: new Date(e0).toISOString() } });
+    const up = await ai.caches.update({ name: c.name, config: { expireTime: new Date(e0 + 7200e3).toISOString() } });
+    assert.equal(Date.parse(up.expireTime), e0 + 7200e3);
+    return { extra: { storage_tokens: c.usageMetadata.totalTokenCount, storage_seconds: 7200 } };
+  } },
+  N22: { rows: 2, call: async (u) => {
+    const ai = genai(u);
+    const e0 = Date.now() + 3600e3;
+    const c = await ai.caches.create({ model: 'gemini-2.5-flash', config: { contents: 'Cache these words for a while', expireTime: new Date(e0).toISOString() } });
+    await ai.caches.update({ name: c.name, config: { expireTime: new Date(e0 - 1800e3).toISOString() } });
+    return { extra: { storage_seconds: 0 } };
+  } },
+  N23: async (u) => {
+    await genai(u).models.generateContent({ model: 'gemini-2.5-flash', contents: 'Listen', config: hdr({ 'x-fake-usage': JSON.stringify(AU) }) });
+    return { tokens: AT };
+  },
   O1: async (u) => {
     const r = await openai(u).chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Bill me' }] }, { headers: UH });
     assert.equal(r.usage.prompt_tokens, U.promptTokenCount);
@@ -290,14 +338,15 @@ for (const [id, spec] of Object.entries(TABLE)) {
     const u = await user(c.limits);
     const said = (await c.call(u)) || {};
     const rows = await rowsOf(u, c.rows || 1);
-    const row = rows[0];                                  // newest first: the call the row is about
+    const row = said.pick ? rows.find(said.pick) : rows[0];   // newest first: the call the row is about
+    assert.ok(row, `${id}: the row`);
     const yes = (v) => v === 'yes';
     const want = {
       user_id: u.user_id, access_key_id: u.key_id, endpoint: spec.ep, stream: yes(spec.s), status: spec.status,
       http_status: Number(spec.http), is_local: yes(spec.local), refused: !!said.refused,
       model_name: said.model ?? MODEL[id] ?? 'gemini-2.5-flash',
       images: Number(spec.img), attempts: spec.att === 'R' ? 1 + RETRIES : Number(spec.att),
-      ...(said.tokens || (spec.tok === 'U' ? UT : ZT)),
+      ...(said.tokens || (spec.tok === 'U' ? UT : ZT)), ...said.extra,
     };
     for (const [k, v] of Object.entries(want)) assert.deepEqual(row[k], v, `${id}: ${k}`);
     assert.equal(row.generation_type, spec.ep, 'unlabelled: typed by the endpoint');
@@ -471,18 +520,24 @@ test('unpriced: with a budget, refused 403 in the caller\'s shape naming the mod
   const oe = await rejects(openai(poor).chat.completions.create({ model: M, messages: [{ role: 'user', content: 'x' }] }), 403);
   assert.equal(oe.error.type, 'permission_error');
   assert.match(oe.message, /no price/);
-  // the kinds the gateway cannot bill are refused for a budget too, whatever the model
-  const b = await raw(poor, '/v1beta/models/gemini-2.5-flash:batchGenerateContent', { batch: { input_config: { requests: { requests: [] } } } });
+  // the calls the gateway cannot bill are refused for a budget too, whatever the model: a batch
+  // whose requests (and so results) are a file, an embedding batch, a TTL change of a cache it
+  // never saw created (inlined batches and known caches are billed: the tests below)
+  const b = await raw(poor, '/v1beta/models/gemini-2.5-flash:batchGenerateContent', { batch: { input_config: { file_name: 'files/abc' } } });
   assert.equal(b.status, 403);
-  assert.match((await b.json()).error.message, /batch calls cannot be billed/);
+  assert.match((await b.json()).error.message, /requests are in a file .* cannot be billed by this gateway.*budget/);
+  const eb = await raw(poor, '/v1beta/models/gemini-embedding-001:asyncBatchEmbedContents', { batch: { input_config: { requests: { requests: [] } } } });
+  assert.equal(eb.status, 403);
+  assert.match((await eb.json()).error.message, /embedding batch/);
   const patch = await raw(poor, '/v1beta/cachedContents/abc', { ttl: '999999s' }, {}, 'PATCH');
   assert.equal(patch.status, 403);
+  assert.match((await patch.json()).error.message, /did not see created/);
   // priced calls of the poor user still go through
   await genai(poor).models.generateContent({ model: 'gemini-pro-latest', contents: 'x' });
   const [free] = await rowsOf(rich, 1);
   assert.deepEqual([free.unpriced, free.status, free.cost, free.price_version], [true, 'success', '0.000000000', null]);
-  const refused = (await rowsOf(poor, 5)).filter((r) => r.refused);
-  assert.equal(refused.length, 4);
+  const refused = (await rowsOf(poor, 6)).filter((r) => r.refused);
+  assert.equal(refused.length, 5);
   for (const r of refused) assert.deepEqual([r.unpriced, r.http_status, r.status, r.cost], [true, 403, 'failed', '0.000000000']);
 });
 
