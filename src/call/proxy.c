@@ -760,3 +760,9 @@ void proxy_set_storage(http_req *r, int64_t tokens, int64_t seconds)
   c->storage_seconds = seconds;
   c->storage_set = true;
 }
+
+void proxy_drop_usage(http_req *r)
+{
+  call *c = r->ctx;
+  if(c) c->usage.u = (usage){ 0 };
+}

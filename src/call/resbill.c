@@ -78,6 +78,7 @@ static bool final_state(const char *st)
 static void batch_seen(http_req *r, const proxy_spec *s, const char *key_hash, const char *body, size_t len)
 {
   gateway *gw = r->w->gw;
+  proxy_drop_usage(r);                 /* the GET itself costs nothing */
   json_t *j = body && gw->owners ? json_loadb(body, len, 0, NULL) : NULL;
   const json_t *md = json_object_get(j, "metadata"), *resp = json_object_get(j, "response");
   const json_t *state = json_object_get(md, "state");

@@ -34,7 +34,7 @@ static json_t *gen_response(const char *model, long prompt, const char *resp_id,
 {
     char text[300];
     snprintf(text, sizeof text, "Hello from fake %s", model);
-    json_t *um = usage ? json_deep_copy(usage)
+    json_t *um = json_is_object(usage) ? json_deep_copy(usage)
                        : json_pack("{s:I,s:i,s:i,s:I,s:[{s:s,s:I}],s:[{s:s,s:i}]}", "promptTokenCount",
                                    (json_int_t)prompt, "candidatesTokenCount", 7,
                                    "thoughtsTokenCount", 12, "totalTokenCount",

@@ -612,6 +612,122 @@ test('64 concurrent calls by a user with $0.01 left spend at most the budget plu
   assert.equal(st.reserved, '0.000000', 'every reservation was released');
 });
 
+// ---- batches and cache TTL changes (docs/ledger.md, "Batches and cache TTL changes") ----
+
+const usd6 = (nanos) => { const u = (nanos + 500n) / 1000n; return `${u / 1000000n}.${String(u % 1000000n).padStart(6, '0')}`; };
+const pollDone = async (ai, name) => {
+  for (let i = 0; i < 5; i++) { const b = await ai.batches.get({ name }); if (b.state === 'JOB_STATE_SUCCEEDED') return b; }
+  assert.fail(`${name} never finished`);
+};
+
+test('a budgeted user\'s batch reserves its estimate at the batch price until its bill, then settles to the billed cost; over budget, 429 in the caller\'s shape', async () => {
+  if (!PRICES) await prices();
+  const p = PRICES.find((x) => x.model === 'gemini-2.5-flash');
+  const u = await user({ daily_budget: '0.004' });
+  const ai = genai(u);
+  const src = [{ contents: 'one', config: { maxOutputTokens: 1000 } }, { contents: 'two', config: { maxOutputTokens: 1000 } }];
+  const b1 = await ai.batches.create({ model: 'gemini-2.5-flash', src });
+  const len = BigInt((await fake.last()).body_len);
+  // ⌈body bytes / 4⌉ prompt tokens at the input price + 2 requests × maxOutputTokens at the output price, at batch_percent
+  const est = (((len + 3n) / 4n) * scaled(p.input, 6) + 2n * 1000n * scaled(p.output, 6)) * BigInt(p.batch_percent) / 100n;
+  const estNanos = (est + 500n) / 1000n;
+  let st = (await admin(`/admin/users/${u.user_id}`)).body.usage;
+  assert.deepEqual([st.in_flight, st.reserved], [1, usd6(estNanos)], 'the creation\'s reservation is held by the batch');
+  const b2 = await ai.batches.create({ model: 'gemini-2.5-flash', src });
+  assert.ok(2n * estNanos >= 4000000n, 'two reservations fill the budget');
+  const held = await rejects(ai.batches.create({ model: 'gemini-2.5-flash', src }), 429);
+  assert.match(held.message, /in flight/);
+  await pollDone(ai, b1.name);
+  await pollDone(ai, b2.name);
+  const rows = await until(async () => {
+    const r = (await admin(`/admin/usage?user=${u.user_id}&type=batch&limit=100`)).body.rows.filter((x) => x.input_tokens > 0);
+    return r.length === 2 && r;
+  });
+  assert.ok(rows, 'two billed batch rows');
+  let spent = 0n;
+  for (const r of rows) {
+    assert.equal(r.output_tokens, 14, 'the fake\'s 7 candidates per response, summed');
+    assert.equal(r.thinking_tokens, 24);
+    assert.equal(scaled(r.cost, 9), expectedBill(r).nanos);
+    spent += scaled(r.cost, 9);
+  }
+  st = await until(async () => { const x = (await admin(`/admin/users/${u.user_id}`)).body.usage; return x.in_flight === 0 && x; });
+  assert.equal(st.reserved, '0.000000', 'both reservations released by their bills');
+  assert.equal(st.today_cost, usd6(spent), 'spent is what the bills say: the GETs that saw the batches finished bill nothing');
+  for (const r of (await admin(`/admin/usage?user=${u.user_id}&type=other&limit=100`)).body.rows) assert.deepEqual([r.input_tokens, r.cost], [0, '0.000000000']);
+  // a third batch fits now; a user over budget gets the usual 429 until midnight, in Google's shape
+  await ai.batches.create({ model: 'gemini-2.5-flash', src });
+  const poor = await user({ daily_budget: '0.0001' });
+  await genai(poor).models.generateContent({ model: 'gemini-2.5-flash', contents: 'spend', config: hdr(UH) });
+  await until(async () => (await admin(`/admin/users/${poor.user_id}`)).body.usage.today_cost !== '0.000000');
+  const r = await raw(poor, '/v1beta/models/gemini-2.5-flash:batchGenerateContent', { batch: { input_config: { requests: { requests: [{ request: GEMBODY }] } } } });
+  assert.equal(r.status, 429);
+  assert.ok(Number(r.headers.get('retry-after')) > 1);
+  const e = (await r.json()).error;
+  assert.deepEqual([e.code, e.status], [429, 'RESOURCE_EXHAUSTED']);
+  assert.match(e.message, /daily cost budget reached/);
+});
+
+test('a batch is billed once: polled by two keys of its user at once, and again after a restart on the same database', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gemgate-batch-'));
+  const env = { GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: `${K1},${K2}`, GEMGATE_DB: path.join(dir, 'b.db') };
+  let g = await startGateway(env);
+  try {
+    const adm = async (q) => (await g.fetch(q, { headers: { authorization: `Bearer ${ADMIN}` } })).json();
+    const u = await (await g.fetch('/admin/config/user-key', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'batcher' }) })).json();
+    const k2 = await (await g.fetch('/admin/config/user-key', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: u.user_id }) })).json();
+    const ai = (key) => new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: g.url, retryOptions: { attempts: 1 }, headers: { 'x-fake-usage': JSON.stringify(BU) } } });
+    const b = await ai(u.key).batches.create({ model: 'gemini-2.5-flash', src: BATCH_SRC });
+    await ai(u.key).batches.get({ name: b.name });                       // running
+    const seen = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => ai(i % 2 ? k2.key : u.key).batches.get({ name: b.name })));
+    assert.ok(seen.every((x) => x.state === 'JOB_STATE_SUCCEEDED'));
+    const billed = async () => (await adm(`/admin/usage?user=${u.user_id}&type=batch&limit=100`)).rows.filter((r) => r.input_tokens > 0);
+    const once = await until(async () => { const r = await billed(); return r.length && r; });
+    await sleep(100);
+    assert.equal((await billed()).length, 1, 'one billed row for six concurrent polls');
+    assert.deepEqual([once[0].input_tokens, once[0].cached_audio_tokens, once[0].user_id], [BT.input_tokens, BT.cached_audio_tokens, u.user_id]);
+    await g.stop();
+    g = await startGateway(env);
+    const again = await ai(u.key).batches.get({ name: b.name });
+    assert.equal(again.state, 'JOB_STATE_SUCCEEDED');
+    await sleep(100);
+    assert.equal((await billed()).length, 1, 'not billed again after a restart');
+    assert.equal((await adm(`/admin/usage?user=${u.user_id}&limit=100`)).rows.length, 1 + 1 + 6 + 1 + 1, 'create, 7 GETs, the bill');
+  } finally {
+    await g.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('cache TTL changes bill only storage beyond the furthest expiry billed: extend, shorten (no credit), extend again', async () => {
+  if (!PRICES) await prices();
+  const p = PRICES.find((x) => x.model === 'gemini-2.5-flash');
+  const u = await user();
+  const ai = genai(u);
+  const e0 = Date.now() + 3600e3, at = (ms) => new Date(ms).toISOString();
+  const c = await ai.caches.create({ model: 'gemini-2.5-flash', config: { contents: 'Cache me', expireTime: at(e0) } });
+  const tokens = BigInt(c.usageMetadata.totalTokenCount);
+  await ai.caches.update({ name: c.name, config: { expireTime: at(e0 + 1800e3) } });   // +30 min
+  await ai.caches.update({ name: c.name, config: { expireTime: at(e0 - 600e3) } });    // shortened: nothing
+  await ai.caches.update({ name: c.name, config: { expireTime: at(e0 + 3600e3) } });   // billed from e0+30min: +30 min
+  const rows = (await rowsOf(u, 4)).reverse();
+  assert.deepEqual(rows.map((r) => [r.endpoint, r.storage_seconds]), [['cache', 3600], ['cache_update', 1800], ['cache_update', 0], ['cache_update', 1800]]);
+  for (const r of rows.slice(1)) {
+    assert.equal(r.storage_tokens, Number(tokens), 'the tokens recorded at creation');
+    assert.equal(scaled(r.cost, 9), (tokens * scaled(p.storage_per_hour, 6) * BigInt(r.storage_seconds) / 3600n + 500n) / 1000n);
+    assert.equal(r.price_version, p.id);
+  }
+  assert.ok(scaled(rows[1].cost, 9) > 0n);
+  // a budgeted user's TTL change of a cache it created is billed, not refused
+  const b = await user({ daily_budget: '1' });
+  const cb = await genai(b).caches.create({ model: 'gemini-2.5-flash', config: { contents: 'Cache me', expireTime: at(e0) } });
+  await genai(b).caches.update({ name: cb.name, config: { expireTime: at(e0 + 3600e3) } });
+  const [br] = await rowsOf(b, 2);
+  assert.deepEqual([br.endpoint, br.status, br.storage_seconds, br.refused], ['cache_update', 'success', 3600, false]);
+});
+
 // ---- reconciliation ----
 
 test('reconcile: after a mixed load with refusals, errors, disconnects and a SIGTERM mid-load, rows, rollups and counters agree to the nano-dollar', async () => {
