@@ -46,7 +46,7 @@ bool call_kind_billable(const char *kind)
 
 bool call_kind_billed(const char *kind)
 {
-  return call_kind_billable(kind) && strcmp(kind, "batch") && strcmp(kind, "cache_update");
+  return call_kind_billable(kind);   /* batches and TTL changes too, since resbill.h */
 }
 
 const char *call_gen_type(const char *kind)

@@ -20,13 +20,14 @@
  *           batchGenerateContent and asyncBatchEmbedContents batch, anything else other; no
  *           action: /v1beta/models… and /v1/models… models.
  *   Context caches: POST …/cachedContents cache (its storage is billed), PATCH
- *           …/cachedContents/{id} cache_update (a TTL change the gateway cannot bill).
+ *           …/cachedContents/{id} cache_update (a TTL change: its added storage is billed).
  * Everything else is other.  The method matters only for the dialect and cache kinds. */
 const char *call_endpoint_kind(str method, str path);
 
 /* Whether a call of this kind costs money (generate, stream, embed, image, chat, batch, cache,
- * cache_update), and whether the gateway can bill it from what it sees (not batch, whose usage
- * Google reports when the batch runs, nor cache_update). */
+ * cache_update), and whether the gateway bills it: every billable kind now — a batch when it is
+ * seen finished, a TTL change from its answer (call/resbill.h); the calls of those kinds it
+ * still cannot bill are named by resbill_unbillable. */
 bool call_kind_billable(const char *kind);
 bool call_kind_billed(const char *kind);
 

@@ -18,6 +18,7 @@
 #include "call/endpoint.h"
 #include "call/mask.h"
 #include "call/record.h"
+#include "call/resbill.h"
 #include "call/resource.h"
 #include "call/txlog.h"
 #include "call/usage.h"
@@ -53,6 +54,8 @@ typedef struct call {
   const char *v_outcome;       /* "success", "upstream_error", "stream_cut", "client_closed", … */
   bool v_refused;              /* turned away by users_check */
   int64_t storage_seconds;     /* a context cache's asked-for life (kind "cache") */
+  int64_t storage_tokens;      /* set with storage_set by a billing hook (proxy_set_storage) */
+  bool storage_set;
   bool settled;                /* the row is recorded */
   /* Large buffers last: proxy_start zeroes only what comes before them. */
   char head[2048];             /* the upstream's forwardable response headers */
@@ -201,6 +204,10 @@ static void settle_call(call *c, http_req *r, const proxy_answer *a)
   row->image_tokens = u->image_out;
   if(ok && !strcmp(row->endpoint, "cache")) {   /* a context cache: its storage is billed */
     row->storage_tokens = u->total;
+    row->storage_seconds = c->storage_seconds;
+  }
+  if(ok && c->storage_set) {                     /* a cache's life extended (resbill.h) */
+    row->storage_tokens = c->storage_tokens;
     row->storage_seconds = c->storage_seconds;
   }
   if(a && a->in_tokens >= 0) row->in_tokens = a->in_tokens;
@@ -599,21 +606,23 @@ static void try_next(call *c)
 }
 
 /* A call that costs money but cannot be priced — its model has no price, or the gateway cannot
- * see what Google bills for its kind (batches, cache TTL changes) — is refused when
- * GEMGATE_UNPRICED says so: always (refuse), or for callers with a budget (the default).  With
- * "max" only the kinds the gateway cannot bill are refused (there is nothing to bill at the
- * highest price); with "zero" nothing is.  The message for the client goes to msg. */
+ * see what Google bills for it (a batch that answers in a file or embeds, a TTL change of a cache
+ * the gateway did not see created: call/resbill.h) — is refused when GEMGATE_UNPRICED says so:
+ * always (refuse), or for callers with a budget (the default).  With "max" only the calls the
+ * gateway cannot bill are refused (there is nothing to bill at the highest price); with "zero"
+ * nothing is.  The message for the client goes to msg. */
 static bool unpriced_refused(call *c, int64_t now, char *msg, size_t cap)
 {
   gateway *gw = c->gw;
   const char *kind = c->row.endpoint, *model = c->row.model;
   int pol = gw->cfg.unpriced;
-  if(pol == CFG_UNPRICED_ZERO || !call_kind_billable(kind) || (call_kind_billed(kind) && !model[0])) return false;
+  if(pol == CFG_UNPRICED_ZERO || !call_kind_billable(kind)) return false;
+  const char *unseen = resbill_unbillable(kind, c->r->path, model, c->s.body, c->s.body_len);
+  if(!unseen && !model[0]) return false;
   if(pol == CFG_UNPRICED_DEFAULT && !users_budgeted(gw->users, c->s.who.user_id)) return false;
   const char *why = pol == CFG_UNPRICED_REFUSE ? "GEMGATE_UNPRICED=refuse" : "this caller has a budget";
-  if(!call_kind_billed(kind)) {
-    snprintf(msg, cap, "%s calls cannot be billed by this gateway (Google reports their cost later), so they "
-             "are refused: %s", !strcmp(kind, "batch") ? "batch" : "context cache update", why);
+  if(unseen) {
+    snprintf(msg, cap, "%s cannot be billed by this gateway, so it is refused: %s", unseen, why);
     return true;
   }
   price pv;
@@ -625,14 +634,26 @@ static bool unpriced_refused(call *c, int64_t now, char *msg, size_t cap)
 
 /* The most the call can cost, for a budget's reservation: only for a billable call of a user with
  * a budget (the rest never pay for the lookup); an unpriced model was refused before, or is
- * estimated at the table's top (GEMGATE_UNPRICED=max). */
+ * estimated at the table's top (GEMGATE_UNPRICED=max).  A batch reserves all its requests at the
+ * batch price (held until its bill: resbill.h); a TTL change reserves nothing (its cost is known
+ * from the answer only). */
 static int64_t estimate(call *c, int64_t now)
 {
   gateway *gw = c->gw;
-  if(!call_kind_billed(c->row.endpoint) || !c->row.model[0] || !users_budgeted(gw->users, c->s.who.user_id)) return 0;
-  int64_t prompt, max_out, images;
-  record_estimate(c->s.body, c->s.body_len, c->row.endpoint, &prompt, &max_out, &images);
-  int64_t e = prices_estimate(gw->prices, c->row.model, now, prompt, max_out, images, gw->cfg.unpriced == CFG_UNPRICED_MAX);
+  const char *kind = c->row.endpoint;
+  if(!call_kind_billed(kind) || !strcmp(kind, "cache_update") || !c->row.model[0] ||
+     !users_budgeted(gw->users, c->s.who.user_id))
+    return 0;
+  int64_t prompt, max_out, images, e;
+  bool at_max = gw->cfg.unpriced == CFG_UNPRICED_MAX;
+  if(!strcmp(kind, "batch")) {
+    int64_t requests;
+    record_batch_estimate(c->s.body, c->s.body_len, &prompt, &max_out, &requests);
+    e = prices_estimate_batch(gw->prices, c->row.model, now, prompt, max_out, requests, at_max);
+  } else {
+    record_estimate(c->s.body, c->s.body_len, kind, &prompt, &max_out, &images);
+    e = prices_estimate(gw->prices, c->row.model, now, prompt, max_out, images, at_max);
+  }
   return e > 0 ? e : 0;
 }
 
@@ -714,4 +735,34 @@ void proxy_key_hash(http_req *r, char out[OWN_HASH_LEN + 1])
   call *c = r->ctx;
   out[0] = '\0';
   if(c && c->key) kp_key_hash(c->gw->pool, c->key, out);
+}
+
+void proxy_key_mask(http_req *r, char *out, size_t cap)
+{
+  call *c = r->ctx;
+  snprintf(out, cap, "%s", c ? c->keymask : "");
+}
+
+int64_t proxy_take_reservation(http_req *r)
+{
+  call *c = r->ctx;
+  if(!c || strcmp(c->row.endpoint, "batch")) return 0;
+  int64_t n = c->row.reserved_nanos;
+  c->row.reserved_nanos = 0;
+  return n;
+}
+
+void proxy_set_storage(http_req *r, int64_t tokens, int64_t seconds)
+{
+  call *c = r->ctx;
+  if(!c) return;
+  c->storage_tokens = tokens;
+  c->storage_seconds = seconds;
+  c->storage_set = true;
+}
+
+void proxy_drop_usage(http_req *r)
+{
+  call *c = r->ctx;
+  if(c) c->usage.u = (usage){ 0 };
 }

@@ -85,6 +85,18 @@ void proxy_fail(http_req *r, const proxy_codec *codec, void *st, int status, con
  * none.  For codecs, from their start callback. */
 void proxy_key_hash(http_req *r, char out[OWN_HASH_LEN + 1]);
 
+/* For the billing hooks (resbill.h), from an on_ok callback of the call on r.
+ * proxy_key_mask: the masked key of the current attempt into out (cap bytes), "" when none.
+ * proxy_take_reservation: the budget reservation of a batch creation call (0 for other kinds),
+ * which then no longer settles with the call's row: the caller holds it until the batch's bill.
+ * proxy_set_storage: the call's row bills tokens × seconds of context cache storage.
+ * proxy_drop_usage: the answer's usageMetadata are not this call's (a batch's responses, billed
+ * on the batch's own row): the call's row carries no tokens. */
+void proxy_key_mask(http_req *r, char *out, size_t cap);
+int64_t proxy_take_reservation(http_req *r);
+void proxy_set_storage(http_req *r, int64_t tokens, int64_t seconds);
+void proxy_drop_usage(http_req *r);
+
 /* An upstream answer's headers as the client gets them: preformatted "Name: value\r\n" lines
  * into out (cap bytes, whole lines only), without hop-by-hop headers, Date, Server, Alt-Svc and
  * Content-Length, whose value goes to *content_length (-1 when absent). */

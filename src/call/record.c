@@ -8,6 +8,7 @@
 #include "base/utc.h"
 #include "base/util.h"
 #include "call/endpoint.h"
+#include "call/usage.h"
 #include "http/clientip.h"
 #include "http/server.h"
 
@@ -140,4 +141,46 @@ void record_estimate(const char *body, size_t len, const char *kind, int64_t *pr
   *max_out = m >= 0 ? m * (n >= 1 && n <= 8 ? n : 1) : -1;
   int64_t k = !strcmp(kind, "image") && len ? int_after(body, len, "\"sampleCount\"") : -1;
   *images = strcmp(kind, "image") ? 0 : k >= 1 && k <= 8 ? k : 4;
+}
+
+void record_batch_estimate(const char *body, size_t len, int64_t *prompt, int64_t *max_out, int64_t *requests)
+{
+  if(!body) len = 0;
+  *prompt = (int64_t)(len + 3) / 4;
+  *max_out = len ? int_after(body, len, "\"maxOutputTokens\"") : -1;
+  int64_t n = 0;
+  const char *end = body + len;
+  for(const char *q = body; len && (q = memmem(q, (size_t)(end - q), "\"request\"", 9)); q += 9) {
+    const char *p = skip_ws(q + 9, end);
+    if(p < end && *p == ':') n++;
+  }
+  *requests = n ? n : 1;
+}
+
+void record_batch(ledger *l, const http_req *r, const principal *who, int64_t user_id, const char *model,
+                  const char *keymask, const usage *u, int64_t reserved, bool unread)
+{
+  if(!l) return;
+  ledger_row row;
+  record_begin(&row, r, who, model, NULL);
+  row.user_id = user_id;
+  row.body = NULL;                     /* the prompts were the creation's: this row has none */
+  row.body_len = 0;
+  snprintf(row.endpoint, sizeof row.endpoint, "batch");
+  snprintf(row.gen_type, sizeof row.gen_type, "batch");
+  row.stream = false;
+  snprintf(row.upstream_key, sizeof row.upstream_key, "%s", keymask);
+  row.in_tokens = u->prompt;
+  row.out_tokens = u->candidates;
+  row.thinking_tokens = u->thoughts;
+  row.cached_tokens = u->cached;
+  row.tool_tokens = u->tool;
+  row.audio_tokens = u->audio_in;
+  row.audio_cached_tokens = u->audio_cached;
+  row.image_tokens = u->image_out;
+  row.batch = true;
+  row.unpriced = unread;
+  row.reserved_nanos = reserved;
+  row.counted = true;                  /* the creation counted the request */
+  record_finish(l, &row, 0, 200, NULL, 0);
 }

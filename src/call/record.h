@@ -18,6 +18,8 @@
 #include "ledger/ledger.h"
 #include "users/principal.h"
 
+struct usage;
+
 /* Fill the facts known from the request: the caller (user, access key; who may be NULL), the
  * client address (X-Forwarded-For only from GEMGATE_TRUSTED_PROXIES), model ("" or NULL when
  * none), the endpoint kind (call_endpoint_kind) and the generation type (a valid
@@ -48,6 +50,20 @@ void record_cache_facts(const char *body, size_t len, int64_t now_ms, char *mode
  * when given (else -1: the model's largest); for kind "image", parameters.sampleCount images (else
  * Imagen's default, 4).  Memory only. */
 void record_estimate(const char *body, size_t len, const char *kind, int64_t *prompt, int64_t *max_out, int64_t *images);
+
+/* A batch creation body's most, for its reservation: the prompt as ⌈bytes / 4⌉ tokens (every
+ * request's together); the first maxOutputTokens as each request's output (else -1: the
+ * model's largest); the inlined requests (their "request" keys; at least 1).  Memory only. */
+void record_batch_estimate(const char *body, size_t len, int64_t *prompt, int64_t *max_out, int64_t *requests);
+
+/* The one billed row of a finished batch (resbill.h), found finished by the call on r: kind and
+ * type "batch", billed at the batch price, for the user who created it (user_id; who is the
+ * caller, the same user), its model, the masked key that owns it, u the sums of its responses'
+ * usageMetadata, reserved the reservation held since its creation (released when the row
+ * settles), unread when its results are not in the answer (a responses file): the row then says
+ * unpriced.  No-op without a ledger. */
+void record_batch(ledger *l, const http_req *r, const principal *who, int64_t user_id, const char *model,
+                  const char *keymask, const struct usage *u, int64_t reserved, bool unread);
 
 /* A call the gateway answered by itself, without an upstream attempt (is_local): an invalid
  * request, a cached answer, a client gone before the call began.  stream: the client asked for

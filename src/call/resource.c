@@ -9,9 +9,12 @@
 #include <jansson.h>
 
 #include "base/log.h"
+#include "base/utc.h"
+#include "call/resbill.h"
 #include "http/server.h"
 #include "pool/keypool.h"
 #include "pool/owners.h"
+#include "users/users.h"
 
 #define MAX_REFS 16
 #define MAX_DEPTH 64
@@ -149,47 +152,75 @@ static const char *jstr(const json_t *o, const char *k)
   return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static void record_one(gateway *gw, const principal *who, const char *key_hash, const char *model,
-                       const char *name)
+/* facts: what resbill.h bills it for later (a cache's tokens and expiry, a batch's reservation);
+ * NULL for none. */
+static bool record_one(gateway *gw, const principal *who, const char *key_hash, const char *model,
+                       const char *name, const own_entry *facts)
 {
   int kind;
   str n = resource_in_path(str_c(name), &kind);
-  if(!n.p || n.n > OWN_NAME_MAX) return;
+  if(!n.p || n.n > OWN_NAME_MAX) return false;
   own_entry e = { .kind = (own_kind)kind, .user_id = who->user_id, .created_ms = now_ms() };
+  if(facts) {
+    e.tokens = facts->tokens;
+    e.expire_ms = facts->expire_ms;
+    e.reserved_nanos = kind == OWN_BATCH ? facts->reserved_nanos : 0;
+  }
   memcpy(e.name, n.p, n.n);
   e.name[n.n] = '\0';
   snprintf(e.key_hash, sizeof e.key_hash, "%s", key_hash);
   if(model && !strncmp(model, "models/", 7)) model += 7;
   snprintf(e.model, sizeof e.model, "%s", model ? model : "");
-  if(!owners_put(gw->owners, &e)) return;
+  if(!owners_put(gw->owners, &e)) return false;
   log_info("resource %s (%s) recorded for %s on key #%d", e.name, own_kind_name(e.kind), who->label,
            kp_find_hash(gw->pool, key_hash, NULL, 0));
+  return e.reserved_nanos > 0;
 }
 
-void resource_record(gateway *gw, const principal *who, const char *key_hash, const char *model,
-                     const char *body, size_t len)
+/* resource_record, holding reserved (a batch's budget reservation) on the batch it names: true
+ * when it was so held. */
+static bool record_held(gateway *gw, const principal *who, const char *key_hash, const char *model,
+                        const char *body, size_t len, int64_t reserved)
 {
-  if(!gw->owners || !body || !len || !key_hash[0]) return;
+  bool held = false;
+  if(!gw->owners || !body || !len || !key_hash[0]) return false;
   json_t *j = json_loadb(body, len, 0, NULL);
-  if(!json_is_object(j)) { json_decref(j); return; }
+  if(!json_is_object(j)) { json_decref(j); return false; }
+  own_entry facts = { .reserved_nanos = reserved };
+  const json_t *tok = json_object_get(json_object_get(j, "usageMetadata"), "totalTokenCount");
+  if(json_is_integer(tok)) facts.tokens = ledger_clamp_tokens(json_integer_value(tok));
+  const char *exp = jstr(j, "expireTime");
+  if(exp && !utc_parse(exp, &facts.expire_ms)) facts.expire_ms = 0;
   const json_t *file = json_object_get(j, "file"), *meta = json_object_get(j, "metadata");
   const char *m = jstr(j, "model");
   if(!m) m = jstr(meta, "model");
   if(!m) m = model;
   const char *name = json_is_object(file) ? jstr(file, "name") : jstr(j, "name");
-  if(name) record_one(gw, who, key_hash, m, name);
+  if(name) held = record_one(gw, who, key_hash, m, name, &facts);
   else if(jstr(j, "id")) {                /* an interaction: named by its id alone */
     char n[OWN_NAME_MAX + 1];
-    if((size_t)snprintf(n, sizeof n, "interactions/%s", jstr(j, "id")) < sizeof n) record_one(gw, who, key_hash, m, n);
+    if((size_t)snprintf(n, sizeof n, "interactions/%s", jstr(j, "id")) < sizeof n) record_one(gw, who, key_hash, m, n, NULL);
   }
   const char *tuned = jstr(meta, "tunedModel");
-  if(tuned) record_one(gw, who, key_hash, m, tuned);
+  if(tuned) record_one(gw, who, key_hash, m, tuned, NULL);
   json_decref(j);
+  return held;
 }
 
+void resource_record(gateway *gw, const principal *who, const char *key_hash, const char *model,
+                     const char *body, size_t len)
+{
+  record_held(gw, who, key_hash, model, body, len, 0);
+}
+
+/* A batch's reservation moves from its creation's row to the batch, until its bill (resbill.h);
+ * when the answer names no batch to hold it, it is released now. */
 static void on_created(http_req *r, const proxy_spec *s, const char *key_hash, const char *body, size_t len)
 {
-  resource_record(r->w->gw, &s->who, key_hash, s->model, body, len);
+  gateway *gw = r->w->gw;
+  int64_t held = proxy_take_reservation(r);
+  if(!record_held(gw, &s->who, key_hash, s->model, body, len, held) && held && gw->users)
+    users_settle(gw->users, s->who.user_id, held, 0, 0, 0, now_ms());
 }
 
 static void on_deleted(http_req *r, const proxy_spec *s, const char *key_hash, const char *body, size_t len)
@@ -276,6 +307,8 @@ bool resource_route(http_req *r, proxy_spec *s, res_refusal *why)
     s->on_ok = on_created;
   } else if(del && have && pname.p && pname.n == rest.n && !strcmp(owner.name, rf.v[0].name)) {
     s->on_ok = on_deleted;
+  } else if(have && pname.p && pname.n == rest.n && !strcmp(owner.name, rf.v[0].name)) {
+    resbill_route(r, s, &owner);      /* a batch looked at, a cache's life changed */
   }
   return true;
 }

@@ -202,8 +202,9 @@ static const char SQL_ROW[] =
   "INSERT INTO ledger (user_id, access_key_id, upstream_key, model_id, model_name, is_local, generation_type,"
   " endpoint, stream, input_tokens, output_tokens, thinking_tokens, cached_tokens, bill_e4, cost_nanos, status,"
   " http_status, refused, error_message, request_ip, latency_ms, ttfb_ms, attempts, prompt, created_at, images,"
-  " tool_tokens, audio_tokens, image_tokens, price_version, unpriced, storage_tokens, storage_seconds, request_id)"
-  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  " tool_tokens, audio_tokens, image_tokens, price_version, unpriced, storage_tokens, storage_seconds, request_id,"
+  " cached_audio_tokens)"
+  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_HOURLY[] =
   "INSERT INTO usage_hourly (hour, user_id, model_name, generation_type, upstream_key, status, " MEASURE_COLS ")"
   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hour, user_id, model_name, generation_type,"
@@ -267,6 +268,7 @@ static int insert_row(store_stmt *st, const entry *e)
   store_bind_int(st, i++, e->f.storage_tokens);
   store_bind_int(st, i++, e->f.storage_seconds);
   store_bind_text(st, i++, e->request_id);
+  store_bind_int(st, i++, e->f.audio_cached);
   int rc = store_step(st) == STORE_DONE ? 0 : -1;
   store_reset(st);
   return rc;

@@ -411,6 +411,25 @@ int64_t prices_estimate(prices *p, const char *model, int64_t t, int64_t prompt_
   return b.cost_nanos;
 }
 
+int64_t prices_estimate_batch(prices *p, const char *model, int64_t t, int64_t prompt_tokens, int64_t max_output,
+                              int64_t requests, bool at_max)
+{
+  if(!p || !model) return -1;
+  price pr;
+  pthread_rwlock_rdlock(&p->lock);
+  size_t i = resolve(p, model);
+  bool found = i < p->n || at_max;
+  if(found) pr = i < p->n ? *in_force(p, i, t) : p->top;
+  pthread_rwlock_unlock(&p->lock);
+  if(!found) return -1;
+  int64_t one = max_output >= 0 && max_output < pr.v[PRICE_MAX_OUTPUT] ? max_output : pr.v[PRICE_MAX_OUTPUT];
+  int64_t n = clamp(requests < 1 ? 1 : requests), out = one && n > TOKENS_MAX / one ? TOKENS_MAX : one * n;
+  bill_facts f = { .in = prompt_tokens, .out = out, .batch = true };
+  bill b;
+  price_compute(&pr, &f, &b);
+  return b.cost_nanos;
+}
+
 /* ---- changes ---- */
 
 bool prices_model_valid(const char *s, size_t n)

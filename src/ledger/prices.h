@@ -108,6 +108,13 @@ void prices_bill(prices *p, const char *model, int64_t t, const bill_facts *f, b
 int64_t prices_estimate(prices *p, const char *model, int64_t t, int64_t prompt_tokens, int64_t max_output,
                         int64_t images, bool at_max);
 
+/* The most a batch of `requests` requests can cost at the batch price: prompt_tokens (all the
+ * requests' together) at the input price, and each request's output — max_output (-1: the
+ * model's largest) capped at the model's largest — at the output price, all × batch_percent; -1
+ * when unpriced (and not at_max). */
+int64_t prices_estimate_batch(prices *p, const char *model, int64_t t, int64_t prompt_tokens, int64_t max_output,
+                              int64_t requests, bool at_max);
+
 /* A change: a new version of model's prices, effective from effective_from (ms; 0: now; never
  * before now — history is not rewritten), with the fields whose bit is in `have` (1 << PRICE_*)
  * and the others carried from the version in force then (or, for a new model, each field's

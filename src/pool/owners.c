@@ -13,6 +13,7 @@ typedef struct node {
   struct node *hnext;               /* the bucket's chain */
   struct node *older, *newer;       /* the list, newest first */
   int64_t user_id, created_ms;
+  int64_t tokens, expire_ms, billed_ms, reserved_nanos;
   uint8_t kind;
   char key_hash[OWN_HASH_LEN + 1];
   char model[OWN_MODEL_MAX + 1];
@@ -119,6 +120,10 @@ static void to_entry(const node *x, own_entry *e)
   e->user_id = x->user_id;
   memcpy(e->model, x->model, sizeof e->model);
   e->created_ms = x->created_ms;
+  e->tokens = x->tokens;
+  e->expire_ms = x->expire_ms;
+  e->billed_ms = x->billed_ms;
+  e->reserved_nanos = x->reserved_nanos;
 }
 
 /* ---- the writer ---- */
@@ -151,11 +156,13 @@ static void write_ops(store_conn *c, op *list)
   for(op *p = list; p; p = p->next) {
     int64_t rc = p->del
       ? store_do(c, "DELETE FROM resources WHERE name = ?", "t", p->e.name)
-      : store_do(c, "INSERT INTO resources (name, kind, key_hash, user_id, model, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+      : store_do(c, "INSERT INTO resources (name, kind, key_hash, user_id, model, created_at, tokens, expires_at,"
+                    " billed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, key_hash = excluded.key_hash,"
-                    " user_id = excluded.user_id, model = excluded.model, created_at = excluded.created_at",
-                 "tttiti", p->e.name, own_kind_name(p->e.kind), p->e.key_hash, p->e.user_id, p->e.model,
-                 p->e.created_ms);
+                    " user_id = excluded.user_id, model = excluded.model, created_at = excluded.created_at,"
+                    " tokens = excluded.tokens, expires_at = excluded.expires_at, billed_at = excluded.billed_at",
+                 "tttitiiii", p->e.name, own_kind_name(p->e.kind), p->e.key_hash, p->e.user_id, p->e.model,
+                 p->e.created_ms, p->e.tokens, p->e.expire_ms, p->e.billed_ms);
     if(rc < 0) log_warn("resources: cannot write %s: %s", p->e.name, store_error(c));
   }
   if(store_commit(c)) { log_warn("resources: cannot commit: %s", store_error(c)); store_rollback(c); }
@@ -250,6 +257,10 @@ bool owners_put(owners *o, const own_entry *e)
   snprintf(x->model, sizeof x->model, "%s", e->model);
   x->user_id = e->user_id;
   x->created_ms = e->created_ms;
+  x->tokens = e->tokens;
+  x->expire_ms = e->expire_ms;
+  x->billed_ms = e->billed_ms;
+  x->reserved_nanos = e->reserved_nanos;
   pthread_mutex_lock(&o->mu);
   node *old = find(o, (str){ x->name, len });
   if(old) { unlink_node(o, old); free(old); }
@@ -299,6 +310,40 @@ bool owners_remove(owners *o, str name)
   return x != NULL;
 }
 
+bool owners_mark_billed(owners *o, str name, int64_t now, own_entry *out)
+{
+  pthread_mutex_lock(&o->mu);
+  node *x = find(o, name);
+  bool first = x && !x->billed_ms;
+  if(first) {
+    to_entry(x, out);
+    x->billed_ms = now > 0 ? now : 1;
+    x->reserved_nanos = 0;
+    own_entry e;
+    to_entry(x, &e);
+    enqueue(o, false, &e);
+  }
+  pthread_mutex_unlock(&o->mu);
+  return first;
+}
+
+bool owners_extend(owners *o, str name, int64_t expire_ms, own_entry *out)
+{
+  pthread_mutex_lock(&o->mu);
+  node *x = find(o, name);
+  if(x) {
+    to_entry(x, out);
+    if(expire_ms > x->expire_ms) {
+      x->expire_ms = expire_ms;
+      own_entry e;
+      to_entry(x, &e);
+      enqueue(o, false, &e);
+    }
+  }
+  pthread_mutex_unlock(&o->mu);
+  return x != NULL;
+}
+
 static bool matches(const node *x, const own_filter *f)
 {
   return (f->user_id < 0 || x->user_id == f->user_id) && (f->kind < 0 || x->kind == f->kind) &&
@@ -338,7 +383,8 @@ size_t owners_count(owners *o)
 /* Oldest first, so each put makes its entry the newest; only the newest cap rows are read. */
 int owners_load(owners *o, store_conn *c)
 {
-  store_stmt *st = store_prepare(c, "SELECT name, kind, key_hash, user_id, model, created_at FROM"
+  store_stmt *st = store_prepare(c, "SELECT name, kind, key_hash, user_id, model, created_at, tokens, expires_at,"
+                                    " billed_at FROM"
                                     " (SELECT * FROM resources ORDER BY created_at DESC, name DESC LIMIT ?) AS newest"
                                     " ORDER BY created_at, name");
   if(!st) return -1;
@@ -356,6 +402,9 @@ int owners_load(owners *o, store_conn *c)
     e.user_id = store_col_int(st, 3);
     snprintf(e.model, sizeof e.model, "%s", store_col_text(st, 4) ? store_col_text(st, 4) : "");
     e.created_ms = store_col_int(st, 5);
+    e.tokens = store_col_int(st, 6);
+    e.expire_ms = store_col_int(st, 7);
+    e.billed_ms = store_col_int(st, 8);
     owners_put(o, &e);
   }
   store_reset(st);

@@ -47,6 +47,12 @@ typedef struct own_entry {
   int64_t user_id;                  /* 0: the static access keys (one principal) */
   char model[OWN_MODEL_MAX + 1];    /* "" when the answer named none */
   int64_t created_ms;
+  /* What the gateway bills the resource for after its call (call/resbill.h): a cache's tokens and
+   * the furthest expiry billed so far (ms, 0 = unknown); a batch's billed time (0 = not yet).
+   * reserved_nanos: a batch's budget reservation, held from its creation to its bill — memory
+   * only (a restart drops it, and the bill then releases nothing). */
+  int64_t tokens, expire_ms, billed_ms;
+  int64_t reserved_nanos;
 } own_entry;
 
 typedef struct owners owners;
@@ -70,6 +76,15 @@ bool owners_put(owners *o, const own_entry *e);
 
 /* The entry for name into *out; false when unknown. */
 bool owners_get(owners *o, str name, own_entry *out);
+
+/* Marks a batch billed at now, once: true (with its entry, reservation included, in *out; the
+ * reservation is cleared) only for the first call on a known name not billed yet, false for
+ * every later one — many clients polling the same batch bill it once.  Persisted. */
+bool owners_mark_billed(owners *o, str name, int64_t now, own_entry *out);
+
+/* A cache's life moves to expire_ms: *out gets the entry as it was; its expiry becomes the later
+ * of the two (the furthest time billed).  false when unknown.  Persisted. */
+bool owners_extend(owners *o, str name, int64_t expire_ms, own_entry *out);
 
 /* Forgets name; false when it was unknown. */
 bool owners_remove(owners *o, str name);

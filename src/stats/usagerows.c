@@ -13,7 +13,8 @@ static const char COLS[] =
   "id, user_id, access_key_id, upstream_key, model_id, model_name, is_local, generation_type, endpoint, stream,"
   " input_tokens, output_tokens, thinking_tokens, cached_tokens, bill_e4, status, http_status, refused,"
   " error_message, request_ip, latency_ms, ttfb_ms, attempts, prompt, created_at, images, cost_nanos,"
-  " tool_tokens, audio_tokens, image_tokens, price_version, unpriced, storage_tokens, storage_seconds, request_id";
+  " tool_tokens, audio_tokens, image_tokens, price_version, unpriced, storage_tokens, storage_seconds, request_id,"
+  " cached_audio_tokens";
 
 /* The WHERE clause of f and the keyset position.  Only fixed text goes into the SQL: every value
  * is a bound parameter. */
@@ -76,6 +77,7 @@ static json_t *row_json(store_stmt *st)
   for(int k = 0; k < 3; k++) json_object_set_new(o, more[k], json_integer(store_col_int(st, 27 + k)));
   json_object_set_new(o, "price_version", nullable(st, 30));
   json_object_set_new(o, "unpriced", json_boolean(store_col_int(st, 31)));
+  json_object_set_new(o, "cached_audio_tokens", json_integer(store_col_int(st, 35)));
   json_object_set_new(o, "storage_tokens", json_integer(store_col_int(st, 32)));
   json_object_set_new(o, "storage_seconds", json_integer(store_col_int(st, 33)));
   json_object_set_new(o, "bill", money_json(store_col_int(st, 14), 4));

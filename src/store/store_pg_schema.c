@@ -146,6 +146,11 @@ const char *const store_pg_migrations[] = {
   " user_id " INT " NOT NULL, created_at " INT " NOT NULL, rejected_at " INT " NOT NULL,"
   " error " TEXT " NOT NULL, fields " TEXT " NOT NULL);"
   "CREATE INDEX ledger_rejects_created ON ledger_rejects(created_at);",
+  /* 8: the rest of billing (issue 9): cached audio tokens; resources' billing facts. */
+  "ALTER TABLE ledger ADD COLUMN cached_audio_tokens " INT " NOT NULL DEFAULT 0;"
+  "ALTER TABLE resources ADD COLUMN tokens " INT " NOT NULL DEFAULT 0;"
+  "ALTER TABLE resources ADD COLUMN expires_at " INT " NOT NULL DEFAULT 0;"
+  "ALTER TABLE resources ADD COLUMN billed_at " INT " NOT NULL DEFAULT 0;",
 };
 
 int store_pg_version(void) { return (int)(sizeof store_pg_migrations / sizeof *store_pg_migrations); }

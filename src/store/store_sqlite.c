@@ -158,6 +158,14 @@ static const char *const migrations[] = {
   " user_id INTEGER NOT NULL, created_at INTEGER NOT NULL, rejected_at INTEGER NOT NULL,"
   " error TEXT NOT NULL, fields TEXT NOT NULL);"
   "CREATE INDEX ledger_rejects_created ON ledger_rejects(created_at);",
+  /* 8: the rest of billing (issue 9).  The AUDIO part of a row's cached tokens, priced at the
+   * audio cache rate; and what the gateway bills a resource for after its call (call/resbill.c):
+   * a context cache's tokens and the furthest expiry billed so far, a batch's billed time (one
+   * billed row per batch: set once, read at start). */
+  "ALTER TABLE ledger ADD COLUMN cached_audio_tokens INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE resources ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE resources ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE resources ADD COLUMN billed_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 static void no_memstatus(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }

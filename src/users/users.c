@@ -351,7 +351,7 @@ int users_check_call(users *u, const principal *who, const char *model, int64_t 
   } else if(l->monthly_budget_e4 && x->month_cost >= l->monthly_budget_e4 * 100000) {
     refuse(v, 429, utc_next_month(now) - now);
     snprintf(m, mc, "monthly cost budget reached; it resets on the 1st at 00:00 UTC");
-  } else if(x->reserved && ((l->daily_budget_e4 && i64_add(x->day_cost, x->reserved) >= l->daily_budget_e4 * 100000) ||
+  } else if(estimate > 0 && x->reserved && ((l->daily_budget_e4 && i64_add(x->day_cost, x->reserved) >= l->daily_budget_e4 * 100000) ||
                             (l->monthly_budget_e4 && i64_add(x->month_cost, x->reserved) >= l->monthly_budget_e4 * 100000))) {
     refuse(v, 429, 1000);
     snprintf(m, mc, "cost budget held by %lld call%s in flight; retry when they end", (long long)x->in_flight,

@@ -61,7 +61,9 @@ int users_check(users *u, const principal *who, const char *model, int64_t now, 
 /* users_check for a call estimated to cost at most estimate_nanos (≥ 0).  A user with a daily
  * or monthly budget is checked against spent + the estimates of its calls in flight: spent at
  * or over the budget is a 429 until the period resets; spent + in flight at or over it a 429
- * with Retry-After: 1 (the calls in flight settle soon).  An allowed call of a budgeted user
+ * with Retry-After: 1 (the calls in flight settle soon) — only for a call that may cost something
+ * (estimate > 0): a free one cannot overshoot, and must not wait on reservations held for long
+ * (a batch's, until a GET sees it finished: call/resbill.h).  An allowed call of a budgeted user
  * holds its estimate (v->reserved_nanos) until users_settle releases it, so concurrent calls
  * cannot overshoot the budget by more than one call's cost. */
 int users_check_call(users *u, const principal *who, const char *model, int64_t now, int64_t estimate_nanos,

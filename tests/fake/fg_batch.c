@@ -26,16 +26,24 @@ static json_t *get2(const json_t *o, const char *a, const char *b)
     return v ? v : json_object_get(o, b);
 }
 
-/* A generateContent answer for one batch request (or one interaction turn). */
-static json_t *gen_response(const char *model, long prompt, const char *resp_id)
+/* A generateContent answer for one batch request (or one interaction turn), with the
+ * usageMetadata Google's batch responses carry: prompt (⌈request bytes / 4⌉), candidates and
+ * thoughts counts, their total, and the per-modality details; or, when the batch was created
+ * with x-fake-usage, that object verbatim. */
+static json_t *gen_response(const char *model, long prompt, const char *resp_id, const json_t *usage)
 {
     char text[300];
     snprintf(text, sizeof text, "Hello from fake %s", model);
-    return json_pack("{s:[{s:{s:[{s:s}],s:s},s:s,s:i}],s:{s:I,s:i,s:I},s:s,s:s}", "candidates",
-                     "content", "parts", "text", text, "role", "model", "finishReason", "STOP",
-                     "index", 0, "usageMetadata", "promptTokenCount", (json_int_t)prompt,
-                     "candidatesTokenCount", 7, "totalTokenCount", (json_int_t)(prompt + 7),
-                     "modelVersion", model, "responseId", resp_id);
+    json_t *um = json_is_object(usage) ? json_deep_copy(usage)
+                       : json_pack("{s:I,s:i,s:i,s:I,s:[{s:s,s:I}],s:[{s:s,s:i}]}", "promptTokenCount",
+                                   (json_int_t)prompt, "candidatesTokenCount", 7,
+                                   "thoughtsTokenCount", 12, "totalTokenCount",
+                                   (json_int_t)(prompt + 19), "promptTokensDetails", "modality",
+                                   "TEXT", "tokenCount", (json_int_t)prompt,
+                                   "candidatesTokensDetails", "modality", "TEXT", "tokenCount", 7);
+    return json_pack("{s:[{s:{s:[{s:s}],s:s},s:s,s:i}],s:o,s:s,s:s}", "candidates", "content",
+                     "parts", "text", text, "role", "model", "finishReason", "STOP", "index", 0,
+                     "usageMetadata", um, "modelVersion", model, "responseId", resp_id);
 }
 
 static void batch_create(fg_ctx *c, fg_reply *r)
@@ -56,6 +64,8 @@ static void batch_create(fg_ctx *c, fg_reply *r)
         json_decref(in);
         return;
     }
+    fg_str uh = fg_req_header(c->req, "x-fake-usage");
+    json_t *usage = uh.n ? json_loadb(uh.p, uh.n, 0, NULL) : NULL;
     fg_res *x = fg_res_add(FG_RES_BATCH, c->key);
     char name[64], now[40], count[24], model[300];
     snprintf(name, sizeof name, "batches/%s", x->id);
@@ -71,8 +81,9 @@ static void batch_create(fg_ctx *c, fg_reply *r)
     {
         char *s = json_dumps(json_object_get(q, "request"), JSON_COMPACT);
         json_t *meta = json_object_get(q, "metadata");
-        json_array_append_new(x->aux, json_pack("{s:O?,s:I}", "metadata", meta, "len",
-                                                (json_int_t)(s ? strlen(s) : 0)));
+        json_array_append_new(x->aux, json_pack("{s:O?,s:I,s:o?}", "metadata", meta, "len",
+                                                (json_int_t)(s ? strlen(s) : 0), "usage",
+                                                usage ? json_deep_copy(usage) : NULL));
         free(s);
     }
     json_t *md = json_pack("{s:s,s:s,s:O?,s:s,s:s,s:{s:s,s:s},s:s,s:s}", "@type", BATCH_TYPE,
@@ -80,6 +91,7 @@ static void batch_create(fg_ctx *c, fg_reply *r)
                            "createTime", now, "updateTime", now, "batchStats", "requestCount",
                            count, "pendingRequestCount", count, "state", "BATCH_STATE_PENDING",
                            "name", name);
+    json_decref(usage);
     x->obj = json_pack("{s:s,s:o}", "name", name, "metadata", md);
     fg_res_reply(r, 200, x->obj);
     fg_res_unlock();
@@ -107,7 +119,8 @@ static void batch_advance(fg_res *x)
         char rid[40];
         snprintf(rid, sizeof rid, "%.16s%zu", x->id, i);
         json_int_t len = json_integer_value(json_object_get(q, "len"));
-        json_t *one = json_pack("{s:o}", "response", gen_response(model, (long)(len + 3) / 4, rid));
+        json_t *one = json_pack("{s:o}", "response", gen_response(model, (long)(len + 3) / 4, rid,
+                                                                json_object_get(q, "usage")));
         json_t *meta = json_object_get(q, "metadata");
         if (meta)
             json_object_set(one, "metadata", meta);

@@ -86,13 +86,17 @@ const min = (a, b) => (a < b ? a : b);
 function billWith(p, row) {
   const m = (k) => scaled(p[k], 6), t = (k) => BigInt(row[k] ?? 0);
   const inp = t('input_tokens'), cached = min(t('cached_tokens'), inp), audio = min(t('audio_tokens'), inp);
-  const audioFresh = min(audio, inp - cached), textFresh = inp - cached - audioFresh;
+  // cached audio is part of both the audio and the cached tokens: billed once, at the audio cache rate
+  const acached = min(min(t('cached_audio_tokens'), audio), cached), textCached = cached - acached;
+  const audioFresh = min(audio - acached, inp - cached), textFresh = inp - cached - audioFresh;
   const out = t('output_tokens'), imageOut = min(t('image_tokens'), out);
   const lng = BigInt(p.long_context_tokens) > 0n && inp > BigInt(p.long_context_tokens);
   const pin = m(lng ? 'input_long' : 'input'), pout = m(lng ? 'output_long' : 'output'), pcached = m(lng ? 'cached_long' : 'cached');
-  let pico = (textFresh + t('tool_tokens')) * pin + audioFresh * m('audio_input') + cached * pcached +
+  let pico = (textFresh + t('tool_tokens')) * pin + audioFresh * m('audio_input') + textCached * pcached +
+    acached * m('audio_cached') +
     (out - imageOut + t('thinking_tokens')) * pout + imageOut * m('image_output') + t('images') * m('per_image') * 1000000n +
     (row.status === 'success' ? m('per_request') * 1000000n : 0n) + t('storage_tokens') * m('storage_per_hour') * t('storage_seconds') / 3600n;
+  if (row.endpoint === 'batch') pico = pico * BigInt(p.batch_percent) / 100n;   // batch mode
   return pico;
 }
 function expectedBill(row, atMax = null) {
@@ -152,6 +156,17 @@ async function cutAfterFirstChunk(res) {
   await reader.read();
   await reader.cancel();
 }
+
+// Batches: two inlined requests; each finished response carries BU (x-fake-usage at creation).
+const BATCH_SRC = [{ contents: [{ role: 'user', parts: [{ text: 'first' }] }] }, { contents: [{ role: 'user', parts: [{ text: 'second' }] }] }];
+const BU = { promptTokenCount: 1000, candidatesTokenCount: 200, thoughtsTokenCount: 50, cachedContentTokenCount: 100, totalTokenCount: 1250,
+  promptTokensDetails: [{ modality: 'TEXT', tokenCount: 700 }, { modality: 'AUDIO', tokenCount: 300 }],
+  cacheTokensDetails: [{ modality: 'TEXT', tokenCount: 60 }, { modality: 'AUDIO', tokenCount: 40 }] };
+const BT = { input_tokens: 2000, output_tokens: 400, thinking_tokens: 100, cached_tokens: 200, audio_tokens: 600, cached_audio_tokens: 80 };
+// Cached audio: 300 of the prompt's 1200 tokens are audio, 80 of its 200 cached ones are.
+const AU = { ...U, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 900 }, { modality: 'AUDIO', tokenCount: 300 }],
+  cacheTokensDetails: [{ modality: 'TEXT', tokenCount: 120 }, { modality: 'AUDIO', tokenCount: 80 }] };
+const AT = { ...UT, audio_tokens: 300, cached_audio_tokens: 80 };
 
 // What each table row's call is: it returns the user whose last row is the one to check, and
 // what the row says beyond the table's columns.
@@ -216,6 +231,39 @@ const CASES = {
     return { error: /client_closed/ };
   },
   N18: async (u) => { const r = await raw(u, '/v1beta/files', null, {}, 'GET'); assert.equal(r.status, 200); return { model: '' }; },
+  N19: async (u) => {
+    const b = await genai(u).batches.create({ model: 'gemini-2.5-flash', src: BATCH_SRC, config: { displayName: 'n19' } });
+    assert.match(b.name, /^batches\//);
+    assert.equal(b.state, 'JOB_STATE_PENDING');
+  },
+  N20: { rows: 5, call: async (u) => {
+    const ai = genai(u, { headers: { 'x-fake-usage': JSON.stringify(BU) } });
+    const b = await ai.batches.create({ model: 'gemini-2.5-flash', src: BATCH_SRC });
+    let got;
+    for (let i = 0; i < 3; i++) got = await genai(u).batches.get({ name: b.name });   // running, finished, finished again
+    assert.equal(got.state, 'JOB_STATE_SUCCEEDED');
+    assert.equal(got.dest.inlinedResponses.length, 2);
+    return { pick: (r) => r.endpoint === 'batch' && r.input_tokens > 0, tokens: BT };
+  } },
+  N21: { rows: 2, call: async (u) => {
+    const ai = genai(u);
+    const e0 = Date.now() + 3600e3;
+    const c = await ai.caches.create({ model: 'gemini-2.5-flash', config: { contents: 'Cache these words for a while', expireTime: new Date(e0).toISOString() } });
+    const up = await ai.caches.update({ name: c.name, config: { expireTime: new Date(e0 + 7200e3).toISOString() } });
+    assert.equal(Date.parse(up.expireTime), e0 + 7200e3);
+    return { extra: { storage_tokens: c.usageMetadata.totalTokenCount, storage_seconds: 7200 } };
+  } },
+  N22: { rows: 2, call: async (u) => {
+    const ai = genai(u);
+    const e0 = Date.now() + 3600e3;
+    const c = await ai.caches.create({ model: 'gemini-2.5-flash', config: { contents: 'Cache these words for a while', expireTime: new Date(e0).toISOString() } });
+    await ai.caches.update({ name: c.name, config: { expireTime: new Date(e0 - 1800e3).toISOString() } });
+    return { extra: { storage_seconds: 0 } };
+  } },
+  N23: async (u) => {
+    await genai(u).models.generateContent({ model: 'gemini-2.5-flash', contents: 'Listen', config: hdr({ 'x-fake-usage': JSON.stringify(AU) }) });
+    return { tokens: AT };
+  },
   O1: async (u) => {
     const r = await openai(u).chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Bill me' }] }, { headers: UH });
     assert.equal(r.usage.prompt_tokens, U.promptTokenCount);
@@ -290,14 +338,15 @@ for (const [id, spec] of Object.entries(TABLE)) {
     const u = await user(c.limits);
     const said = (await c.call(u)) || {};
     const rows = await rowsOf(u, c.rows || 1);
-    const row = rows[0];                                  // newest first: the call the row is about
+    const row = said.pick ? rows.find(said.pick) : rows[0];   // newest first: the call the row is about
+    assert.ok(row, `${id}: the row`);
     const yes = (v) => v === 'yes';
     const want = {
       user_id: u.user_id, access_key_id: u.key_id, endpoint: spec.ep, stream: yes(spec.s), status: spec.status,
       http_status: Number(spec.http), is_local: yes(spec.local), refused: !!said.refused,
       model_name: said.model ?? MODEL[id] ?? 'gemini-2.5-flash',
       images: Number(spec.img), attempts: spec.att === 'R' ? 1 + RETRIES : Number(spec.att),
-      ...(said.tokens || (spec.tok === 'U' ? UT : ZT)),
+      ...(said.tokens || (spec.tok === 'U' ? UT : ZT)), ...said.extra,
     };
     for (const [k, v] of Object.entries(want)) assert.deepEqual(row[k], v, `${id}: ${k}`);
     assert.equal(row.generation_type, spec.ep, 'unlabelled: typed by the endpoint');
@@ -471,18 +520,24 @@ test('unpriced: with a budget, refused 403 in the caller\'s shape naming the mod
   const oe = await rejects(openai(poor).chat.completions.create({ model: M, messages: [{ role: 'user', content: 'x' }] }), 403);
   assert.equal(oe.error.type, 'permission_error');
   assert.match(oe.message, /no price/);
-  // the kinds the gateway cannot bill are refused for a budget too, whatever the model
-  const b = await raw(poor, '/v1beta/models/gemini-2.5-flash:batchGenerateContent', { batch: { input_config: { requests: { requests: [] } } } });
+  // the calls the gateway cannot bill are refused for a budget too, whatever the model: a batch
+  // whose requests (and so results) are a file, an embedding batch, a TTL change of a cache it
+  // never saw created (inlined batches and known caches are billed: the tests below)
+  const b = await raw(poor, '/v1beta/models/gemini-2.5-flash:batchGenerateContent', { batch: { input_config: { file_name: 'files/abc' } } });
   assert.equal(b.status, 403);
-  assert.match((await b.json()).error.message, /batch calls cannot be billed/);
+  assert.match((await b.json()).error.message, /requests are in a file .* cannot be billed by this gateway.*budget/);
+  const eb = await raw(poor, '/v1beta/models/gemini-embedding-001:asyncBatchEmbedContents', { batch: { input_config: { requests: { requests: [] } } } });
+  assert.equal(eb.status, 403);
+  assert.match((await eb.json()).error.message, /embedding batch/);
   const patch = await raw(poor, '/v1beta/cachedContents/abc', { ttl: '999999s' }, {}, 'PATCH');
   assert.equal(patch.status, 403);
+  assert.match((await patch.json()).error.message, /did not see created/);
   // priced calls of the poor user still go through
   await genai(poor).models.generateContent({ model: 'gemini-pro-latest', contents: 'x' });
   const [free] = await rowsOf(rich, 1);
   assert.deepEqual([free.unpriced, free.status, free.cost, free.price_version], [true, 'success', '0.000000000', null]);
-  const refused = (await rowsOf(poor, 5)).filter((r) => r.refused);
-  assert.equal(refused.length, 4);
+  const refused = (await rowsOf(poor, 6)).filter((r) => r.refused);
+  assert.equal(refused.length, 5);
   for (const r of refused) assert.deepEqual([r.unpriced, r.http_status, r.status, r.cost], [true, 403, 'failed', '0.000000000']);
 });
 
@@ -555,6 +610,122 @@ test('64 concurrent calls by a user with $0.01 left spend at most the budget plu
   const st = (await admin(`/admin/users/${u.user_id}`)).body.usage;
   assert.equal(st.in_flight, 0);
   assert.equal(st.reserved, '0.000000', 'every reservation was released');
+});
+
+// ---- batches and cache TTL changes (docs/ledger.md, "Batches and cache TTL changes") ----
+
+const usd6 = (nanos) => { const u = (nanos + 500n) / 1000n; return `${u / 1000000n}.${String(u % 1000000n).padStart(6, '0')}`; };
+const pollDone = async (ai, name) => {
+  for (let i = 0; i < 5; i++) { const b = await ai.batches.get({ name }); if (b.state === 'JOB_STATE_SUCCEEDED') return b; }
+  assert.fail(`${name} never finished`);
+};
+
+test('a budgeted user\'s batch reserves its estimate at the batch price until its bill, then settles to the billed cost; over budget, 429 in the caller\'s shape', async () => {
+  if (!PRICES) await prices();
+  const p = PRICES.find((x) => x.model === 'gemini-2.5-flash');
+  const u = await user({ daily_budget: '0.004' });
+  const ai = genai(u);
+  const src = [{ contents: 'one', config: { maxOutputTokens: 1000 } }, { contents: 'two', config: { maxOutputTokens: 1000 } }];
+  const b1 = await ai.batches.create({ model: 'gemini-2.5-flash', src });
+  const len = BigInt((await fake.last()).body_len);
+  // ⌈body bytes / 4⌉ prompt tokens at the input price + 2 requests × maxOutputTokens at the output price, at batch_percent
+  const est = (((len + 3n) / 4n) * scaled(p.input, 6) + 2n * 1000n * scaled(p.output, 6)) * BigInt(p.batch_percent) / 100n;
+  const estNanos = (est + 500n) / 1000n;
+  let st = (await admin(`/admin/users/${u.user_id}`)).body.usage;
+  assert.deepEqual([st.in_flight, st.reserved], [1, usd6(estNanos)], 'the creation\'s reservation is held by the batch');
+  const b2 = await ai.batches.create({ model: 'gemini-2.5-flash', src });
+  assert.ok(2n * estNanos >= 4000000n, 'two reservations fill the budget');
+  const held = await rejects(ai.batches.create({ model: 'gemini-2.5-flash', src }), 429);
+  assert.match(held.message, /in flight/);
+  await pollDone(ai, b1.name);
+  await pollDone(ai, b2.name);
+  const rows = await until(async () => {
+    const r = (await admin(`/admin/usage?user=${u.user_id}&type=batch&limit=100`)).body.rows.filter((x) => x.input_tokens > 0);
+    return r.length === 2 && r;
+  });
+  assert.ok(rows, 'two billed batch rows');
+  let spent = 0n;
+  for (const r of rows) {
+    assert.equal(r.output_tokens, 14, 'the fake\'s 7 candidates per response, summed');
+    assert.equal(r.thinking_tokens, 24);
+    assert.equal(scaled(r.cost, 9), expectedBill(r).nanos);
+    spent += scaled(r.cost, 9);
+  }
+  st = await until(async () => { const x = (await admin(`/admin/users/${u.user_id}`)).body.usage; return x.in_flight === 0 && x; });
+  assert.equal(st.reserved, '0.000000', 'both reservations released by their bills');
+  assert.equal(st.today_cost, usd6(spent), 'spent is what the bills say: the GETs that saw the batches finished bill nothing');
+  for (const r of (await admin(`/admin/usage?user=${u.user_id}&type=other&limit=100`)).body.rows) assert.deepEqual([r.input_tokens, r.cost], [0, '0.000000000']);
+  // a third batch fits now; a user over budget gets the usual 429 until midnight, in Google's shape
+  await ai.batches.create({ model: 'gemini-2.5-flash', src });
+  const poor = await user({ daily_budget: '0.0001' });
+  await genai(poor).models.generateContent({ model: 'gemini-2.5-flash', contents: 'spend', config: hdr(UH) });
+  await until(async () => (await admin(`/admin/users/${poor.user_id}`)).body.usage.today_cost !== '0.000000');
+  const r = await raw(poor, '/v1beta/models/gemini-2.5-flash:batchGenerateContent', { batch: { input_config: { requests: { requests: [{ request: GEMBODY }] } } } });
+  assert.equal(r.status, 429);
+  assert.ok(Number(r.headers.get('retry-after')) > 1);
+  const e = (await r.json()).error;
+  assert.deepEqual([e.code, e.status], [429, 'RESOURCE_EXHAUSTED']);
+  assert.match(e.message, /daily cost budget reached/);
+});
+
+test('a batch is billed once: polled by two keys of its user at once, and again after a restart on the same database', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gemgate-batch-'));
+  const env = { GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: `${K1},${K2}`, GEMGATE_DB: path.join(dir, 'b.db') };
+  let g = await startGateway(env);
+  try {
+    const adm = async (q) => (await g.fetch(q, { headers: { authorization: `Bearer ${ADMIN}` } })).json();
+    const u = await (await g.fetch('/admin/config/user-key', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'batcher' }) })).json();
+    const k2 = await (await g.fetch('/admin/config/user-key', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: u.user_id }) })).json();
+    const ai = (key) => new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: g.url, retryOptions: { attempts: 1 }, headers: { 'x-fake-usage': JSON.stringify(BU) } } });
+    const b = await ai(u.key).batches.create({ model: 'gemini-2.5-flash', src: BATCH_SRC });
+    await ai(u.key).batches.get({ name: b.name });                       // running
+    const seen = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => ai(i % 2 ? k2.key : u.key).batches.get({ name: b.name })));
+    assert.ok(seen.every((x) => x.state === 'JOB_STATE_SUCCEEDED'));
+    const billed = async () => (await adm(`/admin/usage?user=${u.user_id}&type=batch&limit=100`)).rows.filter((r) => r.input_tokens > 0);
+    const once = await until(async () => { const r = await billed(); return r.length && r; });
+    await sleep(100);
+    assert.equal((await billed()).length, 1, 'one billed row for six concurrent polls');
+    assert.deepEqual([once[0].input_tokens, once[0].cached_audio_tokens, once[0].user_id], [BT.input_tokens, BT.cached_audio_tokens, u.user_id]);
+    await g.stop();
+    g = await startGateway(env);
+    const again = await ai(u.key).batches.get({ name: b.name });
+    assert.equal(again.state, 'JOB_STATE_SUCCEEDED');
+    await sleep(100);
+    assert.equal((await billed()).length, 1, 'not billed again after a restart');
+    assert.equal((await adm(`/admin/usage?user=${u.user_id}&limit=100`)).rows.length, 1 + 1 + 6 + 1 + 1, 'create, 7 GETs, the bill');
+  } finally {
+    await g.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('cache TTL changes bill only storage beyond the furthest expiry billed: extend, shorten (no credit), extend again', async () => {
+  if (!PRICES) await prices();
+  const p = PRICES.find((x) => x.model === 'gemini-2.5-flash');
+  const u = await user();
+  const ai = genai(u);
+  const e0 = Date.now() + 3600e3, at = (ms) => new Date(ms).toISOString();
+  const c = await ai.caches.create({ model: 'gemini-2.5-flash', config: { contents: 'Cache me', expireTime: at(e0) } });
+  const tokens = BigInt(c.usageMetadata.totalTokenCount);
+  await ai.caches.update({ name: c.name, config: { expireTime: at(e0 + 1800e3) } });   // +30 min
+  await ai.caches.update({ name: c.name, config: { expireTime: at(e0 - 600e3) } });    // shortened: nothing
+  await ai.caches.update({ name: c.name, config: { expireTime: at(e0 + 3600e3) } });   // billed from e0+30min: +30 min
+  const rows = (await rowsOf(u, 4)).reverse();
+  assert.deepEqual(rows.map((r) => [r.endpoint, r.storage_seconds]), [['cache', 3600], ['cache_update', 1800], ['cache_update', 0], ['cache_update', 1800]]);
+  for (const r of rows.slice(1)) {
+    assert.equal(r.storage_tokens, Number(tokens), 'the tokens recorded at creation');
+    assert.equal(scaled(r.cost, 9), (tokens * scaled(p.storage_per_hour, 6) * BigInt(r.storage_seconds) / 3600n + 500n) / 1000n);
+    assert.equal(r.price_version, p.id);
+  }
+  assert.ok(scaled(rows[1].cost, 9) > 0n);
+  // a budgeted user's TTL change of a cache it created is billed, not refused
+  const b = await user({ daily_budget: '1' });
+  const cb = await genai(b).caches.create({ model: 'gemini-2.5-flash', config: { contents: 'Cache me', expireTime: at(e0) } });
+  await genai(b).caches.update({ name: cb.name, config: { expireTime: at(e0 + 3600e3) } });
+  const [br] = await rowsOf(b, 2);
+  assert.deepEqual([br.endpoint, br.status, br.storage_seconds, br.refused], ['cache_update', 'success', 3600, false]);
 });
 
 // ---- reconciliation ----

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "call/endpoint.h"
+#include "call/resbill.h"
 
 static void test_kinds(void **state)
 {
@@ -75,11 +76,33 @@ static void test_gen_types(void **state)
   for(size_t i = 0; i < sizeof t / sizeof *t; i++) assert_string_equal(call_gen_type(t[i][0]), t[i][1]);
 }
 
+/* Every billable kind is billed now; what still cannot be is named, the rest is not. */
+static void test_unbillable(void **state)
+{
+  assert_true(call_kind_billed("batch"));
+  assert_true(call_kind_billed("cache_update"));
+  assert_false(call_kind_billed("other"));
+  const char *inl = "{\"batch\":{\"inputConfig\":{\"requests\":{\"requests\":[{\"request\":{}}]}}}}";
+  const char *file = "{\"batch\":{\"input_config\":{\"file_name\":\"files/x\"}}}";
+  const char *text = "{\"batch\":{\"inputConfig\":{\"requests\":{\"requests\":[{\"request\":{\"contents\":"
+                     "[{\"parts\":[{\"text\":\"\\\"fileName\\\"\"}]}]}}]}}}}";
+  str gen = STR("/v1beta/models/gemini-2.5-flash:batchGenerateContent");
+  assert_null(resbill_unbillable("batch", gen, "gemini-2.5-flash", inl, strlen(inl)));
+  assert_null(resbill_unbillable("batch", gen, "gemini-2.5-flash", text, strlen(text)));   /* text, not a key */
+  assert_non_null(strstr(resbill_unbillable("batch", gen, "gemini-2.5-flash", file, strlen(file)), "file"));
+  assert_non_null(strstr(resbill_unbillable("batch", STR("/v1beta/models/gemini-embedding-001:asyncBatchEmbedContents"),
+                                            "gemini-embedding-001", inl, strlen(inl)), "embedding"));
+  assert_non_null(resbill_unbillable("cache_update", STR("/v1beta/cachedContents/x"), "", "{}", 2));
+  assert_null(resbill_unbillable("cache_update", STR("/v1beta/cachedContents/x"), "gemini-2.5-flash", "{}", 2));
+  assert_null(resbill_unbillable("generate", STR("/v1beta/models/m:generateContent"), "", file, strlen(file)));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_kinds),
     cmocka_unit_test(test_gen_types),
+    cmocka_unit_test(test_unbillable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,12 +135,35 @@ static void test_cache_facts(void **state)
   assert_int_equal(secs, 3600);
 }
 
+/* A batch creation's most: all its bytes as prompt, the first maxOutputTokens per request, the
+ * inlined requests counted by their "request" keys (not "requests", not text). */
+static void test_batch_estimate(void **state)
+{
+  int64_t prompt, out, n;
+  const char *b = "{\"batch\":{\"inputConfig\":{\"requests\":{\"requests\":["
+                  "{\"request\": {\"contents\":[{\"parts\":[{\"text\":\"say \\\"request\\\": no\"}]}],"
+                  "\"generationConfig\":{\"maxOutputTokens\":50}}},"
+                  "{\"request\":{\"contents\":[]},\"metadata\":{\"key\":\"b\"}}]}}}}";
+  record_batch_estimate(b, strlen(b), &prompt, &out, &n);
+  assert_int_equal(prompt, (int64_t)(strlen(b) + 3) / 4);
+  assert_int_equal(out, 50);
+  assert_int_equal(n, 2);
+  const char *f = "{\"batch\":{\"inputConfig\":{\"fileName\":\"files/x\"}}}";
+  record_batch_estimate(f, strlen(f), &prompt, &out, &n);
+  assert_int_equal(out, -1);                                   /* the model's largest */
+  assert_int_equal(n, 1);                                      /* a file's requests are not known */
+  record_batch_estimate(NULL, 0, &prompt, &out, &n);
+  assert_int_equal(prompt, 0);
+  assert_int_equal(n, 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_begin),
     cmocka_unit_test(test_end),
     cmocka_unit_test(test_cache_facts),
+    cmocka_unit_test(test_batch_estimate),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -137,6 +137,11 @@ static void test_table(void **state)
   assert_int_equal(prices_estimate(p, "gemini-2.5-flash", NOW, 1000, 100, 0, false), 1000 * 300 + 100 * 2500);
   assert_int_equal(prices_estimate(p, "gemini-2.5-flash", NOW, 1000, 999999, 0, false), 1000 * 300 + 65536LL * 2500);
   assert_int_equal(prices_estimate(p, "imagen-4.0-generate-001", NOW, 10, -1, 4, false), 4 * 40000000);
+  /* a batch: every request's output at most, the whole at batch_percent (50) */
+  assert_int_equal(prices_estimate_batch(p, "gemini-2.5-flash", NOW, 1000, -1, 3, false), (1000 * 300 + 3 * 65536LL * 2500) / 2);
+  assert_int_equal(prices_estimate_batch(p, "gemini-2.5-flash", NOW, 1000, 100, 2, false), (1000 * 300 + 2 * 100 * 2500) / 2);
+  assert_int_equal(prices_estimate_batch(p, "gemini-2.5-flash", NOW, 0, 100, 0, false), 100 * 2500 / 2);   /* at least one */
+  assert_int_equal(prices_estimate_batch(p, "gemini-exp-1206", NOW, 10, -1, 2, false), -1);
   /* An admin's version and "*" survive the shipped list being inserted again at the next start. */
   price pr;
   gg_err e = { "" };

@@ -161,6 +161,54 @@ static void test_store_round_trip(void **state)
   assert_int_equal(system(cmd), 0);
 }
 
+/* A batch is billed once (its reservation handed over with the first mark), a cache's expiry only
+ * moves later; both survive a restart — a reservation does not (memory only). */
+static void test_billed_once_and_extend(void **state)
+{
+  char dir[64] = "/tmp/gg-owners-XXXXXX", path[128], err[256] = "";
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/t.db", dir);
+  store *s = store_open(path, 1, err, sizeof err);
+  assert_non_null(s);
+  owners *o = owners_new(0);
+  assert_int_equal(owners_open(o, s, err, sizeof err), 0);
+  own_entry b = entry("batches/b", OWN_BATCH, H1, 3, 1000), c = entry("cachedContents/c", OWN_CACHE, H1, 3, 2000), got;
+  b.reserved_nanos = 500;
+  c.tokens = 10;
+  c.expire_ms = 5000;
+  assert_true(owners_put(o, &b));
+  assert_true(owners_put(o, &c));
+  assert_false(owners_mark_billed(o, STR("batches/nope"), 7000, &got));
+  assert_true(owners_mark_billed(o, STR("batches/b"), 7000, &got));
+  assert_int_equal(got.reserved_nanos, 500);
+  assert_int_equal(got.user_id, 3);
+  assert_false(owners_mark_billed(o, STR("batches/b"), 7001, &got));
+  assert_true(owners_get(o, STR("batches/b"), &got));
+  assert_int_equal(got.billed_ms, 7000);
+  assert_int_equal(got.reserved_nanos, 0);
+  assert_true(owners_extend(o, STR("cachedContents/c"), 4000, &got));   /* shortened: stays */
+  assert_int_equal(got.expire_ms, 5000);
+  assert_true(owners_extend(o, STR("cachedContents/c"), 9000, &got));
+  assert_int_equal(got.expire_ms, 5000);                                /* as it was */
+  assert_true(owners_extend(o, STR("cachedContents/c"), 8000, &got));
+  assert_int_equal(got.expire_ms, 9000);
+  assert_false(owners_extend(o, STR("cachedContents/nope"), 9000, &got));
+  owners_free(o);
+  owners *o2 = owners_new(0);
+  store_conn *sc = store_connect(s, err, sizeof err);
+  assert_int_equal(owners_load(o2, sc), 0);
+  assert_false(owners_mark_billed(o2, STR("batches/b"), 8000, &got));   /* not again after a restart */
+  assert_true(owners_get(o2, STR("cachedContents/c"), &got));
+  assert_int_equal(got.expire_ms, 9000);
+  assert_int_equal(got.tokens, 10);
+  owners_free(o2);
+  store_disconnect(sc);
+  store_close(s);
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -169,6 +217,7 @@ int main(void)
     cmocka_unit_test(test_cap_forgets_the_oldest),
     cmocka_unit_test(test_pages_and_filters),
     cmocka_unit_test(test_store_round_trip),
+    cmocka_unit_test(test_billed_once_and_extend),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
