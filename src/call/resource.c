@@ -223,9 +223,15 @@ static void on_created(http_req *r, const proxy_spec *s, const char *key_hash, c
     users_settle(gw->users, s->who.user_id, held, 0, 0, 0, now_ms());
 }
 
+/* A batch deleted before it was seen finished is never billed: its reservation is released
+ * (taken atomically, as a bill would take it, so a GET at the same moment cannot take it too). */
 static void on_deleted(http_req *r, const proxy_spec *s, const char *key_hash, const char *body, size_t len)
 {
-  if(owners_remove(r->w->gw->owners, str_c(s->pin_name)))
+  gateway *gw = r->w->gw;
+  own_entry e;
+  if(owners_mark_billed(gw->owners, str_c(s->pin_name), now_ms(), &e) && e.reserved_nanos > 0 && gw->users)
+    users_settle(gw->users, e.user_id, e.reserved_nanos, 0, 0, 0, now_ms());
+  if(owners_remove(gw->owners, str_c(s->pin_name)))
     log_info("resource %s deleted by %s", s->pin_name, s->who.label);
 }
 

@@ -656,7 +656,11 @@ test('a budgeted user\'s batch reserves its estimate at the batch price until it
   assert.equal(st.today_cost, usd6(spent), 'spent is what the bills say: the GETs that saw the batches finished bill nothing');
   for (const r of (await admin(`/admin/usage?user=${u.user_id}&type=other&limit=100`)).body.rows) assert.deepEqual([r.input_tokens, r.cost], [0, '0.000000000']);
   // a third batch fits now; a user over budget gets the usual 429 until midnight, in Google's shape
-  await ai.batches.create({ model: 'gemini-2.5-flash', src });
+  const b3 = await ai.batches.create({ model: 'gemini-2.5-flash', src });
+  assert.equal((await admin(`/admin/users/${u.user_id}`)).body.usage.in_flight, 1);
+  await ai.batches.delete({ name: b3.name });          // deleted unseen: never billed, its reservation released
+  st = (await admin(`/admin/users/${u.user_id}`)).body.usage;
+  assert.deepEqual([st.in_flight, st.reserved], [0, '0.000000']);
   const poor = await user({ daily_budget: '0.0001' });
   await genai(poor).models.generateContent({ model: 'gemini-2.5-flash', contents: 'spend', config: hdr(UH) });
   await until(async () => (await admin(`/admin/users/${poor.user_id}`)).body.usage.today_cost !== '0.000000');

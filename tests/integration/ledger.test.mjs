@@ -169,7 +169,7 @@ test('the admin ledger: filters, keyset paging, offset, and bad filters refused'
   const all = (await admin(`/admin/usage?user=${A.user_id}&limit=1000`)).body.rows;
   assert.equal(all.length, 17);
   const r0 = all.find((x) => x.generation_type === 'content_image');
-  assert.deepEqual(Object.keys(r0).sort(), ['access_key_id', 'attempts', 'audio_tokens', 'bill', 'cached_tokens', 'cost', 'created_at',
+  assert.deepEqual(Object.keys(r0).sort(), ['access_key_id', 'attempts', 'audio_tokens', 'bill', 'cached_audio_tokens', 'cached_tokens', 'cost', 'created_at',
     'endpoint', 'error_message', 'generation_type', 'http_status', 'id', 'image_tokens', 'images', 'input_tokens', 'is_local', 'latency_ms',
     'model_id', 'model_name', 'output_tokens', 'price_version', 'prompt', 'refused', 'request_id', 'request_ip', 'status', 'storage_seconds',
     'storage_tokens', 'stream', 'thinking_tokens', 'tool_tokens', 'ttfb_ms', 'unpriced', 'upstream_key', 'user_id']);
