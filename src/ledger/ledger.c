@@ -37,23 +37,35 @@ typedef struct entry {
   char text[];
 } entry;
 
+#define MAX_WRITERS 2
+
+/* A writer thread, on a connection of its own.  PostgreSQL gets two: while one commits (the
+ * server flushing its WAL, updating the rollups), the other sends its rows; their rollup merges
+ * lock rows in key order, so they never deadlock.  SQLite has one write lock: one writer. */
+typedef struct writer {
+  struct ledger *l;
+  store_conn *c;
+  pthread_t thread;
+  char why[256];                 /* the last failed batch's error, taken before its rollback */
+} writer;
+
 struct ledger {
   store *s;
-  store_conn *c;
+  writer w[MAX_WRITERS];
+  int nwriters;
   users *users;
   prices *prices;
   meter *meter;
   bool log_prompts;
   bool unpriced_max;             /* GEMGATE_UNPRICED=max */
-  pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cv, idle_cv;
   entry *head, *tail;
   size_t nrows, nbytes;
-  bool closing, busy;            /* busy: the writer holds a batch */
+  bool closing;
+  int busy;                      /* writers holding a batch */
   int64_t last_drop_log;
   ledger_stats st;
-  char why[256];                 /* the last failed batch's error, taken before its rollback */
 };
 
 /* ---- rollups: aggregated per batch, then one upsert per bucket ---- */
@@ -324,9 +336,11 @@ static void account(ledger *l, const entry *e)
 /* One transaction: the rows, then their rollups (bulk statements: PostgreSQL gets them with
  * COPY at the commit; one upsert per bucket, so no key repeats).  0; -1, rolled back, when the
  * failure may pass (store_transient); -2, rolled back, when the database refused the rows.
- * The error is in l->why either way. */
-static int write_batch(ledger *l, store_conn *c, entry *rows)
+ * The error is in w->why either way. */
+static int write_batch(writer *w, entry *rows)
 {
+  ledger *l = w->l;
+  store_conn *c = w->c;
   agg g = { 0 };
   store_stmt *sts[3] = { NULL, NULL, NULL }, *ins = NULL;
   int rc = store_begin(c);
@@ -335,13 +349,16 @@ static int write_batch(ledger *l, store_conn *c, entry *rows)
     bill_entry(l, e);
     rc = insert_row(ins, e) || agg_add(&g, e);
   }
-  for(size_t i = 0; !rc && i < g.cap; i++)
-    if(g.v[i].status) rc = upsert(c, sts, &g.v[i]);
+  /* Table by table, always in this order (PostgreSQL sends each table's rows at the commit in
+   * the order its statement was first used): two writers then lock rollup rows in one order. */
+  for(rkind k = R_HOURLY; k <= R_DIM; k++)
+    for(size_t i = 0; !rc && i < g.cap; i++)
+      if(g.v[i].status && g.v[i].kind == k) rc = upsert(c, sts, &g.v[i]);
   if(!rc) rc = store_commit(c);
   if(rc) {
     /* Both asked before the rollback, which replaces SQLite's last error. */
     rc = store_transient(c) ? -1 : -2;
-    snprintf(l->why, sizeof l->why, "%s", store_error(c));
+    snprintf(w->why, sizeof w->why, "%s", store_error(c));
     store_rollback(c);
   }
   free(g.v);
@@ -399,19 +416,20 @@ static char *row_json(const entry *e)
 /* The one row the database refuses, alone: into ledger_rejects with the error, logged once,
  * settled.  0; -1 when that write fails for a moment (*left = e, retried later).  A row even
  * ledger_rejects refuses is dropped, counted and logged. */
-static int quarantine(ledger *l, entry *e, entry **left)
+static int quarantine(writer *w, entry *e, entry **left)
 {
-  char why[sizeof l->why];
-  snprintf(why, sizeof why, "%s", l->why);
+  ledger *l = w->l;
+  char why[sizeof w->why];
+  snprintf(why, sizeof why, "%s", w->why);
   char *fields = row_json(e);
   int64_t n = -1;
-  if(fields && !store_begin(l->c)) {
-    n = store_do(l->c, "INSERT INTO ledger_rejects (request_id, user_id, created_at, rejected_at, error, fields)"
+  if(fields && !store_begin(w->c)) {
+    n = store_do(w->c, "INSERT INTO ledger_rejects (request_id, user_id, created_at, rejected_at, error, fields)"
                        " VALUES (?, ?, ?, ?, ?, ?)", "tiiitt", e->request_id, e->user_id, e->created_ms, now_ms(), why, fields);
-    if(n < 0 || store_commit(l->c)) n = -1;
+    if(n < 0 || store_commit(w->c)) n = -1;
   }
-  bool transient = n < 0 && (!fields || store_transient(l->c));
-  if(n < 0) store_rollback(l->c);
+  bool transient = n < 0 && (!fields || store_transient(w->c));
+  if(n < 0) store_rollback(w->c);
   free(fields);
   if(transient) { *left = e; return -1; }
   /* No secret here: the upstream key is the masked one, the prompt is not logged. */
@@ -429,19 +447,20 @@ static int quarantine(ledger *l, entry *e, entry **left)
  * are tried until the row it cannot take is alone (about 2·log2(n) transactions per such row),
  * and every other row commits.  0 when every row is settled; -1 on a transient failure, with
  * *left the rows not settled yet, in their order (the others are). */
-static int write_split(ledger *l, entry *rows, size_t n, entry **left)
+static int write_split(writer *w, entry *rows, size_t n, entry **left)
 {
-  if(n == 1) return quarantine(l, rows, left);
+  ledger *l = w->l;
+  if(n == 1) return quarantine(w, rows, left);
   entry *mid = rows;
   for(size_t i = 1; i < n / 2; i++) mid = mid->next;
   entry *half[2] = { rows, mid->next };
   size_t len[2] = { n / 2, n - n / 2 };
   mid->next = NULL;
   for(int k = 0; k < 2; k++) {
-    int rc = write_batch(l, l->c, half[k]);
+    int rc = write_batch(w, half[k]);
     if(rc == 0) settle(l, half[k], &l->st.written);
     else if(rc == -1) *left = half[k];
-    else rc = write_split(l, half[k], len[k], left);
+    else rc = write_split(w, half[k], len[k], left);
     if(rc < 0) {
       if(k == 0) {                 /* the second half waits behind what is left of the first */
         entry *t = *left;
@@ -456,7 +475,8 @@ static int write_split(ledger *l, entry *rows, size_t n, entry **left)
 
 static void *writer_main(void *arg)
 {
-  ledger *l = arg;
+  writer *w = arg;
+  ledger *l = w->l;
   int failures = 0;
   pthread_mutex_lock(&l->mu);
   for(;;) {
@@ -469,6 +489,7 @@ static void *writer_main(void *arg)
       struct timespec linger = { 0, LEDGER_LINGER_MS * 1000000L };
       nanosleep(&linger, NULL);
       pthread_mutex_lock(&l->mu);
+      if(!l->head) continue;       /* the other writer took them meanwhile */
     }
     /* Take up to LEDGER_BATCH rows; under load batches fill up by themselves. */
     entry *batch = l->head, *last = batch;
@@ -477,18 +498,18 @@ static void *writer_main(void *arg)
     l->head = last->next;
     if(!l->head) l->tail = NULL;
     last->next = NULL;
-    l->busy = true;
+    l->busy++;
     pthread_mutex_unlock(&l->mu);
 
     int64_t t0 = mono_us();
     entry *left = NULL;
-    int rc = write_batch(l, l->c, batch);
+    int rc = write_batch(w, batch);
     mhist_observe(&metrics.ledger_commit, mono_us() - t0);
     if(rc == 0) settle(l, batch, &l->st.written);
     else if(rc == -2) {
       /* Refused, not busy: retrying it whole would stall every later row for ever. */
-      log_error("ledger: a batch of %zu rows was refused (%s): splitting it to keep the rows the database takes", n, l->why);
-      rc = write_split(l, batch, n, &left);
+      log_error("ledger: a batch of %zu rows was refused (%s): splitting it to keep the rows the database takes", n, w->why);
+      rc = write_split(w, batch, n, &left);
     } else {
       left = batch;
     }
@@ -504,21 +525,21 @@ static void *writer_main(void *arg)
     if(rc == 0) {
       l->st.batches++;
       failures = 0;
-      l->busy = false;
+      l->busy--;
       pthread_cond_broadcast(&l->idle_cv);
       continue;
     }
     /* Put what is left back in front, wait, retry: its rows are not lost to a busy database. */
-    if(!store_conn_lost(l->c)) log_error("ledger: batch not written, retried: %s", l->why);   /* a loss: the store says it */
+    if(!store_conn_lost(w->c)) log_error("ledger: batch not written, retried: %s", w->why);   /* a loss: the store says it */
     l->st.failed_batches++;
     for(last = left; last->next; last = last->next) {}
     last->next = l->head;
     l->head = left;
     if(!l->tail) l->tail = last;
-    l->busy = false;
+    l->busy--;
     failures++;
     int64_t ms = 100LL << (failures < 6 ? failures : 6);
-    if(ms > 1000 && store_conn_lost(l->c)) ms = 1000;   /* the connection's own retry pace: flush soon after it is back */
+    if(ms > 1000 && store_conn_lost(w->c)) ms = 1000;   /* the connection's own retry pace: flush soon after it is back */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += ms / 1000;
@@ -526,19 +547,34 @@ static void *writer_main(void *arg)
     if(until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
     pthread_cond_timedwait(&l->cv, &l->mu, &until);
   }
-  l->busy = false;
   pthread_cond_broadcast(&l->idle_cv);
   pthread_mutex_unlock(&l->mu);
   return NULL;
+}
+
+static void close_writers(ledger *l)
+{
+  for(int i = 0; i < l->nwriters; i++) {
+    pthread_join(l->w[i].thread, NULL);
+    store_disconnect(l->w[i].c);
+  }
+  l->nwriters = 0;
 }
 
 ledger *ledger_open(store *s, users *u, prices *p, meter *m, bool log_prompts, char *err, size_t errcap)
 {
   ledger *l = calloc(1, sizeof *l);
   if(!l) { snprintf(err, errcap, "out of memory"); return NULL; }
-  l->c = store_connect(s, err, errcap);
-  if(!l->c) { free(l); return NULL; }
-  store_lock_wait(l->c, LEDGER_LOCK_WAIT_MS);
+  int n = store_parallel_writes(s) ? MAX_WRITERS : 1;
+  for(int i = 0; i < n; i++) {
+    l->w[i] = (writer){ .l = l, .c = store_connect(s, err, errcap) };
+    if(!l->w[i].c) {
+      for(int k = 0; k < i; k++) store_disconnect(l->w[k].c);
+      free(l);
+      return NULL;
+    }
+    store_lock_wait(l->w[i].c, LEDGER_LOCK_WAIT_MS);
+  }
   l->s = s;
   l->users = u;
   l->prices = p;
@@ -547,11 +583,19 @@ ledger *ledger_open(store *s, users *u, prices *p, meter *m, bool log_prompts, c
   pthread_mutex_init(&l->mu, NULL);
   pthread_cond_init(&l->cv, NULL);
   pthread_cond_init(&l->idle_cv, NULL);
-  if(pthread_create(&l->thread, NULL, writer_main, l)) {
-    snprintf(err, errcap, "cannot start the ledger writer");
-    store_disconnect(l->c);
-    free(l);
-    return NULL;
+  for(int i = 0; i < n; i++) {
+    if(pthread_create(&l->w[i].thread, NULL, writer_main, &l->w[i])) {
+      snprintf(err, errcap, "cannot start the ledger writer");
+      pthread_mutex_lock(&l->mu);
+      l->closing = true;
+      pthread_cond_broadcast(&l->cv);
+      pthread_mutex_unlock(&l->mu);
+      close_writers(l);
+      for(int k = i; k < n; k++) store_disconnect(l->w[k].c);
+      free(l);
+      return NULL;
+    }
+    l->nwriters++;
   }
   return l;
 }
@@ -570,8 +614,7 @@ void ledger_close(ledger *l)
   pthread_cond_broadcast(&l->cv);
   pthread_mutex_unlock(&l->mu);
   if(left) log_info("ledger: writing the last %zu rows", left);
-  pthread_join(l->thread, NULL);
-  store_disconnect(l->c);
+  close_writers(l);
   log_info("ledger: %lld rows written, %lld dropped", (long long)l->st.written, (long long)l->st.dropped);
   free_rows(l->head);
   pthread_mutex_destroy(&l->mu);

@@ -101,8 +101,9 @@ typedef struct ledger_stats {
   int64_t batches, failed_batches;
 } ledger_stats;
 
-/* Start the writer on its own connection to s.  users/prices/meter may be NULL (no accounting,
- * no bills, no meters).  log_prompts false (GEMGATE_LOG_PROMPTS=0): no prompt is stored, neither
+/* Start the writer on its own connection to s (PostgreSQL: two writers, each on its own, taking
+ * batches from the one queue).  users/prices/meter may be NULL (no accounting, no bills, no
+ * meters).  log_prompts false (GEMGATE_LOG_PROMPTS=0): no prompt is stored, neither
  * a row's own nor one taken from its body — the one place that setting is applied.  NULL on
  * failure, with a message. */
 ledger *ledger_open(struct store *s, struct users *u, struct prices *p, struct meter *m,

@@ -100,6 +100,8 @@ static void health(store_conn *c)
   set_down(c->s, lost, c->be->errmsg(c->h));
 }
 
+bool store_parallel_writes(const store *s) { return s->be == &store_pg; }
+
 bool store_conn_lost(store_conn *c) { return c->be->lost && c->be->lost(c->h); }
 
 bool store_is_down(store *s)

@@ -52,6 +52,10 @@ const char *store_path(const store *s);
 /* url for a log line: a PostgreSQL password (user:password@, ?password=) becomes "***". */
 void store_url_redact(const char *url, char *out, size_t cap);
 
+/* True when several connections can commit at once (PostgreSQL); false when the database has
+ * one write lock (SQLite), where a second writer would only wait. */
+bool store_parallel_writes(const store *s);
+
 /* A dedicated connection for a thread of the caller's own (ledger writer, start-up loading). */
 store_conn *store_connect(store *s, char *err, size_t errcap);
 void store_disconnect(store_conn *c);
