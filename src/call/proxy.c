@@ -582,6 +582,7 @@ static void try_next(call *c)
   usage_init(&c->usage);
   c->usage.want_images = !strcmp(c->row.endpoint, "image");
   c->usage.want_errors = c->s.stream;
+  c->usage.want_sum = c->s.sum_usage;
   const char *secret = kp_key_secret(k);
   size_t sl = strlen(secret);
   char **slot = &c->s.hdrs[c->s.nhdrs];
@@ -765,4 +766,12 @@ void proxy_drop_usage(http_req *r)
 {
   call *c = r->ctx;
   if(c) c->usage.u = (usage){ 0 };
+}
+
+int64_t proxy_usage_sum(http_req *r, usage *out, bool *done)
+{
+  call *c = r->ctx;
+  *done = c && c->usage.done_seen;
+  if(!c) { *out = (usage){ 0 }; return 0; }
+  return usage_sum(&c->usage, out);
 }

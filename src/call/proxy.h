@@ -10,6 +10,7 @@
 #ifndef GEMGATE_PROXY_H
 #define GEMGATE_PROXY_H
 
+#include "call/usage.h"
 #include "http/auth.h"
 #include "http/http.h"
 #include "ledger/ledger.h"
@@ -54,6 +55,7 @@ typedef struct proxy_spec {
   char pin[OWN_HASH_LEN + 1];
   char pin_name[OWN_NAME_MAX + 1];
   bool capture;
+  bool sum_usage;              /* add up every usageMetadata of the answer (usage_sum): a batch's */
   void (*on_ok)(http_req *r, const struct proxy_spec *s, const char *key_hash, const char *body, size_t len);
 } proxy_spec;
 
@@ -96,6 +98,9 @@ void proxy_key_mask(http_req *r, char *out, size_t cap);
 int64_t proxy_take_reservation(http_req *r);
 void proxy_set_storage(http_req *r, int64_t tokens, int64_t seconds);
 void proxy_drop_usage(http_req *r);
+/* From inside spec.on_ok of a sum_usage call: the answer's summed tokens (usage_sum) into *out and
+ * whether it saw "done": true; returns the number of responses summed. */
+int64_t proxy_usage_sum(http_req *r, usage *out, bool *done);
 
 /* An upstream answer's headers as the client gets them: preformatted "Name: value\r\n" lines
  * into out (cap bytes, whole lines only), without hop-by-hop headers, Date, Server, Alt-Svc and

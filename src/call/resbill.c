@@ -33,36 +33,6 @@ static int64_t num(const json_t *o, const char *k)
   return json_is_integer(v) ? ledger_clamp_tokens(json_integer_value(v)) : 0;
 }
 
-/* The tokenCount of modality mod in a *TokensDetails list, or 0. */
-static int64_t modality(const json_t *list, const char *mod)
-{
-  size_t i;
-  const json_t *x;
-  json_array_foreach(list, i, x) {
-    const json_t *m = json_object_get(x, "modality");
-    if(json_is_string(m) && !strcmp(json_string_value(m), mod)) return num(x, "tokenCount");
-  }
-  return 0;
-}
-
-/* a += b, each count kept within [0, LEDGER_MAX_TOKENS] (both are, so the sum cannot overflow). */
-static void add(int64_t *a, int64_t b) { *a = ledger_clamp_tokens(*a + b); }
-
-static void add_usage(usage *s, const json_t *um)
-{
-  if(!json_is_object(um)) return;
-  add(&s->prompt, num(um, "promptTokenCount"));
-  add(&s->candidates, num(um, "candidatesTokenCount"));
-  add(&s->thoughts, num(um, "thoughtsTokenCount"));
-  add(&s->cached, num(um, "cachedContentTokenCount"));
-  add(&s->tool, num(um, "toolUsePromptTokenCount"));
-  add(&s->total, num(um, "totalTokenCount"));
-  add(&s->audio_in, modality(json_object_get(um, "promptTokensDetails"), "AUDIO"));
-  add(&s->audio_cached, modality(json_object_get(um, "cacheTokensDetails"), "AUDIO"));
-  add(&s->image_out, modality(json_object_get(um, "candidatesTokensDetails"), "IMAGE"));
-  s->seen = true;
-}
-
 static bool final_state(const char *st)
 {
   static const char *const fin[] = { "BATCH_STATE_SUCCEEDED", "BATCH_STATE_FAILED", "BATCH_STATE_CANCELLED",
@@ -74,33 +44,35 @@ static bool final_state(const char *st)
 
 /* GET batches/{id} answered 2xx: if the batch is finished and not billed yet, its row.  Google's
  * answer is an Operation: metadata (a GenerateContentBatch: state, output) and, once done, a
- * response (GenerateContentBatchOutput); the inlined responses are in either — read once. */
+ * response (GenerateContentBatchOutput).  A finished batch's answer holds every response and is
+ * as long as they are, so the tokens are the ones the usage scanner added up while the answer
+ * streamed past (usage_sum: one list, not both), never a parse of the captured front; that front
+ * is parsed only when it is the whole answer, for a state that ended without "done" and for
+ * results that are a file. */
 static void batch_seen(http_req *r, const proxy_spec *s, const char *key_hash, const char *body, size_t len)
 {
   gateway *gw = r->w->gw;
+  usage sum;
+  bool done;
+  int64_t responses = proxy_usage_sum(r, &sum, &done);
   proxy_drop_usage(r);                 /* the GET itself costs nothing */
-  json_t *j = body && gw->owners ? json_loadb(body, len, 0, NULL) : NULL;
+  if(!gw->owners) return;
+  json_t *j = body && len < PROXY_CAPTURE_MAX ? json_loadb(body, len, 0, NULL) : NULL;
   const json_t *md = json_object_get(j, "metadata"), *resp = json_object_get(j, "response");
-  const json_t *state = json_object_get(md, "state");
-  if(!json_is_true(json_object_get(j, "done")) && !final_state(json_string_value(state))) { json_decref(j); return; }
   const json_t *out = json_object_get(md, "output");
-  const json_t *list = json_object_get(json_object_get(out, "inlinedResponses"), "inlinedResponses");
-  if(!json_is_array(list)) list = json_object_get(json_object_get(resp, "inlinedResponses"), "inlinedResponses");
-  bool unread = !json_is_array(list) && (json_object_get(out, "responsesFile") || json_object_get(resp, "responsesFile"));
-  usage sum = { 0 };
-  size_t i;
-  const json_t *x;
-  json_array_foreach(list, i, x) add_usage(&sum, json_object_get(json_object_get(x, "response"), "usageMetadata"));
+  done = done || json_is_true(json_object_get(j, "done")) || final_state(json_string_value(json_object_get(md, "state")));
+  bool unread = !responses && (json_object_get(out, "responsesFile") || json_object_get(resp, "responsesFile"));
+  json_decref(j);
+  if(!done) return;
   own_entry e;
   if(owners_mark_billed(gw->owners, str_c(s->pin_name), now_ms(), &e)) {
     char mask[32];
     proxy_key_mask(r, mask, sizeof mask);
     record_batch(gw->ledger, r, &s->who, e.user_id, e.model, mask, &sum, e.reserved_nanos, unread);
-    log_info("batch %s finished: billed for %s (%zu responses, %lld/%lld tokens)%s", e.name, s->who.label,
-             json_array_size(list), (long long)sum.prompt, (long long)(sum.candidates + sum.thoughts),
+    log_info("batch %s finished: billed for %s (%lld responses, %lld/%lld tokens)%s", e.name, s->who.label,
+             (long long)responses, (long long)sum.prompt, (long long)(sum.candidates + sum.thoughts),
              unread ? "; its results are a file the gateway does not read: the row says unpriced" : "");
   }
-  json_decref(j);
 }
 
 /* PATCH cachedContents/{id} answered 2xx: the storage added beyond the furthest expiry billed,
@@ -126,6 +98,7 @@ void resbill_route(http_req *r, proxy_spec *s, const own_entry *owner)
 {
   if(owner->kind == OWN_BATCH && str_eq(r->method, STR("GET")) && !s->body_owned) {
     s->capture = true;
+    s->sum_usage = true;
     s->on_ok = batch_seen;
   } else if(owner->kind == OWN_CACHE && str_eq(r->method, STR("PATCH")) && !s->body_owned) {
     s->capture = true;

@@ -67,6 +67,31 @@ static void finish_object(usage_scan *s)
   s->u.audio_cached = modality(s->buf, "\"cacheTokensDetails\"", "AUDIO");
   s->u.image_out = modality(s->buf, "\"candidatesTokensDetails\"", "IMAGE");
   s->u.seen = true;
+  if(s->want_sum) {
+    usage_add(&s->sum[s->done_seen], &s->u);
+    s->objects[s->done_seen]++;
+  }
+}
+
+int64_t usage_sum(const usage_scan *s, usage *out)
+{
+  int i = s->objects[1] ? 1 : 0;
+  *out = s->sum[i];
+  return s->objects[i];
+}
+
+void usage_add(usage *a, const usage *b)
+{
+  a->prompt = ledger_clamp_tokens(a->prompt + b->prompt);
+  a->candidates = ledger_clamp_tokens(a->candidates + b->candidates);
+  a->thoughts = ledger_clamp_tokens(a->thoughts + b->thoughts);
+  a->cached = ledger_clamp_tokens(a->cached + b->cached);
+  a->tool = ledger_clamp_tokens(a->tool + b->tool);
+  a->total = ledger_clamp_tokens(a->total + b->total);
+  a->audio_in = ledger_clamp_tokens(a->audio_in + b->audio_in);
+  a->audio_cached = ledger_clamp_tokens(a->audio_cached + b->audio_cached);
+  a->image_out = ledger_clamp_tokens(a->image_out + b->image_out);
+  a->seen = a->seen || b->seen;
 }
 
 /* Looks for the key in [p, end), also where it starts in the carried tail of the previous
@@ -123,14 +148,35 @@ static int64_t count_needle(const char *needle, size_t nl, usage_carry *c, const
 static const char IMAGE_KEY[] = "\"bytesBase64Encoded\"";
 static const char ERROR_COMPACT[] = "{\"error\":{\"code\":";
 static const char ERROR_PRETTY[] = "{\n  \"error\": {";
+static const char DONE_PRETTY[] = "\"done\": true";
+static const char DONE_COMPACT[] = "\"done\":true";
 
-void usage_feed(usage_scan *s, const char *p, size_t n)
+/* The offset in p just past the first occurrence of needle (nl ≤ sizeof c->b + 1 bytes) that
+ * ends in p[0..n) — one begun in the carried tail included — or -1, carrying the tail. */
+static long find_needle(const char *needle, size_t nl, usage_carry *c, const char *p, size_t n)
 {
-  if(s->want_images) s->images += count_needle(IMAGE_KEY, sizeof IMAGE_KEY - 1, &s->ci, p, n);
-  if(s->want_errors && !s->error_seen &&
-     (count_needle(ERROR_COMPACT, sizeof ERROR_COMPACT - 1, &s->ce, p, n) ||
-      count_needle(ERROR_PRETTY, sizeof ERROR_PRETTY - 1, &s->cp, p, n)))
-    s->error_seen = true;
+  size_t k = c->n, take = n < nl - 1 ? n : nl - 1;
+  char win[2 * sizeof c->b];
+  memcpy(win, c->b, k);
+  memcpy(win + k, p, take);
+  for(size_t i = 0; i < k && i + nl <= k + take; i++)
+    if(!memcmp(win + i, needle, nl)) return (long)(i + nl - k);
+  const char *q = memmem(p, n, needle, nl);
+  if(q) return (long)(q - p + (long)nl);
+  if(n >= nl - 1) {
+    memcpy(c->b, p + n - (nl - 1), nl - 1);
+    c->n = nl - 1;
+  } else {
+    size_t keep = k + n < nl - 1 ? k + n : nl - 1;
+    memmove(c->b, win + k + n - keep, keep);
+    c->n = keep;
+  }
+  return -1;
+}
+
+/* The usageMetadata objects in p[0..n). */
+static void scan(usage_scan *s, const char *p, size_t n)
+{
   const char *end = p + n;
   while(p < end) {
     char ch = *p;
@@ -170,4 +216,25 @@ void usage_feed(usage_scan *s, const char *p, size_t n)
     }
     p++;
   }
+}
+
+void usage_feed(usage_scan *s, const char *p, size_t n)
+{
+  if(s->want_images) s->images += count_needle(IMAGE_KEY, sizeof IMAGE_KEY - 1, &s->ci, p, n);
+  if(s->want_errors && !s->error_seen &&
+     (count_needle(ERROR_COMPACT, sizeof ERROR_COMPACT - 1, &s->ce, p, n) ||
+      count_needle(ERROR_PRETTY, sizeof ERROR_PRETTY - 1, &s->cp, p, n)))
+    s->error_seen = true;
+  if(s->want_sum && !s->done_seen) {       /* objects before it and after it are two lists */
+    long a = find_needle(DONE_PRETTY, sizeof DONE_PRETTY - 1, &s->cd, p, n);
+    long b = find_needle(DONE_COMPACT, sizeof DONE_COMPACT - 1, &s->cdc, p, n);
+    long at = a < 0 ? b : b < 0 ? a : a < b ? a : b;
+    if(at >= 0) {
+      scan(s, p, (size_t)at);
+      s->done_seen = true;
+      p += at;
+      n -= (size_t)at;
+    }
+  }
+  scan(s, p, n);
 }

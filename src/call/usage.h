@@ -34,6 +34,13 @@ typedef struct usage_scan {
   bool want_errors;        /* look for a stream's error object (set after usage_init) */
   int64_t images;          /* "bytesBase64Encoded" keys seen */
   bool error_seen;         /* an error object was seen */
+  bool want_sum;           /* also add every usageMetadata object into sum (set after usage_init):
+                            * a finished batch's answer holds one per response, however long */
+  usage sum[2];            /* with want_sum: every object's counts added (clamped), [0] those
+                            * before "done": true, [1] those after it (usage_sum) */
+  int64_t objects[2];      /* with want_sum: the usageMetadata objects added, likewise */
+  bool done_seen;          /* with want_sum: "done": true seen (an Operation that has finished) */
+  usage_carry cd, cdc;     /* carries of the two done needles: pretty and compact */
   usage_carry ci, ce, cp;  /* carries of the three needles: image, compact and pretty error */
   int state, depth;
   bool in_str, esc;
@@ -44,6 +51,13 @@ typedef struct usage_scan {
 } usage_scan;
 
 void usage_init(usage_scan *s);
+/* With want_sum, a finished batch's tokens into *out; returns how many responses they are.  An
+ * Operation is written name, metadata, done, response (proto field order), and a finished
+ * batch's responses stand in metadata.output, in response, or in both: those after "done" when
+ * there are any, else those before — never both lists. */
+int64_t usage_sum(const usage_scan *s, usage *out);
+/* a += b, each count kept within [0, LEDGER_MAX_TOKENS] (both are: the sum cannot overflow). */
+void usage_add(usage *a, const usage *b);
 void usage_feed(usage_scan *s, const char *p, size_t n);
 
 #endif

@@ -672,6 +672,22 @@ test('a budgeted user\'s batch reserves its estimate at the batch price until it
   assert.match(e.message, /daily cost budget reached/);
 });
 
+test('a batch whose finished answer is far larger than any capture (600 responses in both lists, over twice the 256 KiB capture) is billed for every response once', async () => {
+  const u = await user();
+  const src = Array.from({ length: 600 }, (_, i) => ({ contents: [{ role: 'user', parts: [{ text: `request ${i}` }] }] }));
+  const b = await genai(u, { headers: { 'x-fake-usage': JSON.stringify(BU) } }).batches.create({ model: 'gemini-2.5-flash', src });
+  await genai(u).batches.get({ name: b.name });                                        // running
+  const size = (await (await raw(u, `/v1beta/${b.name}`, null, {}, 'GET')).text()).length; // finished: the whole answer
+  assert.ok(size > 2 * 256 * 1024, `the finished answer is ${size} bytes`);
+  const got = await genai(u).batches.get({ name: b.name });
+  assert.equal(got.dest.inlinedResponses.length, 600);
+  const rows = await rowsOf(u, 5);                                                     // create, 3 GETs, the bill
+  const bill = rows.filter((r) => r.endpoint === 'batch' && r.input_tokens > 0);
+  assert.equal(bill.length, 1, 'one billed row');
+  assert.deepEqual([bill[0].input_tokens, bill[0].output_tokens, bill[0].thinking_tokens, bill[0].cached_tokens, bill[0].cached_audio_tokens],
+    [600 * 1000, 600 * 200, 600 * 50, 600 * 100, 600 * 40], 'every response counted, neither list twice');
+});
+
 test('a batch is billed once: polled by two keys of its user at once, and again after a restart on the same database', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gemgate-batch-'));
   const env = { GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: `${K1},${K2}`, GEMGATE_DB: path.join(dir, 'b.db') };

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -154,6 +155,42 @@ static void test_stream_error_seen(void **state)
   assert_false(s.error_seen);                                /* escaped inside a text: not an error */
 }
 
+/* A finished batch: the same two responses in metadata.output and in response; the sum is one
+ * list's, whatever the piece size (the "done" needle and the objects cut anywhere). */
+static void test_batch_sum_one_list(void **state)
+{
+  (void)state;
+  static const char R[] = "{\"response\":{\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\": 10,"
+                          "\"candidatesTokenCount\": 3,\"cacheTokensDetails\":[{\"modality\":\"AUDIO\",\"tokenCount\":2}]}}}";
+  char body[4096];
+  snprintf(body, sizeof body, "{\"name\":\"batches/1\",\"metadata\":{\"output\":{\"inlinedResponses\":"
+           "{\"inlinedResponses\":[%s,%s]}},\"state\":\"BATCH_STATE_SUCCEEDED\"},\n  \"done\": true,"
+           "\"response\":{\"inlinedResponses\":{\"inlinedResponses\":[%s,%s]}}}", R, R, R, R);
+  size_t n = strlen(body);
+  for(size_t step = 1; step <= n; step++) {
+    usage_scan s;
+    usage_init(&s);
+    s.want_sum = true;
+    for(size_t i = 0; i < n; i += step) usage_feed(&s, body + i, i + step > n ? n - i : step);
+    usage u;
+    assert_int_equal(usage_sum(&s, &u), 2);
+    assert_true(s.done_seen);
+    assert_int_equal(u.prompt, 20);
+    assert_int_equal(u.candidates, 6);
+    assert_int_equal(u.audio_cached, 4);
+  }
+  /* Only in metadata (no "done" before them): that list. */
+  usage_scan s;
+  usage_init(&s);
+  s.want_sum = true;
+  snprintf(body, sizeof body, "{\"metadata\":{\"output\":{\"inlinedResponses\":{\"inlinedResponses\":[%s,%s,%s]}}}}", R, R, R);
+  usage_feed(&s, body, strlen(body));
+  usage u;
+  assert_int_equal(usage_sum(&s, &u), 3);
+  assert_false(s.done_seen);
+  assert_int_equal(u.prompt, 30);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -165,6 +202,7 @@ int main(void)
     cmocka_unit_test(test_modalities),
     cmocka_unit_test(test_images_counted),
     cmocka_unit_test(test_stream_error_seen),
+    cmocka_unit_test(test_batch_sum_one_list),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
