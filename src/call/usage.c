@@ -172,19 +172,28 @@ void usage_feed(usage_scan *s, const char *p, size_t n)
       }
       s->state = S_SEEK;                      /* not what we thought: look again */
       continue;
-    case S_OBJECT:
-      if(s->len < USAGE_CAP - 1) s->buf[s->len++] = ch;
-      if(s->in_str) {
-        if(s->esc) s->esc = false;
-        else if(ch == '\\') s->esc = true;
-        else if(ch == '"') s->in_str = false;
-      } else if(ch == '"') s->in_str = true;
-      else if(ch == '{') s->depth++;
-      else if(ch == '}' && --s->depth == 0) {
-        finish_object(s);
-        s->state = S_SEEK;
+    case S_OBJECT: {                          /* a tight loop to the object's end, then one copy */
+      const char *q = p;
+      bool in_str = s->in_str, esc = s->esc, closed = false;
+      int depth = s->depth;
+      for(; q < end; q++) {
+        char c = *q;
+        if(in_str) {
+          if(esc) esc = false;
+          else if(c == '\\') esc = true;
+          else if(c == '"') in_str = false;
+        } else if(c == '"') in_str = true;
+        else if(c == '{') depth++;
+        else if(c == '}' && --depth == 0) { q++; closed = true; break; }
       }
-      break;
+      size_t got = (size_t)(q - p), room = USAGE_CAP - 1 - s->len;
+      memcpy(s->buf + s->len, p, got < room ? got : room);
+      s->len += got < room ? got : room;
+      s->in_str = in_str, s->esc = esc, s->depth = depth;
+      if(closed) { finish_object(s); s->state = S_SEEK; }
+      p = q;
+      continue;
+    }
     }
     p++;
   }
