@@ -40,6 +40,10 @@ int oai_buf_dump(oai_buf *b, const json_t *j);
 /* Strip "models/" and check the name; malloc'ed copy or NULL with a 400 in e (param "model"). */
 char *oai_model_name(const json_t *v, oai_error *e);
 
+/* Length of the valid UTF-8 sequence at s (n bytes available), 0 when invalid — as strict as
+ * jansson. */
+size_t oai_utf8_seq(const unsigned char *s, size_t n);
+
 void oai_usage_read(oai_usage *u, const json_t *usage_metadata);
 /* OpenAI's usage object: prompt_tokens, completion_tokens (candidates + thoughts),
  * total_tokens, prompt_tokens_details.cached_tokens, completion_tokens_details.reasoning_tokens. */
