@@ -155,18 +155,10 @@ static int member(scan *s, bool *first, const char **k, size_t *kn)
 /* For each member of the object at s->p, its key in k/kn; after the loop, r < 0: malformed. */
 #define MEMBERS(s, k, kn, first, r) for(bool first = true; ((r) = member((s), &first, &(k), &(kn))) > 0;)
 
-typedef struct answer {
-  const char *text[16];        /* the non-empty text parts, as they stand */
-  size_t textn[16], ntext;
-  bool has_finish;
-  char finish[32];
-  int64_t index;
-  int64_t prompt, candidates, thoughts, cached, total;
-} answer;
 
 /* {"parts":[{"text":"…"}, …], "role": …}: text parts only (a thoughtSignature beside a text is
  * ignored by the tree path too); a thought, a call or anything else → the tree path. */
-static bool content(scan *s, answer *a)
+static bool content(scan *s, oai_fast *a)
 {
   const char *k;
   size_t kn;
@@ -203,11 +195,11 @@ static bool content(scan *s, answer *a)
   return r == 0 && parts;
 }
 
-static bool candidate(scan *s, answer *a)
+static bool candidate(scan *s, oai_fast *a)
 {
   const char *k;
   size_t kn;
-  bool seen_content = false, seen_index = false;
+  bool seen_content = false, seen_index = false;   /* a key twice: the tree path (jansson keeps the last) */
   int r;
   MEMBERS(s, k, kn, first, r) {
     if(KEY_IS(k, kn, "content")) {
@@ -225,15 +217,16 @@ static bool candidate(scan *s, answer *a)
       bool is_int;
       int64_t v;
       if(seen_index || !number(s, &is_int, &v)) return false;
-      seen_index = true;
-      a->index = is_int && v >= 0 && v < 1024 ? v : 0;
+      seen_index = a->has_index = true;
+      a->index_int = is_int;
+      a->index = v;
     } else if(!kn || !skip(s, 2)) return false;
   }
-  return r == 0 && seen_content;
+  return r == 0;                                /* no content: nothing said (as the tree path has it) */
 }
 
 /* usageMetadata: the five counts (a positive integer, else 0), the rest passed over. */
-static bool usage(scan *s, answer *a)
+static bool usage(scan *s, oai_fast *a)
 {
   static const char *const names[] = { "promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount",
                                        "cachedContentTokenCount", "totalTokenCount" };
@@ -247,6 +240,7 @@ static bool usage(scan *s, answer *a)
     while(i < 5 && !(kn == strlen(names[i]) && !memcmp(k, names[i], kn))) i++;
     if(i < 5) {
       ws(s);
+      a->has_usage = true;
       bool is_int;
       int64_t v;
       if(seen[i] || s->p >= s->end || (*s->p != '-' && (*s->p < '0' || *s->p > '9'))) return false;
@@ -255,6 +249,7 @@ static bool usage(scan *s, answer *a)
       *slot[i] = is_int && v > 0 ? v : 0;
     } else if(!kn || !skip(s, 2)) return false;
   }
+  a->has_usage = true;
   return r == 0;
 }
 
@@ -273,15 +268,16 @@ static bool put_int(oai_buf *b, int64_t v)
   return !oai_buf_append(b, n, (size_t)l);
 }
 
-static bool render(oai_buf *b, const answer *a, const oai_meta *m)
+static bool render(oai_buf *b, const oai_fast *a, const oai_meta *m)
 {
+  int64_t index = a->has_index && a->index_int && a->index >= 0 && a->index < 1024 ? a->index : 0;
   int64_t completion = a->candidates + a->thoughts;
   bool ok = !OAI_LIT(b, "{\"id\":") && put_plain(b, m->id ? m->id : "") &&
             !OAI_LIT(b, ",\"object\":\"chat.completion\",\"created\":") && put_int(b, m->created) &&
             !OAI_LIT(b, ",\"model\":") && put_plain(b, m->model ? m->model : "") &&
-            !OAI_LIT(b, ",\"choices\":[{\"index\":") && put_int(b, a->index) &&
+            !OAI_LIT(b, ",\"choices\":[{\"index\":") && put_int(b, index) &&
             !OAI_LIT(b, ",\"message\":{\"role\":\"assistant\",\"content\":\"");
-  for(size_t i = 0; ok && i < a->ntext; i++) ok = !oai_buf_append(b, a->text[i], a->textn[i]);
+  ok = ok && oai_fast_text(b, a);
   const char *finish = oai_finish_reason(a->has_finish ? a->finish : NULL);
   ok = ok && !OAI_LIT(b, "\"},\"logprobs\":null,\"finish_reason\":\"") && !oai_buf_append(b, finish, strlen(finish)) &&
        !OAI_LIT(b, "\"}],\"usage\":{\"prompt_tokens\":") && put_int(b, a->prompt) &&
@@ -294,9 +290,9 @@ static bool render(oai_buf *b, const answer *a, const oai_meta *m)
   return ok;
 }
 
-char *oai_chat_fast(const char *p, size_t n, const oai_meta *m, size_t *len)
+bool oai_fast_scan(const char *p, size_t n, oai_fast *a)
 {
-  answer a = { .index = 0 };
+  memset(a, 0, sizeof *a);
   scan s = { p, p + n };
   const char *k;
   size_t kn;
@@ -305,15 +301,28 @@ char *oai_chat_fast(const char *p, size_t n, const oai_meta *m, size_t *len)
   MEMBERS(&s, k, kn, first, r) {
     if(KEY_IS(k, kn, "candidates")) {
       /* exactly one candidate */
-      if(cands || !eat(&s, '[') || !candidate(&s, &a) || !eat(&s, ']')) return NULL;
+      if(cands || !eat(&s, '[') || !candidate(&s, a) || !eat(&s, ']')) return false;
       cands = true;
     } else if(KEY_IS(k, kn, "usageMetadata")) {
-      if(used || !usage(&s, &a)) return NULL;
+      if(used || !usage(&s, a)) return false;
       used = true;
-    } else if(!kn || KEY_IS(k, kn, "error") || KEY_IS(k, kn, "promptFeedback") || !skip(&s, 1)) return NULL;
+    } else if(!kn || KEY_IS(k, kn, "error") || KEY_IS(k, kn, "promptFeedback") || !skip(&s, 1)) return false;
   }
   ws(&s);
-  if(r < 0 || s.p != s.end || !cands) return NULL;
+  return r == 0 && s.p == s.end && cands;
+}
+
+bool oai_fast_text(oai_buf *b, const oai_fast *a)
+{
+  for(size_t i = 0; i < a->ntext; i++)
+    if(oai_buf_append(b, a->text[i], a->textn[i])) return false;
+  return true;
+}
+
+char *oai_chat_fast(const char *p, size_t n, const oai_meta *m, size_t *len)
+{
+  oai_fast a;
+  if(!oai_fast_scan(p, n, &a)) return NULL;
   oai_buf b = { 0 };
   if(!render(&b, &a, m)) { oai_buf_free(&b); return NULL; }
   *len = b.n;

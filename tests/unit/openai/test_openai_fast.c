@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "openai/openai.h"
+#include "openai/openai_internal.h"
 
 static const oai_meta META = { "chatcmpl-abc", "gemini-2.5-flash", 1700000000 };
 
@@ -39,6 +40,8 @@ static const char *const TAKEN[] = {
   "\"candidatesTokenCount\":2.5,\"thoughtsTokenCount\":1e2,\"totalTokenCount\":0}}",
   "{\"candidates\":[{\"index\":1.0,\"content\":{\"parts\":[{\"text\":\"x\"}]},\"citationMetadata\":{\"citations\":[]}}],"
   "\"usageMetadata\":{},\"extra\":[null,true,false,-0,0.5e-10,{\"a\":{\"b\":[[]]}}]}",
+  /* a candidate without content (a stream's last event, a blocked answer) */
+  "{\"candidates\":[{\"finishReason\":\"STOP\"}]}",
 };
 
 /* Answers left to the tree path (it decides: an answer, or an error). */
@@ -55,7 +58,6 @@ static const char *const LEFT[] = {
   "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"bad \xc3\x28 utf8\"}]}}]}",
   "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"raw\ttab\"}]}}]}",
   "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\"}]},\"content\":{\"parts\":[{\"text\":\"b\"}]}}]}",
-  "{\"candidates\":[{\"finishReason\":\"STOP\"}]}",
   "<html>oops</html>",
   "",
   "[1]",
@@ -166,6 +168,108 @@ static void test_fuzzed_inputs_agree(void **state)
   assert_true(taken > runs / 20);
 }
 
+/* ---------------------------------------------------------------- streams */
+
+/* Stream events (alt=sse data), in the order a stream sends them; the fast path takes most,
+ * the thought and call events go through the tree — the two share the stream's state. */
+static const char *const EVENTS[] = {
+  "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hel\"}],\"role\":\"model\"},\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":4,\"totalTokenCount\":4},\"modelVersion\":\"gemini-2.5-flash\",\"responseId\":\"r1\"}",
+  "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"thinking\",\"thought\":true}],\"role\":\"model\"},\"index\":0}]}",
+  "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"lo \\\"w\\\"\\n\"},{\"text\":\"\xc3\xa9\"}],\"role\":\"model\"},\"index\":0}]}",
+  "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\"}],\"role\":\"model\"}}]}",
+  "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"!\"}],\"role\":\"model\"},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":4,\"candidatesTokenCount\":3,\"thoughtsTokenCount\":2,\"totalTokenCount\":9}}",
+  "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"late\"}]},\"index\":0}]}",
+  "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"second\"}]},\"index\":1}]}",
+  "{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"f\",\"args\":{}}}]},\"index\":2}]}",
+  "{\"candidates\":[{\"finishReason\":\"MAX_TOKENS\",\"index\":2}]}",
+  "{\"candidates\":[{\"finishReason\":\"SAFETY\",\"index\":1}],\"usageMetadata\":{\"promptTokenCount\":4}}",
+};
+
+/* The OpenAI SSE for the upstream events ev[0..n) (each possibly mutated), through the fast
+ * path or the tree only; malloc'ed. */
+static char *stream_run(char *const *ev, const size_t *evn, size_t n, bool tree_only, bool usage)
+{
+  oai_stream *st = oai_stream_new(&META, usage);
+  assert_non_null(st);
+  if(tree_only) oai_stream_tree_only(st);
+  oai_buf out = { 0 };
+  int rc = OAI_STREAM_MORE;
+  for(size_t i = 0; i < n && rc == OAI_STREAM_MORE; i++) {
+    rc = oai_stream_feed(st, "data: ", 6, &out);
+    if(rc == OAI_STREAM_MORE) rc = oai_stream_feed(st, ev[i], evn[i], &out);
+    if(rc == OAI_STREAM_MORE) rc = oai_stream_feed(st, "\r\n\r\n", 4, &out);
+  }
+  if(rc == OAI_STREAM_MORE) oai_stream_finish(st, &out);
+  oai_stream_free(st);
+  oai_buf_append(&out, "", 1);
+  return out.p;
+}
+
+/* Both outputs, event by event: the same data, compared as JSON. */
+static void same_sse(const char *a, const char *b)
+{
+  const char *p = a, *q = b;
+  for(;;) {
+    const char *pe = strstr(p, "\n\n"), *qe = strstr(q, "\n\n");
+    if(!pe || !qe) { assert_true(!pe && !qe); assert_string_equal(p, q); return; }
+    json_t *x = json_loadb(p + 6, (size_t)(pe - p - 6), 0, NULL), *y = json_loadb(q + 6, (size_t)(qe - q - 6), 0, NULL);
+    if(x || y) {
+      if(!x || !y || !json_equal(x, y)) fail_msg("events differ:\nfast: %.*s\ntree: %.*s", (int)(pe - p), p, (int)(qe - q), q);
+    } else if(pe - p != qe - q || memcmp(p, q, (size_t)(pe - p))) fail_msg("events differ:\nfast: %.*s\ntree: %.*s", (int)(pe - p), p, (int)(qe - q), q);
+    json_decref(x);
+    json_decref(y);
+    p = pe + 2, q = qe + 2;
+  }
+}
+
+static void test_stream_events_fast_equals_tree(void **state)
+{
+  size_t n = sizeof EVENTS / sizeof EVENTS[0];
+  char *ev[sizeof EVENTS / sizeof EVENTS[0]];
+  size_t evn[sizeof EVENTS / sizeof EVENTS[0]];
+  for(size_t i = 0; i < n; i++) ev[i] = (char *)EVENTS[i], evn[i] = strlen(EVENTS[i]);
+  for(int usage = 0; usage < 2; usage++) {
+    char *f = stream_run(ev, evn, n, false, usage), *t = stream_run(ev, evn, n, true, usage);
+    same_sse(f, t);
+    assert_non_null(strstr(f, "\"content\":\"lo \\\"w\\\"\\n\xc3\xa9\""));   /* copied as it stands */
+    free(f);
+    free(t);
+  }
+  /* the fast path does take these events */
+  oai_fast a;
+  assert_true(oai_fast_scan(EVENTS[0], strlen(EVENTS[0]), &a));
+  assert_false(oai_fast_scan(EVENTS[1], strlen(EVENTS[1]), &a));
+}
+
+static void test_stream_fuzzed_events_agree(void **state)
+{
+  static const char alphabet[] = "{}[]\":,\\ntu0123456789-.eE \n\xc3\xa9\x80";
+  size_t n = sizeof EVENTS / sizeof EVENTS[0];
+  char *ev[sizeof EVENTS / sizeof EVENTS[0]];
+  size_t evn[sizeof EVENTS / sizeof EVENTS[0]];
+  for(int it = 0; it < 3000; it++) {
+    for(size_t i = 0; i < n; i++) {
+      size_t sn = strlen(EVENTS[i]);
+      ev[i] = malloc(sn + 8);
+      memcpy(ev[i], EVENTS[i], sn);
+      evn[i] = sn;
+      if(next() % 3 == 0) {                    /* mutate about a third of the events */
+        size_t at = next() % sn;
+        char c = alphabet[next() % (sizeof alphabet - 1)];
+        if(c == '\n') c = ' ';                 /* a newline would end the data line: another test */
+        if(next() % 2) ev[i][at] = c;
+        else { memmove(ev[i] + at, ev[i] + at + 1, sn - at - 1); evn[i]--; }
+      }
+    }
+    int usage = (int)(next() % 2);
+    char *f = stream_run(ev, evn, n, false, usage), *t = stream_run(ev, evn, n, true, usage);
+    same_sse(f, t);
+    free(f);
+    free(t);
+    for(size_t i = 0; i < n; i++) free(ev[i]);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -174,6 +278,8 @@ int main(void)
     cmocka_unit_test(test_text_copied_as_it_stands),
     cmocka_unit_test(test_meta_needing_escapes_left_to_the_tree),
     cmocka_unit_test(test_fuzzed_inputs_agree),
+    cmocka_unit_test(test_stream_events_fast_equals_tree),
+    cmocka_unit_test(test_stream_fuzzed_events_agree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
