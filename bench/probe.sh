@@ -3,7 +3,8 @@
 # (callgrind, counters zeroed after a warm-up so start-up and shutdown are not counted) and
 # system calls per request (strace -c -f), for the native route and the OpenAI route, and the
 # same for nginx proxy_pass.  On a shared machine wall-clock numbers are noise; these are not.
-#   bench/probe.sh [native|openai|nginx|all] [SECONDS]     (default: all, 4 s of wrk -c4 each)
+#   bench/probe.sh [native|openai|stream|nginx|all] [SECONDS]   (default: all, 4 s of wrk -c4 each)
+# stream: the OpenAI route streaming (the fake sends 32 chunks at once): per request and per event.
 # Output: one line per measure on stdout; the raw files in bench/results/probe/.
 # Everything it starts is stopped by PID.
 set -euo pipefail
@@ -14,6 +15,7 @@ GG=${GEMGATE_BIN:-build/gemgate}; FAKE=${FAKE_BIN:-build/fakegemini}
 MODEL=gemini-2.5-flash
 NATIVE_BODY='{"contents":[{"role":"user","parts":[{"text":"Write one short sentence about gateways."}]}]}'
 OPENAI_BODY='{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"Write one short sentence about gateways."}]}'
+STREAM_BODY='{"model":"gemini-2.5-flash","stream":true,"messages":[{"role":"user","content":"Write one short sentence about gateways."}]}'
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -26,7 +28,7 @@ Authorization: Bearer $4" wrk -t1 -c"$5" -d"$6"s --timeout 20s -s bench/wrk/post
 }
 
 FPORT=$(freeport)
-taskset -c 1 "$FAKE" --listen 127.0.0.1:"$FPORT" --threads 1 >"$OUT/fake.log" 2>&1 & pids+=($!)
+taskset -c 1 "$FAKE" --listen 127.0.0.1:"$FPORT" --threads 1 --chunks 32 --interval-ms 0 >"$OUT/fake.log" 2>&1 & pids+=($!)
 waitport "$FPORT"
 
 gg_env() { # port db
@@ -107,5 +109,6 @@ EOF
 case $WHAT in
   native|all) probe_gemgate native /v1beta/models/$MODEL:generateContent "$NATIVE_BODY" ;;& 
   openai|all) probe_gemgate openai /v1/chat/completions "$OPENAI_BODY" ;;&
+  stream|all) probe_gemgate stream /v1/chat/completions "$STREAM_BODY" ;;&
   nginx|all) probe_nginx ;;
 esac

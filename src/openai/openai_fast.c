@@ -293,6 +293,7 @@ static bool render(oai_buf *b, const oai_fast *a, const oai_meta *m)
 bool oai_fast_scan(const char *p, size_t n, oai_fast *a)
 {
   memset(a, 0, sizeof *a);
+  if(!p || !n) return false;                   /* an empty event's data has no buffer */
   scan s = { p, p + n };
   const char *k;
   size_t kn;
