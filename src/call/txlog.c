@@ -52,13 +52,31 @@ static int64_t metrics_cost(prices *p, const char *model, const bill_facts *bf)
   return b.cost_nanos;
 }
 
+/* dst = s[0..n) cut to cap - 1, NUL-terminated (what snprintf("%.*s") gave, for less). */
+static void copy_str(char *dst, size_t cap, str s)
+{
+  size_t n = s.n < cap - 1 ? s.n : cap - 1;
+  if(n) memcpy(dst, s.p, n);
+  dst[n] = '\0';
+}
+
+/* The decimal form of v into buf (at least 21 bytes); returns where it starts. */
+static const char *decimal(char *buf, size_t cap, long long v)
+{
+  char *d = buf + cap;
+  unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+  *--d = '\0';
+  do *--d = (char)('0' + u % 10); while(u /= 10);
+  if(v < 0) *--d = '-';
+  return d;
+}
+
 void log_call(const http_req *r, const principal *who, const call_facts *f)
 {
   gateway *gw = r->w->gw;
   int64_t now = mono_us(), total = now - r->t0_us;
-  char user[24];
-  if(!who || !who->user_id) snprintf(user, sizeof user, "static");
-  else snprintf(user, sizeof user, "%lld", (long long)who->user_id);
+  char ubuf[24];
+  const char *user = !who || !who->user_id ? "static" : decimal(ubuf, sizeof ubuf, (long long)who->user_id);
   metrics_call(call_endpoint_kind(r->method, r->path), f->model, f->status, user);
   if(f->ttfb_us) mhist_observe(&metrics.ttfb, f->ttfb_us - r->t0_us);
   if(f->attempts) mhist_observe(&metrics.added, total - f->upstream_us);
@@ -70,8 +88,8 @@ void log_call(const http_req *r, const principal *who, const call_facts *f)
   if(log_threshold < LOG_INFO) return;
   char ip[64], method[12], route[128];
   clientip_of(r, ip, sizeof ip);
-  snprintf(method, sizeof method, "%.*s", (int)r->method.n, r->method.p);
-  snprintf(route, sizeof route, "%.*s", (int)r->path.n, r->path.p);
+  copy_str(method, sizeof method, r->method);
+  copy_str(route, sizeof route, r->path);
   log_tx t = {
     .request_id = r->rid, .user = who ? who->label : "-", .ip = ip, .method = method, .route = route,
     .model = f->model, .key = f->keymask, .outcome = f->outcome, .status = f->status, .attempts = f->attempts,
