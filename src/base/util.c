@@ -6,11 +6,13 @@
 #include <strings.h>
 #include <time.h>
 
-bool str_ieq(str a, str b)
+bool str_ieq_bytes(const char *a, const char *b, size_t n)
 {
-  if(a.n != b.n) return false;
-  for(size_t i = 0; i < a.n; i++)
-    if(tolower((unsigned char)a.p[i]) != tolower((unsigned char)b.p[i])) return false;
+  for(size_t i = 0; i < n; i++) {                 /* ASCII only: no locale, no call per byte */
+    unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+    if(x == y) continue;
+    if((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z') return false;
+  }
   return true;
 }
 

@@ -26,7 +26,10 @@ static inline int64_t i64_add(int64_t a, int64_t b)
 
 static inline str str_c(const char *s) { return (str){ s, s ? strlen(s) : 0 }; }
 static inline bool str_eq(str a, str b) { return a.n == b.n && memcmp(a.p, b.p, a.n) == 0; }
-bool str_ieq(str a, str b);                  /* ASCII case-insensitive equality */
+bool str_ieq_bytes(const char *a, const char *b, size_t n);   /* ASCII case-insensitive, n bytes */
+/* ASCII case-insensitive equality.  Inline for the length test: most header-name comparisons
+ * fail on it, and they are many per request. */
+static inline bool str_ieq(str a, str b) { return a.n == b.n && str_ieq_bytes(a.p, b.p, a.n); }
 bool str_starts(str s, str prefix);
 char *str_dup(str s);                        /* malloc'ed NUL-terminated copy; caller frees */
 

@@ -5,9 +5,9 @@
  * form of the same length, so that framing (a forwarded Content-Length) still holds:
  *   the first 4 bytes, "…", '*' up to the length, the last 4 (kp_mask's form, padded: 11+
  *   bytes); a shorter secret becomes all '*'.
- * Finding keys is cheap: a memmem for the two prefixes Google's keys have ("AIza", "AQ.") per
- * piece, and only on a hit is the candidate — the run of key characters (A-Z a-z 0-9 - _ .)
- * from there, at most MASK_MAX bytes — compared with the pool's secrets (kp_secret_match, one
+ * Finding keys is cheap: one memchr per piece for the 'A' that both prefixes of Google's keys
+ * ("AIza", "AQ.") begin with, and only on a hit is the candidate — the run of key characters
+ * (A-Z a-z 0-9 - _ .) from there, at most MASK_MAX bytes — compared with the pool's secrets (kp_secret_match, one
  * pass under the pool's lock) and with the call's own key (the pool may have dropped it since).
  * A pooled key of another shape is not looked for. */
 #ifndef GEMGATE_MASK_H

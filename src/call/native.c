@@ -62,7 +62,10 @@ char *native_upstream_url(const char *base, const http_req *r)
   size_t cap = strlen(base) + r->target.n + 2;
   char *url = malloc(cap);
   if(!url) return NULL;
-  size_t n = (size_t)snprintf(url, cap, "%s%.*s", base, (int)r->path.n, r->path.p);
+  size_t bl = strlen(base), n = bl + r->path.n;   /* r->path is within r->target: it fits */
+  memcpy(url, base, bl);
+  if(r->path.n) memcpy(url + bl, r->path.p, r->path.n);
+  url[n] = '\0';
   char sep = '?';
   const char *p = r->query.p, *end = p ? p + r->query.n : NULL;   /* NULL + 0 is UB */
   while(p && p < end) {

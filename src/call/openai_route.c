@@ -167,6 +167,17 @@ static void c_end(void *st, http_req *r)
     http_finish(r);
     return;
   }
+  if(o->k == K_CHAT && !o->ffailed) {                /* the common answer, without a tree */
+    oai_meta m = { o->id, o->chat.model, o->created };
+    size_t len = 0;
+    char *s = oai_chat_fast(o->buf.p ? o->buf.p : "", o->buf.n, &m, &len);
+    if(s) {
+      proxy_settle(r, &a);
+      http_reply(r, 200, "application/json", s, len, NULL);
+      free(s);
+      return;
+    }
+  }
   oai_error e;
   json_t *j = NULL;
   if(o->ffailed) oai_error_set(&e, 502, NULL, NULL, NULL, "upstream answer too large or out of memory");

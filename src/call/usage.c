@@ -16,24 +16,21 @@ void usage_init(usage_scan *s)
   memset(s, 0, offsetof(usage_scan, buf));   /* the capture buffer needs no zeroing */
 }
 
-/* The integer after "name": in the captured object, clamped to [0, LEDGER_MAX_TOKENS] — the
- * one place upstream counts enter, so no sum downstream can overflow — or 0. */
-static int64_t field(const char *obj, const char *name)
+/* The integer at p (after a key's closing quote: blanks and the colon skipped), clamped to
+ * [0, LEDGER_MAX_TOKENS] — the one place upstream counts enter, so no sum downstream can
+ * overflow — or 0. */
+static int64_t number_at(const char *p)
 {
-  const char *p = strstr(obj, name);
-  if(!p) return 0;
-  p += strlen(name);
   while(*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == ':') p++;
   long long v = strtoll(p, NULL, 10);          /* out of range: LLONG_MAX / LLONG_MIN */
   return ledger_clamp_tokens(v);
 }
 
-/* The tokenCount of the entry for modality (e.g. "AUDIO") in the array after key — a list of
- * {"modality":"…","tokenCount":N} — or 0. */
-static int64_t modality(const char *obj, const char *key, const char *mod)
+/* The tokenCount of the entry for modality (e.g. "AUDIO") in the array after the key that ends
+ * at p — a list of {"modality":"…","tokenCount":N} — or 0. */
+static int64_t modality(const char *p, const char *mod)
 {
-  const char *p = strstr(obj, key);
-  if(!p || !(p = strchr(p + strlen(key), '['))) return 0;
+  if(!(p = strchr(p, '['))) return 0;
   const char *end = strchr(p, ']');
   if(!end) return 0;
   char want[32];
@@ -45,27 +42,48 @@ static int64_t modality(const char *obj, const char *key, const char *mod)
     const char *open = q, *close = strchr(q, '}');
     while(open > p && *open != '{') open--;
     if(!close || close > end) return 0;
-    char entry[256];
-    size_t n = (size_t)(close - open) < sizeof entry - 1 ? (size_t)(close - open) : sizeof entry - 1;
-    memcpy(entry, open, n);
-    entry[n] = '\0';
-    return field(entry, "\"tokenCount\"");
+    const char *t = memmem(open, (size_t)(close - open), "\"tokenCount\"", 12);
+    return t ? number_at(t + 12) : 0;
   }
   return 0;
 }
 
+/* The keys finish_object reads; each counts at its first occurrence in the object (at any
+ * depth), as a search of the captured text for the quoted name would find it. */
+enum { K_PROMPT, K_CAND, K_THOUGHTS, K_CACHED, K_TOOL, K_TOTAL, K_PDET, K_CDET, K_CANDDET, K_N };
+static const struct { const char *name; size_t len; } KEYS[K_N] = {
+  [K_PROMPT] = { "promptTokenCount", 16 },       [K_CAND] = { "candidatesTokenCount", 20 },
+  [K_THOUGHTS] = { "thoughtsTokenCount", 18 },   [K_CACHED] = { "cachedContentTokenCount", 23 },
+  [K_TOOL] = { "toolUsePromptTokenCount", 23 },  [K_TOTAL] = { "totalTokenCount", 15 },
+  [K_PDET] = { "promptTokensDetails", 19 },      [K_CDET] = { "cacheTokensDetails", 18 },
+  [K_CANDDET] = { "candidatesTokensDetails", 23 },
+};
+
+/* One pass over the captured object: every string is looked at once, and a string that is one
+ * of KEYS notes where its value starts.  (Nine strstr calls over the object used to cost more
+ * than the rest of the scan.) */
 static void finish_object(usage_scan *s)
 {
   s->buf[s->len] = '\0';
-  s->u.prompt = field(s->buf, "\"promptTokenCount\"");
-  s->u.candidates = field(s->buf, "\"candidatesTokenCount\"");
-  s->u.thoughts = field(s->buf, "\"thoughtsTokenCount\"");
-  s->u.cached = field(s->buf, "\"cachedContentTokenCount\"");
-  s->u.tool = field(s->buf, "\"toolUsePromptTokenCount\"");
-  s->u.total = field(s->buf, "\"totalTokenCount\"");
-  s->u.audio_in = modality(s->buf, "\"promptTokensDetails\"", "AUDIO");
-  s->u.audio_cached = modality(s->buf, "\"cacheTokensDetails\"", "AUDIO");
-  s->u.image_out = modality(s->buf, "\"candidatesTokensDetails\"", "IMAGE");
+  const char *at[K_N] = { 0 };
+  for(const char *p = s->buf; (p = strchr(p, '"'));) {
+    const char *q = ++p;
+    while(*q && *q != '"') q += (*q == '\\' && q[1]) ? 2 : 1;
+    if(!*q) break;
+    size_t n = (size_t)(q - p);
+    for(int k = 0; k < K_N; k++)
+      if(!at[k] && KEYS[k].len == n && !memcmp(p, KEYS[k].name, n)) { at[k] = q + 1; break; }
+    p = q + 1;
+  }
+  s->u.prompt = at[K_PROMPT] ? number_at(at[K_PROMPT]) : 0;
+  s->u.candidates = at[K_CAND] ? number_at(at[K_CAND]) : 0;
+  s->u.thoughts = at[K_THOUGHTS] ? number_at(at[K_THOUGHTS]) : 0;
+  s->u.cached = at[K_CACHED] ? number_at(at[K_CACHED]) : 0;
+  s->u.tool = at[K_TOOL] ? number_at(at[K_TOOL]) : 0;
+  s->u.total = at[K_TOTAL] ? number_at(at[K_TOTAL]) : 0;
+  s->u.audio_in = at[K_PDET] ? modality(at[K_PDET], "AUDIO") : 0;
+  s->u.audio_cached = at[K_CDET] ? modality(at[K_CDET], "AUDIO") : 0;
+  s->u.image_out = at[K_CANDDET] ? modality(at[K_CANDDET], "IMAGE") : 0;
   s->u.seen = true;
   if(s->want_sum) {
     usage_add(&s->sum[s->done_seen], &s->u);
@@ -200,19 +218,28 @@ static void scan(usage_scan *s, const char *p, size_t n)
       }
       s->state = S_SEEK;                      /* not what we thought: look again */
       continue;
-    case S_OBJECT:
-      if(s->len < USAGE_CAP - 1) s->buf[s->len++] = ch;
-      if(s->in_str) {
-        if(s->esc) s->esc = false;
-        else if(ch == '\\') s->esc = true;
-        else if(ch == '"') s->in_str = false;
-      } else if(ch == '"') s->in_str = true;
-      else if(ch == '{') s->depth++;
-      else if(ch == '}' && --s->depth == 0) {
-        finish_object(s);
-        s->state = S_SEEK;
+    case S_OBJECT: {                          /* a tight loop to the object's end, then one copy */
+      const char *q = p;
+      bool in_str = s->in_str, esc = s->esc, closed = false;
+      int depth = s->depth;
+      for(; q < end; q++) {
+        char c = *q;
+        if(in_str) {
+          if(esc) esc = false;
+          else if(c == '\\') esc = true;
+          else if(c == '"') in_str = false;
+        } else if(c == '"') in_str = true;
+        else if(c == '{') depth++;
+        else if(c == '}' && --depth == 0) { q++; closed = true; break; }
       }
-      break;
+      size_t got = (size_t)(q - p), room = USAGE_CAP - 1 - s->len;
+      memcpy(s->buf + s->len, p, got < room ? got : room);
+      s->len += got < room ? got : room;
+      s->in_str = in_str, s->esc = esc, s->depth = depth;
+      if(closed) { finish_object(s); s->state = S_SEEK; }
+      p = q;
+      continue;
+    }
     }
     p++;
   }

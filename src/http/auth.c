@@ -64,8 +64,14 @@ auth_result auth_client(gateway *gw, const http_req *r, principal *out)
     out->static_key = found;
     out->user_id = 0;
     out->access_key_id = 0;
-    snprintf(out->name, sizeof out->name, "static");
-    snprintf(out->label, sizeof out->label, "static#%d", found);
+    /* "static", "static#<n>": no snprintf on every request of a static key */
+    memcpy(out->name, "static", 7);
+    char d[12], *p = d + sizeof d;
+    *--p = '\0';
+    for(int v = found; v; v /= 10) *--p = (char)('0' + v % 10);
+    size_t dl = (size_t)(d + sizeof d - 1 - p);
+    memcpy(out->label, "static#", 7);
+    memcpy(out->label + 7, p, dl + 1);
     return AUTH_OK;
   }
   return gw->users && users_auth(gw->users, cred, (size_t)n, out) ? AUTH_OK : AUTH_BAD;

@@ -648,13 +648,14 @@ void http_error(http_req *r, int status, const char *gstatus, const char *messag
 
 bool http_hop_by_hop(str name)
 {
-  static const str hop[] = {
-    STR("Connection"), STR("Keep-Alive"), STR("Proxy-Connection"), STR("TE"), STR("Trailer"),
-    STR("Transfer-Encoding"), STR("Upgrade"),
-  };
-  for(size_t i = 0; i < ARRAY_LEN(hop); i++)
-    if(str_ieq(name, hop[i])) return true;
-  return false;
+  switch(name.n) {                    /* by length first: every forwarded header passes here */
+  case 2: return str_ieq(name, STR("TE"));
+  case 7: return str_ieq(name, STR("Trailer")) || str_ieq(name, STR("Upgrade"));
+  case 10: return str_ieq(name, STR("Connection")) || str_ieq(name, STR("Keep-Alive"));
+  case 16: return str_ieq(name, STR("Proxy-Connection"));
+  case 17: return str_ieq(name, STR("Transfer-Encoding"));
+  default: return false;
+  }
 }
 
 int http_status_of(gg_rc rc)

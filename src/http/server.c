@@ -206,6 +206,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 static void *worker_main(void *arg)
 {
   worker *w = arg;
+  pthread_setname_np(pthread_self(), "gg-worker");   /* the bench splits CPU time by thread name */
   event_base_dispatch(w->base);
   return NULL;
 }

@@ -81,6 +81,11 @@ static size_t utf8_len(const unsigned char *s, size_t n)
   return len;
 }
 
+size_t oai_utf8_seq(const unsigned char *s, size_t n)
+{
+  return n ? utf8_len(s, n) : 0;
+}
+
 void oai_copy_utf8(char *dst, size_t cap, const char *s, size_t n)
 {
   const unsigned char *u = (const unsigned char *)s;

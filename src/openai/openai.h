@@ -186,6 +186,13 @@ void oai_chat_free(oai_chat *c);
  * completion (Gemini's own total, which may count tool-use prompts, stays in u). */
 json_t *oai_chat_response(const char *p, size_t n, const oai_meta *m, oai_usage *u, oai_error *e);
 
+/* The same translation without a tree, for the common answer: one candidate whose parts are all
+ * text, usage, other keys passed over — one pass over p[0..n), the text copied as it stands.
+ * The serialised chat.completion (malloc'ed, NUL-terminated, *len bytes; the caller frees), equal
+ * as JSON to what oai_chat_response gives; NULL for any other shape, an error, anything the
+ * scanner is not sure of (then oai_chat_response decides).  Usage is left to the caller. */
+char *oai_chat_fast(const char *p, size_t n, const oai_meta *m, size_t *len);
+
 /* A stateful translator of a streamGenerateContent?alt=sse answer into chat.completion.chunk
  * events.  Feed it the upstream bytes in pieces of any size; it appends complete OpenAI SSE
  * events to the caller's buffer and holds at most one incomplete upstream event

@@ -382,8 +382,7 @@ static int translate(chat_cx *x, const json_t *req, json_t *body, json_t *gc)
 int oai_chat_parse(const char *p, size_t n, const oai_settings *s, oai_chat *c, oai_error *e)
 {
   memset(c, 0, sizeof *c);
-  /* Whatever fails without saying why (memory) answers this. */
-  oai_error_set(e, 500, NULL, "internal_error", NULL, "The gateway could not translate the request.");
+  e->status = 0;                                /* every error set below sets a status */
   json_t *req = oai_load_request(p, n, e);
   if(!req) return -1;
   chat_cx x = { .set = s, .c = c, .e = e, .contents = json_array(), .sys = json_array(), .calls = json_object() };
@@ -396,6 +395,9 @@ int oai_chat_parse(const char *p, size_t n, const oai_settings *s, oai_chat *c, 
   json_decref(x.calls);
   json_decref(req);
   if(rc) oai_chat_free(c);
+  /* Whatever failed without saying why (memory) answers this; set only then, as formatting it
+   * on every request cost more than the rest of the checks. */
+  if(rc && !e->status) oai_error_set(e, 500, NULL, "internal_error", NULL, "The gateway could not translate the request.");
   return rc;
 }
 

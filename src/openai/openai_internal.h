@@ -40,6 +40,32 @@ int oai_buf_dump(oai_buf *b, const json_t *j);
 /* Strip "models/" and check the name; malloc'ed copy or NULL with a 400 in e (param "model"). */
 char *oai_model_name(const json_t *v, oai_error *e);
 
+/* Length of the valid UTF-8 sequence at s (n bytes available), 0 when invalid — as strict as
+ * jansson. */
+size_t oai_utf8_seq(const unsigned char *s, size_t n);
+
+/* A Gemini answer or stream event of the common shape, scanned in one pass (openai_fast.c): one
+ * candidate whose parts are all text, usageMetadata, other keys checked and passed over.  The
+ * texts point into the input, as they stand between their quotes (JSON-escaped). */
+typedef struct oai_fast {
+  const char *text[16];        /* the non-empty text parts */
+  size_t textn[16], ntext;
+  bool has_finish;             /* finishReason, in finish (no escapes in it) */
+  char finish[32];
+  bool has_index, index_int;   /* the candidate's "index", and whether it is an integer */
+  int64_t index;
+  bool has_usage;              /* usageMetadata, with its five counts (a positive integer, else 0) */
+  int64_t prompt, candidates, thoughts, cached, total;
+} oai_fast;
+
+/* true with *a; false for any other shape or anything jansson would refuse (the tree path then
+ * decides). */
+bool oai_fast_scan(const char *p, size_t n, oai_fast *a);
+/* Appends the texts, concatenated, as they stand (the inside of a JSON string).  false: memory. */
+bool oai_fast_text(oai_buf *b, const oai_fast *a);
+/* Tests: s translates every event through jansson (the tree path the fast one must equal). */
+void oai_stream_tree_only(oai_stream *s);
+
 void oai_usage_read(oai_usage *u, const json_t *usage_metadata);
 /* OpenAI's usage object: prompt_tokens, completion_tokens (candidates + thoughts),
  * total_tokens, prompt_tokens_details.cached_tokens, completion_tokens_details.reasoning_tokens. */

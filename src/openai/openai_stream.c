@@ -36,6 +36,7 @@ struct oai_stream {
   oai_usage usage;
   oai_error err;
   bool failed;
+  bool tree_only;               /* tests: every event through jansson */
 };
 
 oai_stream *oai_stream_new(const oai_meta *m, bool include_usage)
@@ -149,10 +150,52 @@ static int candidate(oai_stream *s, const json_t *cand, size_t pos, oai_buf *out
   return OAI_STREAM_MORE;
 }
 
+/* An event of the common shape (oai_fast_scan), written the way candidate() and emit_delta()
+ * write it but without a tree: the text copied as it stands.  false: not for this path (an
+ * index the tree path refuses); *rc otherwise. */
+static bool fast_event(oai_stream *s, const oai_fast *a, oai_buf *out, int *rc)
+{
+  int64_t idx = a->has_index && a->index_int ? a->index : 0;
+  if(idx < 0 || idx >= OAI_MAX_CHOICES) return false;
+  s->got_event = true;
+  *rc = OAI_STREAM_MORE;
+  if(a->has_usage) {
+    s->usage.prompt = a->prompt, s->usage.candidates = a->candidates, s->usage.thoughts = a->thoughts;
+    s->usage.cached = a->cached, s->usage.total = a->total, s->usage.seen = true;
+  }
+  choice_state *c = &s->ch[idx];
+  if(c->finished) return true;
+  const char *finish = !a->has_finish ? NULL : c->ncalls ? "tool_calls" : oai_finish_reason(a->finish);
+  if(c->started && !a->ntext && !finish) return true;   /* nothing to say */
+  char ix[8];
+  int il = snprintf(ix, sizeof ix, "%d", (int)idx);
+  bool ok = !oai_buf_append(out, s->head.p, s->head.n) && !OAI_LIT(out, ",\"choices\":[{\"index\":") &&
+            !oai_buf_append(out, ix, (size_t)il) && !OAI_LIT(out, ",\"delta\":{") &&
+            (c->started || !OAI_LIT(out, "\"role\":\"assistant\"")) &&
+            (!a->ntext || ((c->started || !OAI_LIT(out, ",")) && !OAI_LIT(out, "\"content\":\"") &&
+                           oai_fast_text(out, a) && !OAI_LIT(out, "\""))) &&
+            !OAI_LIT(out, "},\"logprobs\":null,\"finish_reason\":") &&
+            (finish ? !OAI_LIT(out, "\"") && !oai_buf_append(out, finish, strlen(finish)) && !OAI_LIT(out, "\"")
+                    : !OAI_LIT(out, "null")) &&
+            !OAI_LIT(out, "}]") && (!s->include_usage || !OAI_LIT(out, ",\"usage\":null")) && !OAI_LIT(out, "}\n\n");
+  c->started = true;
+  if(finish) c->finished = true;
+  if(!ok) *rc = fail_msg(s, out, "internal_error", "The gateway ran out of memory translating the stream.");
+  return true;
+}
+
+void oai_stream_tree_only(oai_stream *s)
+{
+  s->tree_only = true;
+}
+
 /* One complete upstream event. */
 static int event(oai_stream *s, oai_buf *out)
 {
   if(s->data.n == 6 && !memcmp(s->data.p, "[DONE]", 6)) return OAI_STREAM_MORE;
+  oai_fast a;
+  int frc;
+  if(!s->tree_only && oai_fast_scan(s->data.p, s->data.n, &a) && fast_event(s, &a, out, &frc)) return frc;
   json_t *j = json_loadb(s->data.p, s->data.n, 0, NULL);
   if(!json_is_object(j)) {
     json_decref(j);
