@@ -108,9 +108,9 @@ void store_lock_wait(store_conn *c, int ms);
  * step may only queue the row (STORE_DONE): the rows reach the database at the latest with the
  * connection's next other statement, store_flush or store_commit, which then fail if the rows
  * do.  Rows of one flush must not repeat an ON CONFLICT key (aggregate first).  Meant for a
- * transaction.  SQLite runs each step at once; PostgreSQL streams the rows with COPY (upserts
- * through a temporary table, merged in key order so that two writers never deadlock).  Any
- * other sql runs row by row.  NULL as store_prepare. */
+ * transaction.  SQLite keeps a plain INSERT's rows and inserts them 32 per statement (an upsert
+ * runs at each step); PostgreSQL streams the rows with COPY (upserts through a temporary table,
+ * merged in key order so that two writers never deadlock).  Any other sql runs row by row.  NULL as store_prepare. */
 store_stmt *store_prepare_bulk(store_conn *c, const char *sql);
 int store_flush(store_conn *c);                                   /* 0 or -1 */
 
