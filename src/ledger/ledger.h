@@ -29,6 +29,9 @@
 #define LEDGER_MAX_BYTES (64u << 20)
 #define LEDGER_BATCH 4096
 #define LEDGER_LINGER_MS 10           /* a small batch waits this long for company */
+#define LEDGER_CACHE_KIB 2048        /* the writer's page cache (store_cache_limit): it appends,
+                                      * touching the right edges of its B-trees; the default 32 MiB
+                                      * filled up under load and was the gateway's largest heap */
 #define LEDGER_LOCK_WAIT_MS 1000      /* the writer's wait for another connection's write lock:
                                          then it backs off and retries, keeping its rows */
 #define LEDGER_PROMPT_CHARS 500

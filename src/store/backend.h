@@ -62,6 +62,8 @@ typedef struct store_backend {
   bool (*transient)(void *h);
   /* Optional: wait up to ms for a lock held by another connection (store_lock_wait). */
   void (*lock_wait)(void *h, int ms);
+  /* Optional: keep at most kib KiB of pages cached on this connection (store_cache_limit). */
+  void (*cache_limit)(void *h, int kib);
   /* Optional: reconnect now if lost (at most once a second); 0 when connected. */
   int (*ping)(void *h);
 } store_backend;

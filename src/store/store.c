@@ -274,6 +274,11 @@ void store_lock_wait(store_conn *c, int ms)
   if(c->be->lock_wait) c->be->lock_wait(c->h, ms);
 }
 
+void store_cache_limit(store_conn *c, int kib)
+{
+  if(c->be->cache_limit) c->be->cache_limit(c->h, kib);
+}
+
 int store_backup(store_conn *c, const char *path, char *err, size_t errcap)
 {
   if(!c->be->backup) { snprintf(err, errcap, "backups are not supported by the %s store", c->be->name); return -1; }

@@ -101,6 +101,11 @@ bool store_transient(store_conn *c);
  * busy timeout; 10 s unless set).  PostgreSQL: nothing (its writers do not wait on a file). */
 void store_lock_wait(store_conn *c, int ms);
 
+/* At most kib KiB of database pages cached by c (SQLite's cache_size; 32 MiB unless set): for a
+ * connection that only appends, whose pages are the B-trees' right edges.  PostgreSQL: nothing
+ * (the server caches). */
+void store_cache_limit(store_conn *c, int kib);
+
 /* ---- bulk inserts (the ledger writer) ----
  *
  * sql is "INSERT INTO t (c1, ..., cn) VALUES (?, ..., ?)", optionally followed by

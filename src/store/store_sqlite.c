@@ -277,6 +277,13 @@ static int64_t sq_changes(void *h) { return sqlite3_changes64(h); }
 static const char *sq_errmsg(void *h) { return sqlite3_errmsg(h); }
 static void sq_lock_wait(void *h, int ms) { sqlite3_busy_timeout(h, ms); }
 
+static void sq_cache_limit(void *h, int kib)
+{
+  char sql[64];
+  snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", kib);
+  sqlite3_exec(h, sql, NULL, NULL, NULL);
+}
+
 /* Failures of the moment, not of the statement: another writer holds the lock, the disk or
  * memory ran out, an I/O error.  SQLITE_CONSTRAINT (CHECK, NOT NULL, a trigger's RAISE),
  * SQLITE_MISMATCH, SQLITE_TOOBIG, SQLITE_ERROR (the SQL itself) are the statement's. */
@@ -505,6 +512,6 @@ const store_backend store_sqlite = {
   .bind_text = sq_bind_text, .bind_null = sq_bind_null, .step = sq_step,
   .col_int = sq_col_int, .col_text = sq_col_text, .col_null = sq_col_null, .reset = sq_reset,
   .exec = sq_exec, .changes = sq_changes, .errmsg = sq_errmsg, .backup = sq_backup,
-  .begin_sql = "BEGIN IMMEDIATE", .transient = sq_transient, .lock_wait = sq_lock_wait,
+  .begin_sql = "BEGIN IMMEDIATE", .transient = sq_transient, .lock_wait = sq_lock_wait, .cache_limit = sq_cache_limit,
   .prepare_bulk = sq_prepare_bulk, .bulk = &sq_bulk_ops,
 };
