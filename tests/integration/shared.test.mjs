@@ -1,0 +1,166 @@
+// Two instances as one gateway (issue 11): A and B on one PostgreSQL database and one Redis,
+// behind nothing but their two ports.  Runs in PostgreSQL mode (make test-pg); the Redis is the
+// test's own redis-server on loopback (so it can be stopped mid-run), stopped by its PID.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startFake, startGateway, pgQuery, sleep, until, GEN, ON_PG } from './harness.mjs';
+
+const HAVE_REDIS = (() => { try { execFileSync('redis-server', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
+const skip = !ON_PG ? 'needs PostgreSQL (make test-pg)' : !HAVE_REDIS ? 'needs redis-server' : false;
+
+const RL = 'AIzaFake-rl30-aaa1';        // 429, per-minute QuotaFailure, RetryInfo 30 s
+const DAY = 'AIzaFake-rpd0-ccc3';       // 429, per-day QuotaFailure from the first call
+const BAD = 'AIzaFake-invalid-eee5';    // API_KEY_INVALID
+const OK = 'AIzaFake-ok-bbb2';
+const FLASH20 = '/v1beta/models/gemini-2.0-flash:generateContent';
+
+let fake, redis, A, B, redisPort;
+let calls = 0;                           // generate calls made through A and B: one ledger row each
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gg-shared-'));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+/** redis-server in the foreground on 127.0.0.1:port (no persistence); resolves once it answers. */
+async function startRedis(port) {
+  const p = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no',
+    '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  p.exited = new Promise((r) => p.once('exit', r));
+  let out = '';
+  p.stdout.on('data', (d) => { out += d; });
+  const ready = await until(() => /Ready to accept connections/.test(out), 5000);
+  if (!ready) { p.kill('SIGKILL'); throw new Error(`redis-server did not start: ${out}`); }
+  return p;
+}
+async function stopRedis(p) {
+  if (!p || p.exitCode !== null) return;
+  process.kill(p.pid, 'SIGKILL');      // as a crash would: no goodbye to the clients
+  await p.exited;
+}
+
+const call = async (gw, pathname = GEN) => { calls++; return gw.call(pathname); };
+const keyOf = async (gw, suffix) => (await gw.keys()).find((k) => k.key.endsWith(suffix));
+const byKey = async (k) => (await fake.stats()).by_key[k] || 0;
+const health = async (gw) => (await gw.fetch('/health')).json();
+
+before(async () => {
+  if (skip) return;
+  fake = await startFake();
+  redisPort = await freePort();
+  redis = await startRedis(redisPort);
+  const env = { GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: `${RL},${DAY},${BAD},${OK}`, GEMGATE_DB: 'shared-two',
+    GEMGATE_REDIS: `redis://127.0.0.1:${redisPort}/0`, GEMGATE_RECHECK_INTERVAL: '1h' };
+  A = await startGateway(env);
+  B = await startGateway(env);
+});
+
+after(async () => {
+  if (skip) return;
+  await A?.stop();
+  await B?.stop();
+  await stopRedis(redis);
+  await fake?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('both instances say Redis is up, in /health and /debug/info', { skip }, async () => {
+  for (const gw of [A, B]) {
+    assert.equal((await health(gw)).redis, 'up');
+    const info = (await gw.admin('/debug/info')).body.redis;
+    assert.equal(info.state, 'up');
+    assert.equal(info.url, `redis://127.0.0.1:${redisPort}/0`);
+  }
+});
+
+test('a per-minute and a per-day 429 and an invalid key seen by A are honoured by B within 1 s', { skip }, async () => {
+  for (let i = 0; i < 8 && (await byKey(RL)) + (await byKey(DAY)) + (await byKey(BAD)) < 3; i++)
+    assert.equal((await call(A)).status, 200, 'the client never sees the 429');
+  assert.equal(await byKey(RL), 1);
+  assert.equal(await byKey(DAY), 1);
+  assert.equal(await byKey(BAD), 1);
+  const t0 = Date.now();
+  const seen = await until(async () => {
+    const [rl, day, bad] = [await keyOf(B, 'aaa1'), await keyOf(B, 'ccc3'), await keyOf(B, 'eee5')];
+    return rl.cooldown_reasons['gemini-2.5-flash'] === 'per_minute' && day.cooldown_reasons['gemini-2.5-flash'] === 'per_day'
+      && bad.state === 'invalid';
+  }, 1000, 20);
+  assert.ok(seen, `B took A's marks within 1 s (${Date.now() - t0} ms)`);
+  const day = await keyOf(B, 'ccc3');
+  assert.ok(day.cooldowns['gemini-2.5-flash'] > 60, 'per day: until the daily reset, not seconds');
+  const rl = await keyOf(B, 'aaa1');
+  assert.ok(rl.cooldowns['gemini-2.5-flash'] > 20 && rl.cooldowns['gemini-2.5-flash'] <= 30, 'per minute: RetryInfo\'s 30 s');
+  const okBefore = await byKey(OK);
+  for (let i = 0; i < 6; i++) assert.equal((await call(B)).status, 200);
+  assert.equal(await byKey(RL), 1, 'B never tried the cooling key');
+  assert.equal(await byKey(DAY), 1, 'B never tried the key out for the day');
+  assert.equal(await byKey(BAD), 1, 'B never tried the invalid key');
+  assert.equal(await byKey(OK), okBefore + 6);
+});
+
+test('settings and key-list changes made through A reach B within 1 s', { skip }, async () => {
+  let t0 = Date.now();
+  const set = await A.admin('/admin/config/pool', { method: 'POST', body: JSON.stringify({ strategy: 'least_used', max_retries: 4 }) });
+  assert.equal(set.status, 200);
+  let ok = await until(async () => {
+    const b = (await B.admin('/admin/config/pool')).body;
+    return b.strategy === 'least_used' && b.max_retries === 4;
+  }, 1000, 20);
+  assert.ok(ok, `B has A's pool settings (${Date.now() - t0} ms)`);
+  t0 = Date.now();
+  const think = await A.admin('/admin/config/thinking', { method: 'POST', body: JSON.stringify({ enabled: true, budget: 1234, include_thoughts: false }) });
+  assert.equal(think.status, 200);
+  ok = await until(async () => (await B.admin('/admin/config/thinking')).body.budget === 1234, 1000, 20);
+  assert.ok(ok, `B has A's thinking settings (${Date.now() - t0} ms)`);
+  t0 = Date.now();
+  const NEW = 'AIzaFake-ok-new9';
+  const add = await A.admin('/admin/config/gemini-key', { method: 'POST', body: JSON.stringify({ key: NEW }) });
+  assert.equal(add.status, 201);
+  ok = await until(async () => (await B.keys()).some((k) => k.key.endsWith('new9')), 1000, 20);
+  assert.ok(ok, `B's pool has the key added through A (${Date.now() - t0} ms)`);
+  const keysB = JSON.stringify(await B.keys());
+  assert.ok(!keysB.includes(NEW), 'the secret is masked');
+  // Back to what the other tests expect (round robin over the keys).
+  const del = await A.admin(`/admin/config/gemini-keys/${add.body.id}`, { method: 'DELETE' });
+  assert.equal(del.status, 200);
+  ok = await until(async () => !(await B.keys()).some((k) => k.key.endsWith('new9')), 1000, 20);
+  assert.ok(ok, 'the removal reaches B too');
+});
+
+test('Redis stopped mid-run: both keep serving on local state, and recover and reconcile when it is back', { skip }, async () => {
+  await stopRedis(redis);
+  const down = await until(async () => (await health(A)).redis === 'down' && (await health(B)).redis === 'down', 4000);
+  assert.ok(down, 'both say redis: down');
+  for (const gw of [A, B]) for (let i = 0; i < 3; i++) assert.equal((await call(gw)).status, 200, 'still serving');
+  // A mark taken while apart: A cools RL for another model, locally only.
+  for (let i = 0; i < 6 && !(await keyOf(A, 'aaa1')).cooldowns['gemini-2.0-flash']; i++)
+    assert.equal((await call(A, FLASH20)).status, 200);
+  assert.ok((await keyOf(A, 'aaa1')).cooldowns['gemini-2.0-flash'] > 0);
+  assert.equal((await keyOf(B, 'aaa1')).cooldowns['gemini-2.0-flash'], undefined, 'B cannot know yet');
+  redis = await startRedis(redisPort);          // empty: nothing persisted
+  const up = await until(async () => (await health(A)).redis === 'up' && (await health(B)).redis === 'up', 8000);
+  assert.ok(up, 'both reconnect (bounded backoff)');
+  const pushed = await until(async () => (await keyOf(B, 'aaa1')).cooldowns['gemini-2.0-flash'] > 0, 2000);
+  assert.ok(pushed, 'A pushed its local mark on reconnection; B took it');
+  assert.ok((await A.admin('/debug/info')).body.redis.reconnects >= 1);
+  for (const gw of [A, B]) {
+    assert.equal((gw.log.match(/redis: down/g) || []).length, 1, 'one line for the loss');
+    assert.equal((gw.log.match(/redis: up again/g) || []).length, 1, 'one line for the recovery');
+  }
+});
+
+test('both instances write one ledger whose row count equals the calls', { skip }, async () => {
+  const t0 = Date.now();
+  let n = -1;
+  const ok = await until(() => { n = Number(pgQuery('shared-two', 'SELECT count(*) FROM ledger').trim()); return n === calls; }, 5000, 100);
+  assert.ok(ok, `ledger rows ${n}, calls ${calls} (${Date.now() - t0} ms)`);
+});
