@@ -43,7 +43,8 @@ static const char MARK_LUA[] =
   "end\n"
   "return redis.call('PUBLISH', KEYS[2], ARGV[3])\n";
 
-typedef struct qitem { struct qitem *next; char *cmd; int len; } qitem;
+/* A command for the loop; cb (or on_reply) gets its answer with priv. */
+typedef struct qitem { struct qitem *next; char *cmd; int len; redisCallbackFn *cb; void *priv; } qitem;
 
 struct rshare {
   char host[256], pass[256], shown[320], id[17], channel[48];
@@ -70,7 +71,7 @@ static void start_connect(rshare *r);
 
 /* ---- the queue (any thread) ---- */
 
-static void enqueue(rshare *r, char *cmd, int len)
+static bool enqueue_cb(rshare *r, char *cmd, int len, redisCallbackFn *cb, void *priv)
 {
   qitem *q = len > 0 ? malloc(sizeof *q) : NULL;
   pthread_mutex_lock(&r->mu);
@@ -79,15 +80,18 @@ static void enqueue(rshare *r, char *cmd, int len)
     free(q);
     if(len > 0) redisFreeCommand(cmd);
     atomic_fetch_add(&r->dropped, 1);
-    return;
+    return false;
   }
-  *q = (qitem){ NULL, cmd, len };
+  *q = (qitem){ NULL, cmd, len, cb, priv };
   if(r->tail) r->tail->next = q; else r->head = q;
   r->tail = q;
   r->qlen++;
   pthread_mutex_unlock(&r->mu);
   event_active(r->wake, EV_READ, 0);
+  return true;
 }
+
+static void enqueue(rshare *r, char *cmd, int len) { enqueue_cb(r, cmd, len, NULL, NULL); }
 
 /* The EVAL that stores and publishes m; its length, or -1. */
 static int format_mark(rshare *r, const kp_mark *m, char **out)
@@ -355,10 +359,12 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
   while(q) {
     qitem *next = q->next;
     if(!stop && r->cmd && atomic_load(&r->up)
-       && redisAsyncFormattedCommand(r->cmd, on_reply, NULL, q->cmd, (size_t)q->len) == REDIS_OK)
-      atomic_fetch_add(&r->marks_sent, 1);
-    else
+       && redisAsyncFormattedCommand(r->cmd, q->cb ? q->cb : on_reply, q->priv, q->cmd, (size_t)q->len) == REDIS_OK) {
+      if(!q->cb) atomic_fetch_add(&r->marks_sent, 1);
+    } else {
       atomic_fetch_add(&r->dropped, 1);
+      if(q->cb) q->cb(NULL, NULL, q->priv);        /* no answer: the waiter goes on without */
+    }
     redisFreeCommand(q->cmd);
     free(q);
     q = next;
@@ -379,6 +385,104 @@ static void *loop_main(void *arg)
   start_connect(r);
   event_base_dispatch(r->base);
   return NULL;
+}
+
+/* ---- per-user windows ---- */
+
+/* One user's RPM (a sliding minute: a sorted set of admission times), TPM (tokens per second in
+ * a hash, the last 60 seconds summed) and RPD (a counter per UTC day), checked and counted in one
+ * step.  Answers {verdict, retry_ms}: 0 admitted (counted), 1 RPM, 2 RPD, 3 TPM. */
+static const char USER_LUA[] =
+  "local now, rpm, tpm, rpd = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+  "if rpd > 0 and tonumber(redis.call('GET', KEYS[3]) or '0') >= rpd then return {2, 0} end\n"
+  "if tpm > 0 then\n"
+  "  local sec, sum, h = math.floor(now / 1000), 0, redis.call('HGETALL', KEYS[2])\n"
+  "  for i = 1, #h, 2 do\n"
+  "    if tonumber(h[i]) <= sec - 60 then redis.call('HDEL', KEYS[2], h[i]) else sum = sum + tonumber(h[i + 1]) end\n"
+  "  end\n"
+  "  if sum >= tpm then return {3, 60000} end\n"
+  "end\n"
+  "if rpm > 0 then\n"
+  "  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)\n"
+  "  if redis.call('ZCARD', KEYS[1]) >= rpm then\n"
+  "    local o = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
+  "    return {1, tonumber(o[2]) + 60000 - now}\n"
+  "  end\n"
+  "  redis.call('ZADD', KEYS[1], now, ARGV[5])\n"
+  "  redis.call('PEXPIRE', KEYS[1], 61000)\n"
+  "end\n"
+  "if rpd > 0 then redis.call('INCR', KEYS[3]); redis.call('PEXPIRE', KEYS[3], 90000000) end\n"
+  "return {0, 0}\n";
+
+struct rshare_wait {
+  rshare_verdict_fn fn;
+  void *arg;
+  struct event_base *base;
+  atomic_bool cancelled;
+  int verdict;
+  int64_t retry_ms;
+};
+
+static atomic_llong admissions;      /* a unique member for the sorted sets, with the instance id */
+
+/* On the caller's loop: the verdict, unless the caller gave up meanwhile. */
+static void deliver(evutil_socket_t fd, short what, void *arg)
+{
+  rshare_wait *w = arg;
+  if(!atomic_load(&w->cancelled)) w->fn(w->arg, w->verdict, w->retry_ms);
+  free(w);
+}
+
+/* On rshare's loop (or from a failed hand-off: ac NULL): the script's answer to the waiter. */
+static void on_verdict(redisAsyncContext *ac, void *reply, void *priv)
+{
+  rshare_wait *w = priv;
+  redisReply *rp = reply;
+  w->verdict = -1;
+  if(rp && rp->type == REDIS_REPLY_ARRAY && rp->elements == 2 && rp->element[0]->type == REDIS_REPLY_INTEGER) {
+    w->verdict = (int)rp->element[0]->integer;
+    w->retry_ms = rp->element[1]->type == REDIS_REPLY_INTEGER ? rp->element[1]->integer : 1000;
+  } else if(rp && rp->type == REDIS_REPLY_ERROR) {
+    log_warn("redis: %s", rp->str);
+  }
+  struct timeval now = { 0, 0 };
+  if(atomic_load(&w->cancelled) || event_base_once(w->base, -1, EV_TIMEOUT, deliver, w, &now)) free(w);
+}
+
+rshare_wait *rshare_user_check(rshare *r, struct event_base *base, int64_t user_id, int64_t rpm, int64_t tpm,
+                               int64_t rpd, int64_t now, rshare_verdict_fn fn, void *arg)
+{
+  if(!r || !atomic_load(&r->up)) return NULL;
+  rshare_wait *w = malloc(sizeof *w);
+  if(!w) return NULL;
+  *w = (rshare_wait){ .fn = fn, .arg = arg, .base = base };
+  atomic_init(&w->cancelled, false);
+  char km[64], kt[64], kd[80], member[48];
+  snprintf(km, sizeof km, "gemgate:u:%lld:m", (long long)user_id);
+  snprintf(kt, sizeof kt, "gemgate:u:%lld:t", (long long)user_id);
+  snprintf(kd, sizeof kd, "gemgate:u:%lld:d:%lld", (long long)user_id, (long long)(now / 86400000));
+  snprintf(member, sizeof member, "%s-%lld", r->id, (long long)atomic_fetch_add(&admissions, 1));
+  char *cmd = NULL;
+  int len = redisFormatCommand(&cmd, "EVAL %s 3 %s %s %s %lld %lld %lld %lld %s", USER_LUA, km, kt, kd, (long long)now,
+                               (long long)rpm, (long long)tpm, (long long)rpd, member);
+  if(!enqueue_cb(r, cmd, len, on_verdict, w)) { free(w); return NULL; }
+  return w;
+}
+
+void rshare_wait_cancel(rshare_wait *w)
+{
+  if(w) atomic_store(&w->cancelled, true);
+}
+
+void rshare_user_tokens(rshare *r, int64_t user_id, int64_t tokens, int64_t now)
+{
+  if(!r || tokens <= 0 || !atomic_load(&r->up)) return;
+  char kt[64];
+  snprintf(kt, sizeof kt, "gemgate:u:%lld:t", (long long)user_id);
+  char *cmd = NULL;
+  int len = redisFormatCommand(&cmd, "EVAL %s 1 %s %lld %lld", "redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2]) "
+                               "return redis.call('PEXPIRE', KEYS[1], 61000)", kt, (long long)(now / 1000), (long long)tokens);
+  enqueue(r, cmd, len);
 }
 
 /* ---- the URL ---- */

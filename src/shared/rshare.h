@@ -49,6 +49,23 @@ bool rshare_up(rshare *r);
  * reconnection's reload covers it). */
 void rshare_publish(rshare *r, rshare_topic t);
 
+/* ---- per-user RPM/TPM/RPD windows, shared ----
+ *
+ * One Lua script checks and counts a user's three windows in one round trip: verdict 0
+ * admitted (and counted), 1 over RPM, 2 over RPD, 3 over TPM (retry_ms: when to try again), -1
+ * no answer (Redis went away meanwhile: the caller decides locally).  fn runs once on base's
+ * loop (the caller's worker), unless rshare_wait_cancel came first (on that loop). */
+typedef struct rshare_wait rshare_wait;
+typedef void (*rshare_verdict_fn)(void *arg, int verdict, int64_t retry_ms);
+
+/* From a worker loop: NULL when Redis is down (or no memory): decide locally, nothing pending. */
+rshare_wait *rshare_user_check(rshare *r, struct event_base *base, int64_t user_id, int64_t rpm, int64_t tpm,
+                               int64_t rpd, int64_t now, rshare_verdict_fn fn, void *arg);
+void rshare_wait_cancel(rshare_wait *w);
+
+/* A finished call's tokens into the user's TPM window (fire and forget; nothing when down). */
+void rshare_user_tokens(rshare *r, int64_t user_id, int64_t tokens, int64_t now);
+
 /* rshare's loop, for store_submit from on_change. */
 struct event_base *rshare_base(rshare *r);
 

@@ -376,6 +376,23 @@ int users_check_call(users *u, const principal *who, const char *model, int64_t 
   return v->status;
 }
 
+bool users_rates_of(users *u, int64_t user_id, int64_t *rpm, int64_t *tpm, int64_t *rpd)
+{
+  *rpm = *tpm = *rpd = 0;
+  if(!u || !user_id) return false;
+  pthread_rwlock_rdlock(&u->lock);
+  user *x = find_user(u, user_id);
+  if(x) {
+    pthread_mutex_lock(&x->mu);
+    *rpm = x->lim.rpm;
+    *tpm = x->lim.tpm;
+    *rpd = x->lim.rpd;
+    pthread_mutex_unlock(&x->mu);
+  }
+  pthread_rwlock_unlock(&u->lock);
+  return *rpm || *tpm || *rpd;
+}
+
 bool users_budgeted(users *u, int64_t user_id)
 {
   if(!u || !user_id) return false;

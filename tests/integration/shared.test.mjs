@@ -19,7 +19,7 @@ const BAD = 'AIzaFake-invalid-eee5';    // API_KEY_INVALID
 const OK = 'AIzaFake-ok-bbb2';
 const FLASH20 = '/v1beta/models/gemini-2.0-flash:generateContent';
 
-let fake, redis, A, B, redisPort;
+let fake, redis, A, B, redisPort, env;
 let calls = 0;                           // generate calls made through A and B: one ledger row each
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gg-shared-'));
 
@@ -58,7 +58,7 @@ before(async () => {
   fake = await startFake();
   redisPort = await freePort();
   redis = await startRedis(redisPort);
-  const env = { GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: `${RL},${DAY},${BAD},${OK}`, GEMGATE_DB: 'shared-two',
+  env = { GEMGATE_UPSTREAM: fake.url, GEMGATE_KEYS: `${RL},${DAY},${BAD},${OK}`, GEMGATE_DB: 'shared-two',
     GEMGATE_REDIS: `redis://127.0.0.1:${redisPort}/0`, GEMGATE_RECHECK_INTERVAL: '1h' };
   A = await startGateway(env);
   B = await startGateway(env);
@@ -134,6 +134,25 @@ test('settings and key-list changes made through A reach B within 1 s', { skip }
   assert.equal(del.status, 200);
   ok = await until(async () => !(await B.keys()).some((k) => k.key.endsWith('new9')), 1000, 20);
   assert.ok(ok, 'the removal reaches B too');
+});
+
+test('a user with rpm: 10 sending 30 requests spread over two instances gets exactly 10 through (A and a third instance, C)', { skip }, async () => {
+  const made = await A.admin('/admin/config/user-key', { method: 'POST', body: JSON.stringify({ name: 'shared-rpm', rpm: 10 }) });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  // Users are loaded at start: a third instance, started now, knows the user (B would at its restart).
+  const C = await startGateway(env);
+  try {
+    const as = (gw) => { calls++; return gw.fetch(GEN, { method: 'POST', headers: { 'x-goog-api-key': made.body.key, 'content-type': 'application/json' },
+      body: JSON.stringify({ contents: [{ parts: [{ text: 'hi' }] }] }) }); };
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => as(i % 2 ? A : C)));
+    const codes = answers.map((r) => r.status);
+    assert.equal(codes.filter((c) => c === 200).length, 10, `exactly 10 through: ${codes.join(',')}`);
+    assert.equal(codes.filter((c) => c === 429).length, 20);
+    const refused = answers.find((r) => r.status === 429);
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1, 'Retry-After on the refusal');
+    const body = await refused.json();
+    assert.equal(body.error.status, 'RESOURCE_EXHAUSTED', 'in Google\'s shape');
+  } finally { await C.stop(); }
 });
 
 test('Redis stopped mid-run: both keep serving on local state, and recover and reconcile when it is back', { skip }, async () => {
