@@ -56,6 +56,7 @@ int sharing_start(gateway *gw)
   char err[256];
   gw->shared = rshare_start(gw->cfg.redis, gw->pool, on_change, gw, err, sizeof err);
   if(!gw->shared) { log_error("redis: %s", err); return -1; }
+  rshare_share_owners(gw->shared, gw->owners);
   /* Before serving, up to a second for the first connection, so the first calls already see
    * the marks other instances share (at start: no loop is waiting yet). */
   for(int i = 0; i < 100 && !rshare_up(gw->shared); i++) usleep(10000);

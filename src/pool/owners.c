@@ -40,6 +40,8 @@ struct owners {
   size_t nops;
   bool running, closing;
   int64_t last_drop_log;
+  own_observer observer;            /* shared state (owners_set_observer), or NULL */
+  void *observer_ctx;
 };
 
 static const char *const kind_names[OWN_NKINDS] = {
@@ -237,7 +239,8 @@ int owners_open(owners *o, struct store *s, char *err, size_t errcap)
   return 0;
 }
 
-bool owners_put(owners *o, const own_entry *e)
+/* owners_put; local false for another instance's entry: neither written nor told. */
+static bool put(owners *o, const own_entry *e, bool local)
 {
   size_t len = strnlen(e->name, sizeof e->name);
   if(!len || len > OWN_NAME_MAX || own_kind_of((str){ e->name, len }) < 0 || (unsigned)e->kind >= OWN_NKINDS)
@@ -270,10 +273,15 @@ bool owners_put(owners *o, const own_entry *e)
   if(o->newest) o->newest->newer = x; else o->oldest = x;
   o->newest = x;
   o->n++;
-  enqueue(o, false, e);
+  if(local) enqueue(o, false, e);
+  own_observer tell = local ? o->observer : NULL;
+  void *ctx = o->observer_ctx;
   pthread_mutex_unlock(&o->mu);
+  if(tell) tell(ctx, e, false);
   return true;
 }
+
+bool owners_put(owners *o, const own_entry *e) { return put(o, e, true); }
 
 bool owners_get(owners *o, str name, own_entry *out)
 {
@@ -288,13 +296,34 @@ bool owners_remove(owners *o, str name)
 {
   pthread_mutex_lock(&o->mu);
   node *x = find(o, name);
+  own_entry e;
   if(x) {
-    own_entry e;
     to_entry(x, &e);
     unlink_node(o, x);
     free(x);
     enqueue(o, true, &e);
   }
+  own_observer tell = x ? o->observer : NULL;
+  void *ctx = o->observer_ctx;
+  pthread_mutex_unlock(&o->mu);
+  if(tell) tell(ctx, &e, true);
+  return x != NULL;
+}
+
+void owners_set_observer(owners *o, own_observer fn, void *ctx)
+{
+  pthread_mutex_lock(&o->mu);
+  o->observer = fn;
+  o->observer_ctx = ctx;
+  pthread_mutex_unlock(&o->mu);
+}
+
+bool owners_apply(owners *o, const own_entry *e, bool removed)
+{
+  if(!removed) return put(o, e, false);
+  pthread_mutex_lock(&o->mu);
+  node *x = find(o, (str){ e->name, strlen(e->name) });
+  if(x) { unlink_node(o, x); free(x); }
   pthread_mutex_unlock(&o->mu);
   return x != NULL;
 }
@@ -356,7 +385,7 @@ int owners_load(owners *o, store_conn *c)
     e.user_id = store_col_int(st, 3);
     snprintf(e.model, sizeof e.model, "%s", store_col_text(st, 4) ? store_col_text(st, 4) : "");
     e.created_ms = store_col_int(st, 5);
-    owners_put(o, &e);
+    put(o, &e, false);      /* loaded: nothing to write back or tell */
   }
   store_reset(st);
   o->running = running;

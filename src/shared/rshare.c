@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "pool/owners.h"
 
 #define MARKS_KEY "gemgate:marks"          /* hash: field per mark, value "kind until reason" */
 /* The channel, "gemgate:events:<db>" ("<instance> mark …", "<instance> settings|keys"): pub/sub
@@ -50,6 +51,7 @@ struct rshare {
   char host[256], pass[256], shown[320], id[17], channel[48];
   int port, db;
   keypool *kp;
+  struct owners *owners;                   /* rshare_share_owners, or NULL */
   rshare_change_fn on_change;
   void *ctx;
   struct event_base *base;
@@ -203,6 +205,22 @@ static void on_message(rshare *r, const char *msg)
     m.reason = (quota_period)reason;
     atomic_fetch_add(&r->marks_received, 1);
     kp_apply_mark(r->kp, &m);
+  } else if(!strcmp(verb, "own")) {
+    own_entry e = { 0 };
+    int removed, kind, n = 0;
+    long long user, created;
+    char hash[OWN_HASH_LEN + 2], model[OWN_MODEL_MAX + 2];
+    if(!r->owners || sscanf(msg + off, "%d %d %lld %lld %65s %64s %n", &removed, &kind, &user, &created, hash, model, &n) != 6
+       || kind < 0 || kind >= OWN_NKINDS)
+      return;
+    snprintf(e.name, sizeof e.name, "%s", msg + off + n);
+    e.kind = (own_kind)kind;
+    e.user_id = user;
+    e.created_ms = created;
+    if(strlen(hash) > OWN_HASH_LEN || strlen(model) > OWN_MODEL_MAX) return;
+    if(strcmp(hash, "-")) memcpy(e.key_hash, hash, strlen(hash) + 1);
+    if(strcmp(model, "-")) memcpy(e.model, model, strlen(model) + 1);
+    owners_apply(r->owners, &e, removed != 0);
   } else if(r->on_change && (!strcmp(verb, "settings") || !strcmp(verb, "keys"))) {
     atomic_fetch_add(&r->notices, 1);
     r->on_change(r->ctx, verb[0] == 's' ? RSHARE_SETTINGS : RSHARE_KEYS);
@@ -485,6 +503,28 @@ void rshare_user_tokens(rshare *r, int64_t user_id, int64_t tokens, int64_t now)
   enqueue(r, cmd, len);
 }
 
+/* ---- resource owners ---- */
+
+/* owners' observer: a resource this instance created or deleted, to the others. */
+static void observe_owner(void *ctx, const own_entry *e, bool removed)
+{
+  rshare *r = ctx;
+  if(!atomic_load(&r->up)) { atomic_fetch_add(&r->dropped, 1); return; }
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s own %d %d %lld %lld %s %s %s", r->id, removed ? 1 : 0, (int)e->kind, (long long)e->user_id,
+           (long long)e->created_ms, e->key_hash[0] ? e->key_hash : "-", e->model[0] ? e->model : "-", e->name);
+  char *cmd = NULL;
+  int len = redisFormatCommand(&cmd, "PUBLISH %s %s", r->channel, msg);
+  enqueue(r, cmd, len);
+}
+
+void rshare_share_owners(rshare *r, struct owners *o)
+{
+  if(!r || !o) return;
+  r->owners = o;
+  owners_set_observer(o, observe_owner, r);
+}
+
 /* ---- the URL ---- */
 
 /* redis://[[user]:password@]host[:port][/db] into r; NULL or the complaint. */
@@ -577,6 +617,7 @@ void rshare_stop(rshare *r)
 {
   if(!r) return;
   kp_set_observer(r->kp, NULL, NULL);
+  if(r->owners) owners_set_observer(r->owners, NULL, NULL);
   pthread_mutex_lock(&r->mu);
   r->stopping = true;
   pthread_mutex_unlock(&r->mu);

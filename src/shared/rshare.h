@@ -66,6 +66,14 @@ void rshare_wait_cancel(rshare_wait *w);
 /* A finished call's tokens into the user's TPM window (fire and forget; nothing when down). */
 void rshare_user_tokens(rshare *r, int64_t user_id, int64_t tokens, int64_t now);
 
+/* ---- resource owners ----
+ * Each resource this instance records (owners_put/owners_remove: a file, a cache … and its key
+ * and user) is published; the others record it in memory (PostgreSQL, shared, is its durable
+ * home, written by the instance that created it), so a call naming it through any instance goes
+ * to the key that owns it.  Call once, before serving. */
+struct owners;
+void rshare_share_owners(rshare *r, struct owners *o);
+
 /* rshare's loop, for store_submit from on_change. */
 struct event_base *rshare_base(rshare *r);
 

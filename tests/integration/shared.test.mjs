@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startFake, startGateway, pgQuery, sleep, until, GEN, ON_PG } from './harness.mjs';
+import { GoogleGenAI } from '@google/genai';
+import { startFake, startGateway, pgQuery, until, GEN, ACCESS, ON_PG } from './harness.mjs';
 
 const HAVE_REDIS = (() => { try { execFileSync('redis-server', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
 const skip = !ON_PG ? 'needs PostgreSQL (make test-pg)' : !HAVE_REDIS ? 'needs redis-server' : false;
@@ -153,6 +154,38 @@ test('a user with rpm: 10 sending 30 requests spread over two instances gets exa
     const body = await refused.json();
     assert.equal(body.error.status, 'RESOURCE_EXHAUSTED', 'in Google\'s shape');
   } finally { await C.stop(); }
+});
+
+test('files uploaded through A (files.upload) are used through B on the key that owns each', { skip }, async () => {
+  // A pair of its own, on keys that all answer, so uploads spread over them (round robin).
+  const KEYS = ['AIzaFake-ok-f01', 'AIzaFake-ok-f02', 'AIzaFake-ok-f03'];
+  const fenv = { ...env, GEMGATE_KEYS: KEYS.join(','), GEMGATE_DB: 'shared-files', GEMGATE_REDIS: `redis://127.0.0.1:${redisPort}/1` };
+  const A2 = await startGateway(fenv), B2 = await startGateway(fenv);
+  try {
+    const viaA = new GoogleGenAI({ apiKey: ACCESS, httpOptions: { baseUrl: A2.url } });
+    const viaB = new GoogleGenAI({ apiKey: ACCESS, httpOptions: { baseUrl: B2.url } });
+    const files = [];
+    for (let i = 0; i < 3; i++)
+      files.push(await viaA.files.upload({ file: new Blob([Buffer.from(`notes ${i}`)], { type: 'text/plain' }), config: { displayName: `n${i}` } }));
+    const owners = (await (await fetch(`${fake.url}/_fake/resources`)).json()).resources;
+    const ownerOf = (f) => owners.find((x) => x.name === f.name).key;
+    assert.equal(new Set(files.map(ownerOf)).size, 3, 'the uploads landed on three keys');
+    const known = await until(async () => {  // B learns of them over Redis
+      const r = await B2.admin('/admin/resources');
+      return r.status === 200 && files.every((f) => JSON.stringify(r.body).includes(f.name));
+    }, 1000, 20);
+    assert.ok(known, 'B lists the files A recorded within 1 s');
+    const seen = await fake.stats();
+    for (const f of files) {
+      const r = await viaB.models.generateContent({ model: 'gemini-2.5-flash', contents: [{ role: 'user', parts: [
+        { fileData: { fileUri: f.uri, mimeType: 'text/plain' } }, { text: 'summarise' }] }] });
+      assert.match(r.text, /Hello from fake/);
+      assert.equal((await viaB.files.get({ name: f.name })).name, f.name, 'read through B too');
+    }
+    const now = await fake.stats();
+    assert.equal(now.requests - seen.requests, 6, 'no attempt was refused and retried on another key');
+    for (const k of KEYS) assert.equal((now.by_key[k] || 0) - (seen.by_key[k] || 0), 2, `each use went to the owning key (${k})`);
+  } finally { await A2.stop(); await B2.stop(); }
 });
 
 test('Redis stopped mid-run: both keep serving on local state, and recover and reconcile when it is back', { skip }, async () => {
