@@ -71,6 +71,14 @@ struct rshare {
 
 static void start_connect(rshare *r);
 
+static bool stopping(rshare *r)
+{
+  pthread_mutex_lock(&r->mu);
+  bool s = r->stopping;
+  pthread_mutex_unlock(&r->mu);
+  return s;
+}
+
 /* ---- the queue (any thread) ---- */
 
 static bool enqueue_cb(rshare *r, char *cmd, int len, redisCallbackFn *cb, void *priv)
@@ -210,7 +218,8 @@ static void on_message(rshare *r, const char *msg)
     int removed, kind, n = 0;
     long long user, created;
     char hash[OWN_HASH_LEN + 2], model[OWN_MODEL_MAX + 2];
-    if(!r->owners || sscanf(msg + off, "%d %d %lld %lld %65s %64s %n", &removed, &kind, &user, &created, hash, model, &n) != 6
+    struct owners *o = __atomic_load_n(&r->owners, __ATOMIC_ACQUIRE);
+    if(!o || sscanf(msg + off, "%d %d %lld %lld %65s %64s %n", &removed, &kind, &user, &created, hash, model, &n) != 6
        || kind < 0 || kind >= OWN_NKINDS)
       return;
     snprintf(e.name, sizeof e.name, "%s", msg + off + n);
@@ -220,7 +229,7 @@ static void on_message(rshare *r, const char *msg)
     if(strlen(hash) > OWN_HASH_LEN || strlen(model) > OWN_MODEL_MAX) return;
     if(strcmp(hash, "-")) memcpy(e.key_hash, hash, strlen(hash) + 1);
     if(strcmp(model, "-")) memcpy(e.model, model, strlen(model) + 1);
-    owners_apply(r->owners, &e, removed != 0);
+    owners_apply(o, &e, removed != 0);
   } else if(r->on_change && (!strcmp(verb, "settings") || !strcmp(verb, "keys"))) {
     atomic_fetch_add(&r->notices, 1);
     r->on_change(r->ctx, verb[0] == 's' ? RSHARE_SETTINGS : RSHARE_KEYS);
@@ -283,7 +292,7 @@ static void lost(rshare *r, const char *why)
   if(was) log_warn("redis: down (%s): using local state, reconnecting", why ? why : "closed");
   else if(!r->down_logged) log_warn("redis: cannot reach %s (%s): using local state, retrying", r->shown, why ? why : "closed");
   r->down_logged = true;
-  if(!r->stopping && !evtimer_pending(r->retry, NULL)) {
+  if(!stopping(r) && !evtimer_pending(r->retry, NULL)) {
     struct timeval tv = { r->backoff_ms / 1000, (r->backoff_ms % 1000) * 1000 };
     evtimer_add(r->retry, &tv);
     r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
@@ -346,7 +355,7 @@ static void start_connect(rshare *r)
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
   rshare *r = arg;
-  if(!r->cmd && !r->sub && !r->stopping) start_connect(r);
+  if(!r->cmd && !r->sub && !stopping(r)) start_connect(r);
 }
 
 /* Once a second: a PING on the command connection; one unanswered for 2 s means Redis hangs. */
@@ -521,7 +530,7 @@ static void observe_owner(void *ctx, const own_entry *e, bool removed)
 void rshare_share_owners(rshare *r, struct owners *o)
 {
   if(!r || !o) return;
-  r->owners = o;
+  __atomic_store_n(&r->owners, o, __ATOMIC_RELEASE);    /* read by the loop thread */
   owners_set_observer(o, observe_owner, r);
 }
 
