@@ -11,6 +11,7 @@
 #include "pool/keystore.h"
 #include "shared/rshare.h"
 #include "store/store.h"
+#include "users/users.h"
 
 typedef struct reload { gateway *gw; rshare_topic t; } reload;
 
@@ -27,6 +28,8 @@ static void reload_work(store_conn *c, void *arg)
     if(gw->settings) settings_load(gw->settings, c, NULL);
     poolcfg_load(gw, c);
     log_info("shared: settings reloaded (changed by another instance)");
+  } else if(j->t == RSHARE_USERS) {
+    if(gw->users && users_refresh(gw->users, c, now_ms())) log_error("shared: cannot reload users: %s", store_error(c));
   } else if(gw->keystore && !keystore_reload(gw->keystore, c)) {
     server_reload_keys(gw);
   } else {
@@ -45,7 +48,8 @@ static void on_change(void *ctx, rshare_topic t)
   if(!j) return;
   *j = (reload){ gw, t };
   if(!gw->store || !store_submit(gw->store, rshare_base(gw->shared), reload_work, reload_free, reload_free, j)) {
-    log_warn("shared: the database is busy or down; %s not reloaded", t == RSHARE_SETTINGS ? "settings" : "keys");
+    log_warn("shared: the database is busy or down; %s not reloaded",
+             t == RSHARE_SETTINGS ? "settings" : t == RSHARE_KEYS ? "keys" : "users");
     free(j);
   }
 }

@@ -230,9 +230,9 @@ static void on_message(rshare *r, const char *msg)
     if(strcmp(hash, "-")) memcpy(e.key_hash, hash, strlen(hash) + 1);
     if(strcmp(model, "-")) memcpy(e.model, model, strlen(model) + 1);
     owners_apply(o, &e, removed != 0);
-  } else if(r->on_change && (!strcmp(verb, "settings") || !strcmp(verb, "keys"))) {
+  } else if(r->on_change && (!strcmp(verb, "settings") || !strcmp(verb, "keys") || !strcmp(verb, "users"))) {
     atomic_fetch_add(&r->notices, 1);
-    r->on_change(r->ctx, verb[0] == 's' ? RSHARE_SETTINGS : RSHARE_KEYS);
+    r->on_change(r->ctx, verb[0] == 's' ? RSHARE_SETTINGS : verb[0] == 'k' ? RSHARE_KEYS : RSHARE_USERS);
   }
 }
 
@@ -253,7 +253,12 @@ static void ready(rshare *r)
     /* Notices missed while apart, both ways: others reload, and so does this instance. */
     publish_now(r, "settings");
     publish_now(r, "keys");
-    if(r->on_change) { r->on_change(r->ctx, RSHARE_SETTINGS); r->on_change(r->ctx, RSHARE_KEYS); }
+    publish_now(r, "users");
+    if(r->on_change) {
+      r->on_change(r->ctx, RSHARE_SETTINGS);
+      r->on_change(r->ctx, RSHARE_KEYS);
+      r->on_change(r->ctx, RSHARE_USERS);
+    }
     atomic_fetch_add(&r->reconnects, 1);
     log_warn("redis: up again at %s: %zu local marks pushed, resubscribed", r->shown, pushed);
   } else {
@@ -648,7 +653,7 @@ void rshare_publish(rshare *r, rshare_topic t)
   if(!r || !atomic_load(&r->up)) return;
   char *cmd = NULL;
   char msg[64];
-  snprintf(msg, sizeof msg, "%s %s", r->id, t == RSHARE_SETTINGS ? "settings" : "keys");
+  snprintf(msg, sizeof msg, "%s %s", r->id, t == RSHARE_SETTINGS ? "settings" : t == RSHARE_KEYS ? "keys" : "users");
   int len = redisFormatCommand(&cmd, "PUBLISH %s %s", r->channel, msg);
   enqueue(r, cmd, len);
 }

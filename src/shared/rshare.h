@@ -27,7 +27,7 @@
 typedef struct rshare rshare;
 struct event_base;
 
-typedef enum { RSHARE_SETTINGS, RSHARE_KEYS } rshare_topic;
+typedef enum { RSHARE_SETTINGS, RSHARE_KEYS, RSHARE_USERS } rshare_topic;
 
 /* Runs on rshare's own thread (its loop is rshare_base) when another instance published t, or
  * once per topic after a reconnection.  Must not block that loop (hand work to the store). */
