@@ -212,7 +212,8 @@ test('Redis stopped mid-run: both keep serving on local state, and recover and r
   const pushed = await until(async () => (await keyOf(B, 'aaa1')).cooldowns['gemini-2.0-flash'] > 0, 2000);
   assert.ok(pushed, 'A pushed its local mark on reconnection; B took it');
   assert.ok((await A.admin('/debug/info')).body.redis.reconnects >= 1);
-  for (const gw of [A, B]) {
+  for (const gw of [A, B]) {              // the log is written by a thread of its own: a moment later
+    await until(() => /redis: up again/.test(gw.log), 1000);
     assert.equal((gw.log.match(/redis: down/g) || []).length, 1, 'one line for the loss');
     assert.equal((gw.log.match(/redis: up again/g) || []).length, 1, 'one line for the recovery');
   }
