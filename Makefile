@@ -22,7 +22,7 @@ LDFLAGS += -fsanitize=thread
 endif
 WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS    := -D_GNU_SOURCE -pthread -Isrc -DGEMGATE_BUILD_CC='"$(CC)"' -DGEMGATE_BUILD_CFLAGS='"$(CFLAGS)"'
-PKGS    := libevent libevent_pthreads libcurl jansson openssl sqlite3 libpq
+PKGS    := libevent libevent_pthreads libcurl jansson openssl sqlite3 libpq hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
@@ -95,19 +95,23 @@ integration: $(BUILD)/gemgate-test $(BUILD)/fakegemini
 	ASAN_OPTIONS=quarantine_size_mb=8 GEMGATE_BIN=$(abspath $(BUILD)/gemgate-test) FAKE_BIN=$(abspath $(BUILD)/fakegemini) \
 	  node --test --test-concurrency=1 tests/integration/
 
-# On PostgreSQL: a throwaway server (scripts/pg.sh: initdb in a temp dir, a unix socket only),
-# the unit tests against it (test_store_pg, and every test on a tempdb.h database), then the
-# whole integration suite again with each gateway on a fresh database of its own.  The server
-# is stopped by its PID however the run ends.
+# On PostgreSQL + Redis: a throwaway PostgreSQL (scripts/pg.sh: initdb in a temp dir, a unix
+# socket only) and redis-server (scripts/redis.sh: 127.0.0.1, a random port, a temp dir), the
+# unit tests against them (test_store_pg, every test on a tempdb.h database, test_rshare), then
+# the whole integration suite again with each gateway on a fresh database of its own and its
+# state shared through a Redis database of its own.  Both servers are stopped by their PID
+# however the run ends.
 test-pg: $(BUILD)/gemgate-test $(BUILD)/fakegemini $(UNIT_BIN)
 	@set -e; eval "$$(scripts/pg.sh start)"; \
 	  trap 'scripts/pg.sh stop "$$PG_DIR"' EXIT; trap 'exit 130' INT TERM; \
-	  echo "== PostgreSQL $$PG_URL (pid $$PG_PID)"; \
-	  GEMGATE_TEST_PG="$$PG_URL" $(MAKE) --no-print-directory unit; \
-	  GEMGATE_DB="$$PG_URL" $(MAKE) --no-print-directory integration
+	  eval "$$(scripts/redis.sh start)"; \
+	  trap 'scripts/pg.sh stop "$$PG_DIR"; scripts/redis.sh stop "$$REDIS_DIR"' EXIT; \
+	  echo "== PostgreSQL $$PG_URL (pid $$PG_PID), Redis $$REDIS_URL (pid $$REDIS_PID)"; \
+	  GEMGATE_TEST_PG="$$PG_URL" GEMGATE_TEST_REDIS="$$REDIS_URL" $(MAKE) --no-print-directory unit; \
+	  GEMGATE_DB="$$PG_URL" GEMGATE_TEST_REDIS="$$REDIS_URL" $(MAKE) --no-print-directory integration
 
 # The README's test command: install what is missing, build with gcc and clang, run every test,
-# the store and the integration suite again on PostgreSQL, then the whole suite again under
+# the store and the integration suite again on PostgreSQL + Redis, then the whole suite again under
 # ASan+UBSan.
 test: deps layers
 	$(MAKE) clean-build CC=clang BUILD=build-clang

@@ -10,7 +10,7 @@ declare -A rank=(
   [store]=1 [upstream]=1 [openai]=1 [anthropic]=1
   [convo]=2
   [pool]=2 [users]=2
-  [ledger]=3
+  [ledger]=3 [shared]=3
   [stats]=4
   [http]=5
   [call]=6

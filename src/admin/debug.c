@@ -13,6 +13,7 @@
 #include "http/server.h"
 #include "ledger/ledger.h"
 #include "pool/keypool.h"
+#include "shared/rshare.h"
 
 /* A URL with its password (user:password@) replaced by "****". */
 static json_t *url_masked(const char *url)
@@ -155,6 +156,7 @@ static gg_rc info_work(store_conn *c, void *arg, json_t **out, gg_err *e)
                    "workers", (json_int_t)gw->cfg.workers, "uptime_seconds", (json_int_t)((now - gw->started_ms) / 1000),
                    "config", config_json(&gw->cfg), "pool", pool_json(gw->pool, now), "store", db,
                    "memory", memory, "logs", logs);
+  if(*out && gw->shared) json_object_set_new(*out, "redis", rshare_json(gw->shared));
   return *out ? GG_OK : gg_fail(e, GG_NOMEM, "out of memory");
 }
 

@@ -11,6 +11,7 @@
 #include "http/server.h"
 #include "pool/keystore.h"
 #include "pool/probe.h"
+#include "shared/rshare.h"
 
 static json_t *key_json(const keystore_key *k)
 {
@@ -68,6 +69,7 @@ static gg_rc kjob_work(store_conn *c, void *arg, json_t **out, gg_err *e)
   }
   if(rc) return rc;
   server_reload_keys(j->gw);
+  if(j->action != 'r') rshare_publish(j->gw->shared, RSHARE_KEYS);   /* stored: other instances reload */
   if(j->action == 'd' && k.masked[0])
     *out = json_pack("{s:s,s:I,s:s}", "status", "deleted", "id", (json_int_t)k.id, "key", k.masked);
   else if(j->action == 'r')

@@ -9,6 +9,7 @@
 #include "admin/dbcall.h"
 #include "base/log.h"
 #include "pool/keypool.h"
+#include "shared/rshare.h"
 
 #define ROW "pool"
 #define MAX_LIMITS 64
@@ -116,6 +117,7 @@ static gg_rc change_work(store_conn *c, void *arg, json_t **out, gg_err *e)
                json_string_value(json_object_get(cur, "strategy")), retries, (long long)k.cooldown_base_ms,
                (long long)k.cooldown_max_ms, k.max_failures, k.nlimits);
       *out = current(j->gw);
+      rshare_publish(j->gw->shared, RSHARE_SETTINGS);       /* stored: other instances reload it */
     }
   }
   json_decref(cur);

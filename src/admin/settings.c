@@ -6,8 +6,9 @@
 #include "admin/dbcall.h"
 #include "call/settings.h"
 #include "http/server.h"
+#include "shared/rshare.h"
 
-typedef struct change_job { settings *s; settings_part part; json_t *fields; } change_job;
+typedef struct change_job { settings *s; settings_part part; json_t *fields; gateway *gw; } change_job;
 
 static void change_free(void *arg)
 {
@@ -19,7 +20,9 @@ static void change_free(void *arg)
 static gg_rc change_work(store_conn *c, void *arg, json_t **out, gg_err *e)
 {
   change_job *j = arg;
-  return settings_change(j->s, c, j->part, j->fields, out, e);
+  gg_rc rc = settings_change(j->s, c, j->part, j->fields, out, e);
+  if(!rc) rshare_publish(j->gw->shared, RSHARE_SETTINGS);    /* stored: other instances reload it */
+  return rc;
 }
 
 /* The shared shape of both routes: GET shows, POST changes the fields given. */
@@ -49,7 +52,7 @@ static void settings_route(http_req *r, settings_part part)
   }
   change_job *j = malloc(sizeof *j);
   if(!j) { json_decref(body); http_error_rc(r, GG_NOMEM, NULL); return; }
-  *j = (change_job){ s, part, body };
+  *j = (change_job){ s, part, body, gw };
   dbcall_json(r, j, change_free, change_work, 200);   /* answered once stored */
 }
 

@@ -15,12 +15,15 @@
 #include "ledger/ledger.h"
 #include "pool/keypool.h"
 #include "http/server.h"
+#include "shared/rshare.h"
 
 void status_health(http_req *r)
 {
   gateway *gw = r->w->gw;
   size_t n = kp_available(gw->pool, now_ms());
-  http_reply_json(r, 200, json_pack("{s:s,s:I}", "status", "ok", "available_keys", (json_int_t)n), NULL);
+  json_t *o = json_pack("{s:s,s:I}", "status", "ok", "available_keys", (json_int_t)n);
+  if(o && gw->shared) json_object_set_new(o, "redis", json_string(rshare_up(gw->shared) ? "up" : "down"));
+  http_reply_json(r, 200, o, NULL);
 }
 
 void status_wake(http_req *r)

@@ -8,6 +8,7 @@
 #include "admin/dbcall.h"
 #include "base/money.h"
 #include "http/server.h"
+#include "shared/rshare.h"
 #include "admin/stats.h"
 #include "users/users.h"
 
@@ -21,11 +22,11 @@ typedef struct ujob {
   bool has_name, has_key_name;
   user_limits lim;
   int have;
+  struct rshare *shared;   /* to tell the other instances (rshare.h), or NULL */
 } ujob;
 
-static gg_rc ujob_work(store_conn *c, void *arg, json_t **out, gg_err *e)
+static gg_rc ujob_change(store_conn *c, ujob *j, json_t **out, gg_err *e)
 {
-  ujob *j = arg;
   const char *kn = j->has_key_name ? j->key_name : NULL;
   switch(j->op) {
   case 'c': return users_create(j->u, c, j->name, &j->lim, kn, out, e);
@@ -37,9 +38,18 @@ static gg_rc ujob_work(store_conn *c, void *arg, json_t **out, gg_err *e)
   return GG_INTERNAL;
 }
 
+static gg_rc ujob_work(store_conn *c, void *arg, json_t **out, gg_err *e)
+{
+  ujob *j = arg;
+  gg_rc rc = ujob_change(c, j, out, e);
+  if(!rc) rshare_publish(j->shared, RSHARE_USERS);   /* stored: other instances reload users */
+  return rc;
+}
+
 /* Runs j's change on the store pool: 201 for a new key, 200 for the rest. */
 static void ujob_start(http_req *r, ujob *j)
 {
+  j->shared = r->w->gw->shared;
   dbcall_json(r, j, free, ujob_work, j->op == 'c' || j->op == 'k' ? 201 : 200);
 }
 

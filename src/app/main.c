@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "app/persist.h"
 #include "app/route.h"
+#include "app/sharing.h"
 #include "call/upload.h"
 #include "http/server.h"
 
@@ -27,6 +28,7 @@ int main(int argc, char **argv)
   if(!gw.pool) { log_error("out of memory"); log_stop(); return 1; }
   kp_set_keys(gw.pool, (const char *const *)gw.cfg.keys.v, gw.cfg.keys.n);
   if(persist_open(&gw)) { log_stop(); return 1; }
+  if(sharing_start(&gw)) { persist_close(&gw); log_stop(); return 1; }
   if(!gw.cfg.keys.n) log_warn("no upstream keys: set GEMGATE_KEYS or GEMGATE_KEYS_FILE");
   if(!gw.cfg.access_keys.n) log_warn("no access keys: every client call will get 401 (set GEMGATE_ACCESS_KEYS)");
   if(!gw.cfg.admin_token) log_warn("no admin token: admin routes are disabled (set GEMGATE_ADMIN_TOKEN)");
@@ -40,6 +42,7 @@ int main(int argc, char **argv)
   gw.stream_body = route_stream_body;
   gw.admit = route_admit;
   rc = server_run(&gw, route_request);
+  sharing_stop(&gw);
   persist_close(&gw);          /* drains the ledger: a graceful stop loses no row */
   uploads_free(gw.uploads);
   kp_free(gw.pool);

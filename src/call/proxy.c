@@ -24,6 +24,8 @@
 #include "call/usage.h"
 #include "ledger/prices.h"
 #include "users/users.h"
+#include "shared/rshare.h"
+#include "base/utc.h"
 
 #define MAX_TRIES 21          /* 1 + the largest GEMGATE_MAX_RETRIES */
 #define ERRBODY_CAP (256 * 1024)
@@ -57,6 +59,7 @@ typedef struct call {
   int64_t storage_tokens;      /* set with storage_set by a billing hook (proxy_set_storage) */
   bool storage_set;
   bool settled;                /* the row is recorded */
+  struct rshare_wait *shared_wait;   /* the shared per-user windows' verdict, pending (rshare.h) */
   /* Large buffers last: proxy_start zeroes only what comes before them. */
   char head[2048];             /* the upstream's forwardable response headers */
   mask_stream mask;            /* the 2xx body on its way out: pooled secrets masked (mask.h) */
@@ -216,6 +219,9 @@ static void settle_call(call *c, http_req *r, const proxy_answer *a)
   row->images = a && a->images >= 0 ? a->images : ok ? c->usage.images : 0;
   row->attempts = (int)c->ntried;
   record_finish(gw->ledger, row, c->t0_us, status, ok ? NULL : err, c->ttfb_us);
+  int64_t rpm, tpm, rpd;                        /* a limited user's tokens, into the shared TPM */
+  if(gw->shared && row->user_id && u->total > 0 && users_rates_of(gw->users, row->user_id, &rpm, &tpm, &rpd) && tpm)
+    rshare_user_tokens(gw->shared, row->user_id, u->total, now_ms());
   if(!gw->ledger && row->reserved_nanos)        /* nothing will settle it: release it now */
     users_settle(gw->users, row->user_id, row->reserved_nanos, 0, 0, 0, row->created_ms);
   atomic_fetch_add(&gw->tokens_in, u->prompt);
@@ -275,6 +281,7 @@ static void report(call *c, kp_outcome o, const verdict *v)
 static void on_abort(http_req *r)
 {
   call *c = r->ctx;
+  rshare_wait_cancel(c->shared_wait);  /* a verdict still to come finds the call gone */
   report(c, KP_ABORTED, NULL);
   judge(c, 499, "client_closed");
   settle_call(c, r, NULL);
@@ -671,6 +678,29 @@ static void refuse(call *c, int status, const char *message, int64_t retry_after
   call_free(c);
 }
 
+/* The shared windows' verdict (GEMGATE_REDIS), on the call's loop: refused, or on to a key.  -1
+ * (Redis went away meanwhile): the local check, already passed, decides. */
+static void on_shared_verdict(void *arg, int over, int64_t retry_ms)
+{
+  call *c = arg;
+  c->shared_wait = NULL;
+  if(over > 0) {
+    static const char *const what[] = { "", "requests per minute", "requests per day", "tokens per minute" };
+    int64_t rpm, tpm, rpd, now = now_ms();
+    users_rates_of(c->gw->users, c->s.who.user_id, &rpm, &tpm, &rpd);
+    int64_t lim = over == 1 ? rpm : over == 2 ? rpd : tpm;
+    int64_t wait_ms = over == 2 ? (utc_day(now) + 1) * UTC_DAY_MS - now : retry_ms;
+    char msg[160];
+    snprintf(msg, sizeof msg, "rate limit: %lld %s for this access key (over every instance)", (long long)lim,
+             what[over & 3]);
+    atomic_fetch_add(&metrics.quota_refusals, 1);
+    refuse(c, 429, msg, wait_ms > 1000 ? (wait_ms + 999) / 1000 : 1);
+    return;
+  }
+  kp_rotation_check(c->gw->pool, now_ms());
+  try_next(c);
+}
+
 void proxy_start(http_req *r, proxy_spec *spec)
 {
   worker *w = r->w;
@@ -727,6 +757,11 @@ void proxy_start(http_req *r, proxy_spec *spec)
   }
   c->row.reserved_nanos = v.reserved_nanos;    /* released when the row settles */
   c->row.counted = c->gw->users != NULL;        /* users_check counted the request */
+  int64_t rpm, tpm, rpd;                        /* a limited user, several instances: one round trip */
+  if(c->gw->shared && c->s.who.user_id && users_rates_of(c->gw->users, c->s.who.user_id, &rpm, &tpm, &rpd)
+     && (c->shared_wait = rshare_user_check(c->gw->shared, w->base, c->s.who.user_id, rpm, tpm, rpd, now,
+                                            on_shared_verdict, c)))
+    return;                                     /* goes on in on_shared_verdict */
   kp_rotation_check(c->gw->pool, now);
   try_next(c);
 }

@@ -45,6 +45,7 @@ typedef struct gateway {
   struct meter *meter;         /* per-model minute/hour/day counts (meter.h) */
   struct owners *owners;       /* which key and user own each resource (owners.h) */
   struct uploads *uploads;     /* resumable uploads in progress (call/upload.h) */
+  struct rshare *shared;       /* state shared with other instances through Redis, or NULL (rshare.h) */
   /* Asked once a request head is complete: true to run the handler now and let it pull the body
    * as a stream (http_body_read), not read it whole first (NULL: never). */
   bool (*stream_body)(const http_req *r);

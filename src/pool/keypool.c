@@ -79,11 +79,23 @@ struct keypool {
   int64_t catalog_at;                /* last good list, 0 = none yet */
   int64_t catalog_try;               /* last attempt */
   bool catalog_busy, unlisted_seen;
+  kp_mark_fn observer;               /* shared state (kp_set_observer), or NULL */
+  void *observer_ctx;
 };
 
 /* ---- helpers (all called with the mutex held) ---- */
 
 static const char *norm_model(const char *model) { return model ? model : ""; }
+
+/* Tells the observer (if any) about a mark k just took; with the mutex held. */
+static void emit(keypool *kp, kp_mark_kind kind, const kp_key *k, const char *model, int64_t until,
+                 quota_period reason) {
+  if (!kp->observer) return;
+  kp_mark m = {.kind = kind, .until_ms = until, .reason = reason};
+  memcpy(m.key_hash, k->hash, sizeof m.key_hash);
+  snprintf(m.model, sizeof m.model, "%s", model ? model : "");
+  kp->observer(kp->observer_ctx, &m);
+}
 
 static void key_free(kp_key *k) {
   if (!k) return;
@@ -574,6 +586,7 @@ int kp_report_learn(keypool *kp, kp_key *k, const char *model, int64_t now_ms, c
         m->run429++;
         m->cooldown_until = cool_until(&kp->cfg, m, now_ms, r);
         m->cool_reason = r->period;
+        emit(kp, KP_MARK_COOL, k, kp->models[mi].name, m->cooldown_until, r->period);
         model_known(kp, mi);         /* a quota for it: Google knows the model */
         if (mi >= 2 && learn(m, r)) {     /* a real model's own entry: "" and "(unlisted)" are not */
           learned = 1;
@@ -585,12 +598,14 @@ int kp_report_learn(keypool *kp, kp_key *k, const char *model, int64_t now_ms, c
       k->invalid = 1;
       k->suspect = 0;
       k->last_check_ms = now_ms;     /* first re-check one interval from now */
+      emit(kp, KP_MARK_INVALID, k, NULL, now_ms, QUOTA_UNSTATED);
       break;
     case KP_SERVER_ERROR:
     case KP_NETWORK_ERROR:
       if (++k->failure_run >= kp->cfg.max_failures && !k->disabled) {
         k->disabled = 1;
         k->last_check_ms = now_ms;
+        emit(kp, KP_MARK_DISABLED, k, NULL, now_ms, QUOTA_UNSTATED);
       }
       break;
     default: break;
@@ -682,6 +697,7 @@ void kp_unmark(keypool *kp, kp_key *k, int64_t now_ms) {
   if (k->invalid) {
     k->invalid = 0;
     k->suspect = 1;
+    emit(kp, KP_MARK_SUSPECT, k, NULL, 0, QUOTA_UNSTATED);
   }
   key_unref(k);
   pthread_mutex_unlock(&kp->mu);
@@ -735,6 +751,7 @@ size_t kp_due_rechecks(keypool *kp, int64_t now_ms, kp_key **out, size_t cap) {
 void kp_recheck_done(keypool *kp, kp_key *k, int64_t now_ms, int ok) {
   pthread_mutex_lock(&kp->mu);
   k->last_check_ms = now_ms;
+  if (ok == KP_CHECK_OK && (k->invalid || k->disabled || k->suspect)) emit(kp, KP_MARK_CLEAR, k, NULL, 0, QUOTA_UNSTATED);
   if (ok == KP_CHECK_OK) k->invalid = k->disabled = k->suspect = k->failure_run = 0;
   else if (ok == KP_CHECK_BAD && k->suspect) { k->suspect = 0; k->invalid = 1; }
   key_unref(k);
@@ -1107,4 +1124,83 @@ json_t *kp_config_json(keypool *kp) {
                         (json_int_t)kp->cfg.cooldown_max_ms, "max_failures", kp->cfg.max_failures, "key_limits", limits);
   pthread_mutex_unlock(&kp->mu);
   return o;
+}
+
+/* ---- shared state: marks other instances take (shared/) ---- */
+
+void kp_set_observer(keypool *kp, kp_mark_fn fn, void *ctx) {
+  pthread_mutex_lock(&kp->mu);
+  kp->observer = fn;
+  kp->observer_ctx = ctx;
+  pthread_mutex_unlock(&kp->mu);
+}
+
+/* Another instance's mark: the same state a local report would leave, without telling the
+ * observer (it came from there).  A cooldown only ever lengthens one under way. */
+int kp_apply_mark(keypool *kp, const kp_mark *mk) {
+  int applied = 0;
+  pthread_mutex_lock(&kp->mu);
+  size_t i = 0;
+  kp_key *k = find_hash(kp, mk->key_hash, &i);
+  if (k) switch (mk->kind) {
+  case KP_MARK_COOL: {
+    int mi = model_index(kp, mk->model, 1);
+    mstate *m = mi >= 0 ? ms_get(k, mi, 1) : NULL;
+    if (m && mk->until_ms > m->cooldown_until) {
+      m->cooldown_until = mk->until_ms;
+      m->cool_reason = mk->reason;
+      model_known(kp, mi);
+      applied = 1;
+    }
+    break;
+  }
+  case KP_MARK_INVALID:
+    applied = !k->invalid;
+    k->invalid = 1;
+    k->suspect = 0;
+    if (applied) k->last_check_ms = mk->until_ms;
+    break;
+  case KP_MARK_DISABLED:
+    applied = !k->disabled;
+    k->disabled = 1;
+    if (applied) k->last_check_ms = mk->until_ms;
+    break;
+  case KP_MARK_SUSPECT:
+    applied = k->invalid;
+    if (k->invalid) { k->invalid = 0; k->suspect = 1; }
+    break;
+  case KP_MARK_CLEAR:
+    applied = k->invalid || k->disabled || k->suspect;
+    k->invalid = k->disabled = k->suspect = k->failure_run = 0;
+    break;
+  }
+  pthread_mutex_unlock(&kp->mu);
+  return applied;
+}
+
+/* Every live mark: cooldowns not yet over, then invalid/disabled/suspect keys. */
+size_t kp_marks_each(keypool *kp, int64_t now_ms, kp_mark_fn fn, void *ctx) {
+  size_t n = 0;
+  pthread_mutex_lock(&kp->mu);
+  for (size_t i = 0; i < kp->nkeys; i++) {
+    kp_key *k = kp->keys[i];
+    kp_mark m = {.kind = KP_MARK_COOL};
+    memcpy(m.key_hash, k->hash, sizeof m.key_hash);
+    for (size_t mi = 0; k->ms && mi < kp->nmodels; mi++) {
+      const mstate *s = k->ms[mi];
+      if (!s || s->cooldown_until <= now_ms) continue;
+      snprintf(m.model, sizeof m.model, "%s", kp->models[mi].name);
+      m.until_ms = s->cooldown_until;
+      m.reason = s->cool_reason;
+      fn(ctx, &m);
+      n++;
+    }
+    m.model[0] = 0;
+    m.until_ms = k->last_check_ms;
+    m.reason = QUOTA_UNSTATED;
+    m.kind = k->invalid ? KP_MARK_INVALID : k->disabled ? KP_MARK_DISABLED : k->suspect ? KP_MARK_SUSPECT : KP_MARK_CLEAR;
+    if (m.kind != KP_MARK_CLEAR) { fn(ctx, &m); n++; }
+  }
+  pthread_mutex_unlock(&kp->mu);
+  return n;
 }

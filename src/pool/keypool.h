@@ -224,4 +224,37 @@ int kp_configure(keypool *kp, const kp_config *cfg);
  * "rpm","tpm","rpd"}]} (a new reference). */
 json_t *kp_config_json(keypool *kp);
 
+/* ---- shared state (shared/rshare.h): marks several instances agree on ---- */
+
+typedef enum {
+  KP_MARK_COOL,       /* (key, model) cools down until until_ms, for reason */
+  KP_MARK_INVALID,    /* Google refused the key */
+  KP_MARK_DISABLED,   /* a run of failures */
+  KP_MARK_SUSPECT,    /* the circuit breaker took an invalid mark back (kp_unmark) */
+  KP_MARK_CLEAR       /* a re-check brought the key back: no invalid/disabled/suspect mark */
+} kp_mark_kind;
+
+typedef struct kp_mark {
+  kp_mark_kind kind;
+  char key_hash[65];                 /* kp_key_hash's form: never the secret */
+  char model[64];                    /* KP_MARK_COOL */
+  int64_t until_ms;                  /* COOL: the end; INVALID/DISABLED: when it was taken */
+  quota_period reason;               /* COOL: per-minute, per-day or unstated */
+} kp_mark;
+
+typedef void (*kp_mark_fn)(void *ctx, const kp_mark *m);
+
+/* fn(ctx, mark) each time a report, kp_unmark or a re-check gives a key a mark (or clears
+ * one); NULL stops it.  Called with the pool's mutex held, from any thread: fn must not call
+ * the pool and must not block (it queues).  Marks applied with kp_apply_mark are not told. */
+void kp_set_observer(keypool *kp, kp_mark_fn fn, void *ctx);
+
+/* Apply another instance's mark to the key with that hash (ignored when no such key, or when a
+ * cooldown would end sooner than the one under way).  1 when it changed something. */
+int kp_apply_mark(keypool *kp, const kp_mark *m);
+
+/* fn(ctx, mark) for every live mark (cooldowns not over at now_ms; invalid, disabled, suspect),
+ * with the mutex held (fn as for kp_set_observer); returns how many. */
+size_t kp_marks_each(keypool *kp, int64_t now_ms, kp_mark_fn fn, void *ctx);
+
 #endif

@@ -129,6 +129,23 @@ int keystore_load(keystore *ks, struct store_conn *c)
   return rc == STORE_DONE ? 0 : -1;
 }
 
+int keystore_reload(keystore *ks, struct store_conn *c)
+{
+  pthread_mutex_lock(&ks->mu);
+  skey *old = ks->v;
+  size_t n = ks->n;
+  ks->v = NULL;
+  ks->n = 0;
+  pthread_mutex_unlock(&ks->mu);
+  int rc = keystore_load(ks, c);
+  pthread_mutex_lock(&ks->mu);
+  if(rc) { skey *t = ks->v; size_t tn = ks->n; ks->v = old; ks->n = n; old = t; n = tn; }
+  pthread_mutex_unlock(&ks->mu);
+  for(size_t i = 0; i < n; i++) { memset(old[i].secret, 0, strlen(old[i].secret)); free(old[i].secret); }
+  free(old);
+  return rc;
+}
+
 void keystore_secrets(keystore *ks, strlist *out)
 {
   pthread_mutex_lock(&ks->mu);

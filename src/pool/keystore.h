@@ -42,6 +42,10 @@ void keystore_free(keystore *ks);
  * row that does not open (wrong or missing key) is skipped with an error in the log.  0 / -1. */
 int keystore_load(keystore *ks, struct store_conn *c);
 
+/* keystore_load again, replacing the in-memory copy (another instance changed the keys: the
+ * shared state's notice).  On failure the copy stays as it was.  0 or -1. */
+int keystore_reload(keystore *ks, struct store_conn *c);
+
 /* Appends copies of the enabled secrets (not excluded for a re-check) to out. */
 void keystore_secrets(keystore *ks, strlist *out);
 

@@ -41,6 +41,8 @@ struct owners {
   size_t nops;
   bool running, closing;
   int64_t last_drop_log;
+  own_observer observer;            /* shared state (owners_set_observer), or NULL */
+  void *observer_ctx;
 };
 
 static const char *const kind_names[OWN_NKINDS] = {
@@ -244,7 +246,8 @@ int owners_open(owners *o, struct store *s, char *err, size_t errcap)
   return 0;
 }
 
-bool owners_put(owners *o, const own_entry *e)
+/* owners_put; local false for another instance's entry: neither written nor told. */
+static bool put(owners *o, const own_entry *e, bool local)
 {
   size_t len = strnlen(e->name, sizeof e->name);
   if(!len || len > OWN_NAME_MAX || own_kind_of((str){ e->name, len }) < 0 || (unsigned)e->kind >= OWN_NKINDS)
@@ -263,6 +266,12 @@ bool owners_put(owners *o, const own_entry *e)
   x->reserved_nanos = e->reserved_nanos;
   pthread_mutex_lock(&o->mu);
   node *old = find(o, (str){ x->name, len });
+  if(old && !local) {   /* told by another instance: its billing facts join ours, never undo them */
+    if(old->billed_ms > x->billed_ms) x->billed_ms = old->billed_ms;
+    if(old->expire_ms > x->expire_ms) x->expire_ms = old->expire_ms;
+    if(!x->tokens) x->tokens = old->tokens;
+    x->reserved_nanos = old->reserved_nanos;
+  }
   if(old) { unlink_node(o, old); free(old); }
   while(o->n >= o->cap && o->oldest) {   /* full: forget the oldest */
     node *v = o->oldest;
@@ -281,10 +290,15 @@ bool owners_put(owners *o, const own_entry *e)
   if(o->newest) o->newest->newer = x; else o->oldest = x;
   o->newest = x;
   o->n++;
-  enqueue(o, false, e);
+  if(local) enqueue(o, false, e);
+  own_observer tell = local ? o->observer : NULL;
+  void *ctx = o->observer_ctx;
   pthread_mutex_unlock(&o->mu);
+  if(tell) tell(ctx, e, false);
   return true;
 }
+
+bool owners_put(owners *o, const own_entry *e) { return put(o, e, true); }
 
 bool owners_get(owners *o, str name, own_entry *out)
 {
@@ -299,13 +313,34 @@ bool owners_remove(owners *o, str name)
 {
   pthread_mutex_lock(&o->mu);
   node *x = find(o, name);
+  own_entry e;
   if(x) {
-    own_entry e;
     to_entry(x, &e);
     unlink_node(o, x);
     free(x);
     enqueue(o, true, &e);
   }
+  own_observer tell = x ? o->observer : NULL;
+  void *ctx = o->observer_ctx;
+  pthread_mutex_unlock(&o->mu);
+  if(tell) tell(ctx, &e, true);
+  return x != NULL;
+}
+
+void owners_set_observer(owners *o, own_observer fn, void *ctx)
+{
+  pthread_mutex_lock(&o->mu);
+  o->observer = fn;
+  o->observer_ctx = ctx;
+  pthread_mutex_unlock(&o->mu);
+}
+
+bool owners_apply(owners *o, const own_entry *e, bool removed)
+{
+  if(!removed) return put(o, e, false);
+  pthread_mutex_lock(&o->mu);
+  node *x = find(o, (str){ e->name, strlen(e->name) });
+  if(x) { unlink_node(o, x); free(x); }
   pthread_mutex_unlock(&o->mu);
   return x != NULL;
 }
@@ -315,15 +350,18 @@ bool owners_mark_billed(owners *o, str name, int64_t now, own_entry *out)
   pthread_mutex_lock(&o->mu);
   node *x = find(o, name);
   bool first = x && !x->billed_ms;
+  own_entry e = { 0 };
   if(first) {
     to_entry(x, out);
     x->billed_ms = now > 0 ? now : 1;
     x->reserved_nanos = 0;
-    own_entry e;
     to_entry(x, &e);
     enqueue(o, false, &e);
   }
+  own_observer tell = first ? o->observer : NULL;
+  void *ctx = o->observer_ctx;
   pthread_mutex_unlock(&o->mu);
+  if(tell) tell(ctx, &e, false);          /* the other instances: billed, not to bill again */
   return first;
 }
 
@@ -331,16 +369,21 @@ bool owners_extend(owners *o, str name, int64_t expire_ms, own_entry *out)
 {
   pthread_mutex_lock(&o->mu);
   node *x = find(o, name);
+  own_entry e = { 0 };
+  bool later = false;
   if(x) {
     to_entry(x, out);
     if(expire_ms > x->expire_ms) {
       x->expire_ms = expire_ms;
-      own_entry e;
       to_entry(x, &e);
       enqueue(o, false, &e);
+      later = true;
     }
   }
+  own_observer tell = later ? o->observer : NULL;
+  void *ctx = o->observer_ctx;
   pthread_mutex_unlock(&o->mu);
+  if(tell) tell(ctx, &e, false);
   return x != NULL;
 }
 
@@ -405,7 +448,7 @@ int owners_load(owners *o, store_conn *c)
     e.tokens = store_col_int(st, 6);
     e.expire_ms = store_col_int(st, 7);
     e.billed_ms = store_col_int(st, 8);
-    owners_put(o, &e);
+    put(o, &e, false);      /* loaded: nothing to write back or tell */
   }
   store_reset(st);
   o->running = running;

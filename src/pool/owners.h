@@ -89,6 +89,15 @@ bool owners_extend(owners *o, str name, int64_t expire_ms, own_entry *out);
 /* Forgets name; false when it was unknown. */
 bool owners_remove(owners *o, str name);
 
+/* ---- shared state (shared/rshare.h): resources another instance created ----
+ * fn(ctx, e, removed) after each owners_put and owners_remove (not evictions, not loads, not
+ * owners_apply), from the caller's thread, outside the mutex; fn must not block (it queues).
+ * owners_apply records (or forgets) another instance's entry in memory only: that instance
+ * wrote the shared database already.  false as owners_put / owners_remove. */
+typedef void (*own_observer)(void *ctx, const own_entry *e, bool removed);
+void owners_set_observer(owners *o, own_observer fn, void *ctx);
+bool owners_apply(owners *o, const own_entry *e, bool removed);
+
 /* A filter for owners_page: -1 / "" mean any. */
 typedef struct own_filter {
   int64_t user_id;

@@ -376,6 +376,63 @@ int users_check_call(users *u, const principal *who, const char *model, int64_t 
   return v->status;
 }
 
+int users_refresh(users *u, struct store_conn *c, int64_t now)
+{
+  store_stmt *st = store_prepare(c, "SELECT id, name, disabled, created_at, rpm, tpm, rpd, daily_budget_e4,"
+                                    " monthly_budget_e4, models FROM users ORDER BY id");
+  if(!st) return -1;
+  store_rc rc;
+  pthread_rwlock_wrlock(&u->lock);
+  while((rc = store_step(st)) == STORE_ROW) {
+    int64_t id = store_col_int(st, 0);
+    user *x = find_user(u, id);
+    bool fresh = !x;
+    if(!x && !(x = add_user(u, id, store_col_text(st, 1), store_col_int(st, 3)))) { rc = STORE_ERROR; break; }
+    pthread_mutex_lock(&x->mu);
+    snprintf(x->name, sizeof x->name, "%s", store_col_text(st, 1) ? store_col_text(st, 1) : "");
+    x->disabled = store_col_int(st, 2) != 0;
+    read_limits(st, 4, &x->lim);
+    if(fresh) roll(x, now);
+    pthread_mutex_unlock(&x->mu);
+  }
+  store_reset(st);
+  if(rc == STORE_DONE && (st = store_prepare(c, "SELECT id, user_id, hash, prefix, name, created_at,"
+                                                " COALESCE(revoked_at, 0) FROM access_keys ORDER BY id"))) {
+    while((rc = store_step(st)) == STORE_ROW) {
+      user *x = find_user(u, store_col_int(st, 1));
+      uint8_t h[32];
+      const char *hex = store_col_text(st, 2);
+      if(!x || !hex || strlen(hex) != 64 || unhex(hex, h, 32)) continue;
+      akey *k = NULL;
+      for(size_t i = 0; i < x->nkeys && !k; i++) if(x->keys[i]->id == store_col_int(st, 0)) k = x->keys[i];
+      if(k) k->revoked_at = store_col_int(st, 6);
+      else add_key(x, store_col_int(st, 0), h, store_col_text(st, 3), store_col_text(st, 4),
+                   store_col_int(st, 5), store_col_int(st, 6));
+    }
+    store_reset(st);
+  }
+  if(rc == STORE_DONE) rc = rebuild_slots(u) ? STORE_ERROR : STORE_DONE;
+  pthread_rwlock_unlock(&u->lock);
+  return rc == STORE_DONE ? 0 : -1;
+}
+
+bool users_rates_of(users *u, int64_t user_id, int64_t *rpm, int64_t *tpm, int64_t *rpd)
+{
+  *rpm = *tpm = *rpd = 0;
+  if(!u || !user_id) return false;
+  pthread_rwlock_rdlock(&u->lock);
+  user *x = find_user(u, user_id);
+  if(x) {
+    pthread_mutex_lock(&x->mu);
+    *rpm = x->lim.rpm;
+    *tpm = x->lim.tpm;
+    *rpd = x->lim.rpd;
+    pthread_mutex_unlock(&x->mu);
+  }
+  pthread_rwlock_unlock(&u->lock);
+  return *rpm || *tpm || *rpd;
+}
+
 bool users_budgeted(users *u, int64_t user_id)
 {
   if(!u || !user_id) return false;

@@ -76,6 +76,15 @@ int users_check_call(users *u, const principal *who, const char *model, int64_t 
 void users_settle(users *u, int64_t user_id, int64_t reserved_nanos, int64_t requests, int64_t tokens,
                   int64_t cost_nanos, int64_t t);
 
+/* Another instance changed users or access keys (the shared state's notice): users and keys
+ * new in the database are added, the limits, names, disabled flags and revocations of known
+ * ones taken; counters stay.  0, or -1 (what was read so far is kept). */
+int users_refresh(users *u, struct store_conn *c, int64_t now);
+
+/* The user's rpm, tpm and rpd (0: unlimited) for the shared windows (shared/rshare.h); true
+ * when any is set (0 and unknown users: false, all zero). */
+bool users_rates_of(users *u, int64_t user_id, int64_t *rpm, int64_t *tpm, int64_t *rpd);
+
 /* Whether the user has a daily or monthly budget (0 and unknown users: false). */
 bool users_budgeted(users *u, int64_t user_id);
 

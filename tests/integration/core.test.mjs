@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startFake, startGateway, raw, ACCESS, ADMIN, GEN, SSE } from './harness.mjs';
+import { startFake, startGateway, raw, ACCESS, ADMIN, GEN, SSE, ON_REDIS } from './harness.mjs';
 
 const KEY1 = 'AIzaFake-ok-aaaa1111';
 const KEY2 = 'AIzaFake-ok-bbbb2222';
@@ -17,7 +17,8 @@ after(async () => { await gw.stop(); await fake.stop(); });
 test('health needs no token and counts usable keys', async () => {
   const r = await gw.fetch('/health');
   assert.equal(r.status, 200);
-  assert.deepEqual(await r.json(), { status: 'ok', available_keys: 2 });
+  // With shared state (GEMGATE_REDIS) /health also says whether Redis is reachable.
+  assert.deepEqual(await r.json(), { status: 'ok', available_keys: 2, ...(ON_REDIS ? { redis: 'up' } : {}) });
   assert.equal((await gw.fetch('/wake')).status, 200);
 });
 

@@ -99,6 +99,23 @@ export function dbText(file) {
   return fs.readFileSync(file).toString('latin1') + (fs.existsSync(`${file}-wal`) ? fs.readFileSync(`${file}-wal`).toString('latin1') : '');
 }
 
+// Redis mode: GEMGATE_TEST_REDIS is a redis:// URL (`make test-pg` points it at scripts/redis.sh's
+// throwaway server).  Every gateway then shares its state through a database of its own there,
+// flushed first (test files run one after another and reuse the numbers); a restart on the same
+// SQLite file gets a fresh one too, since what the suite restarts to prove is what the store
+// keeps (a cooldown kept in Redis would outlive the restart).  A test that sets GEMGATE_REDIS
+// itself keeps its own.
+const REDIS = process.env.GEMGATE_TEST_REDIS || null;
+export const ON_REDIS = REDIS !== null;
+let redisSeq = 0;
+function redisFresh() {
+  const n = ++redisSeq;
+  if (n > 999) throw new Error('redis mode: more than 999 gateways in one test file');
+  const url = `${REDIS}/${n}`;
+  execFileSync('redis-cli', ['-u', url, 'FLUSHDB'], { stdio: 'ignore' });
+  return url;
+}
+
 export async function startGateway(env = {}, args = []) {
   // Each gateway gets its own database unless the test names one (to restart on the same).
   const named = env.GEMGATE_DB && !/^postgres(ql)?:\/\//.test(env.GEMGATE_DB) ? env.GEMGATE_DB : null;
@@ -111,6 +128,7 @@ export async function startGateway(env = {}, args = []) {
     GEMGATE_ADMIN_TOKEN: ADMIN, GEMGATE_RETRY_BACKOFF: '10ms', GEMGATE_LOG_LEVEL: 'info',
     GEMGATE_LOG_FORMAT: 'text', ...env,   // the tests read text lines; logs.test.mjs reads JSON
     ...(url ? { GEMGATE_DB: url } : {}),
+    ...(REDIS && env.GEMGATE_REDIS === undefined ? { GEMGATE_REDIS: redisFresh() } : {}),
   }, 'stderr', /listening on 127\.0\.0\.1:(\d+)/);
   p.db = url ?? env.GEMGATE_DB ?? db;
   p.url = `http://127.0.0.1:${p.port}`;
