@@ -94,14 +94,14 @@ static skey *find(keystore *ks, int64_t id)
   return NULL;
 }
 
-int keystore_load(keystore *ks, struct store_conn *c)
+/* The stored keys appended to ks; the caller holds ks->mu. */
+static int load_locked(keystore *ks, struct store_conn *c)
 {
   store_stmt *st = store_prepare(c, "SELECT id, secret, enabled, created_at FROM upstream_keys ORDER BY id");
   if(!st) return -1;
   store_rc rc;
   int64_t reseal[256];
   size_t nreseal = 0;
-  pthread_mutex_lock(&ks->mu);
   while((rc = store_step(st)) == STORE_ROW) {
     int64_t id = store_col_int(st, 0);
     const char *stored = store_col_text(st, 1);
@@ -125,10 +125,18 @@ int keystore_load(keystore *ks, struct store_conn *c)
                strncmp(sealed, "v2:", 3) ? "AES-256-GCM" : "AES-256-GCM, key from the passphrase by scrypt");
     free(sealed);
   }
-  pthread_mutex_unlock(&ks->mu);
   return rc == STORE_DONE ? 0 : -1;
 }
 
+int keystore_load(keystore *ks, struct store_conn *c)
+{
+  pthread_mutex_lock(&ks->mu);
+  int rc = load_locked(ks, c);
+  pthread_mutex_unlock(&ks->mu);
+  return rc;
+}
+
+/* Under the lock throughout, so no reader ever sees the list empty or half loaded. */
 int keystore_reload(keystore *ks, struct store_conn *c)
 {
   pthread_mutex_lock(&ks->mu);
@@ -136,9 +144,7 @@ int keystore_reload(keystore *ks, struct store_conn *c)
   size_t n = ks->n;
   ks->v = NULL;
   ks->n = 0;
-  pthread_mutex_unlock(&ks->mu);
-  int rc = keystore_load(ks, c);
-  pthread_mutex_lock(&ks->mu);
+  int rc = load_locked(ks, c);
   if(rc) { skey *t = ks->v; size_t tn = ks->n; ks->v = old; ks->n = n; old = t; n = tn; }
   pthread_mutex_unlock(&ks->mu);
   for(size_t i = 0; i < n; i++) { memset(old[i].secret, 0, strlen(old[i].secret)); free(old[i].secret); }
