@@ -148,6 +148,11 @@ $(FUZZ_BUILD)/obj/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
+# The embedded UI is generated, not in src/: its object comes from the same assets.c.
+$(FUZZ_BUILD)/obj/gen/assets.o: $(BUILD)/gen/assets.c src/admin/assets.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(DEFS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIBOBJ)
 	$(FUZZ_CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIBOBJ) -o $@ $(PKG_LIBS)
 
