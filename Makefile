@@ -108,7 +108,8 @@ test-pg: $(BUILD)/gemgate-test $(BUILD)/fakegemini $(UNIT_BIN)
 
 # The README's test command: install what is missing, build with gcc and clang, run every test,
 # the store and the integration suite again on PostgreSQL, then the whole suite again under
-# ASan+UBSan.
+# ASan+UBSan, then under ThreadSanitizer, then each libFuzzer harness for 20 s.  Each step's
+# time on a 2-core machine: docs/hardening.md.
 test: deps layers
 	$(MAKE) clean-build CC=clang BUILD=build-clang
 	$(MAKE) all unit CC=clang BUILD=build-clang
@@ -116,6 +117,8 @@ test: deps layers
 	$(MAKE) test-pg CC=gcc
 	$(MAKE) all unit integration SAN=1 CC=gcc
 	$(MAKE) all unit integration SAN=1 CC=clang
+	$(MAKE) test-tsan CC=gcc
+	$(MAKE) fuzz-smoke
 
 # The unit and integration suites under ThreadSanitizer (its own build, build-tsan/): the first
 # race reported fails the run (halt_on_error; the gateway exits 66).  tests/tsan.supp names what

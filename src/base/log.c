@@ -12,7 +12,8 @@
  * a reader that loads any word of a newer line synchronizes with its producer, and so sees
  * seq = 2p+1 or later when it checks again.  On x86-64 both orders are plain moves; the cost
  * over the old in-place formatting is one copy of the used part of a line (a message line: its
- * header and text; a transaction line: all of it, 488 bytes). */
+ * header and text; a transaction line: all of it, 488 bytes) — measured with gcc -O2, a short
+ * message line ~87 ns as before, a transaction line 70 → 105 ns (docs/hardening.md). */
 #include "base/log.h"
 
 #include <errno.h>
