@@ -1,11 +1,19 @@
 /* log — the ring, the logger thread, files and rotation; contract in log.h.
  *
  * The ring is a power-of-two array of slots; lines get consecutive positions.  A producer
- * claims position p by a compare-and-swap on head (refused when p would lap the writer's tail:
- * the line is dropped), then fills slot p & mask like a seqlock: seq = 2p+1 while writing,
- * 2p+2 once published.  The logger thread writes published lines in order and advances tail;
- * a slot stays readable (log_get checks seq before and after copying) until a producer reuses
- * it for p + ring. */
+ * formats its line on its own stack, claims position p by a compare-and-swap on head (refused
+ * when p would lap the writer's tail: the line is dropped), then copies the line into slot
+ * p & mask like a seqlock: seq = 2p+1 while copying, 2p+2 once published.  The logger thread
+ * writes published lines in order and advances tail; a slot stays readable (log_get checks seq
+ * before and after copying) until a producer reuses it for p + ring.
+ *
+ * The slot's payload is words of atomics, stored with release and loaded with acquire, so the
+ * seqlock is data-race free in C11 terms without fences (which ThreadSanitizer cannot model):
+ * a reader that loads any word of a newer line synchronizes with its producer, and so sees
+ * seq = 2p+1 or later when it checks again.  On x86-64 both orders are plain moves; the cost
+ * over the old in-place formatting is one copy of the used part of a line (a message line: its
+ * header and text; a transaction line: all of it, 488 bytes) — measured with gcc -O2, a short
+ * message line ~87 ns as before, a transaction line 70 → 105 ns (docs/hardening.md). */
 #include "base/log.h"
 
 #include <errno.h>
@@ -14,6 +22,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +38,12 @@ static const char *const level_names[] = { "error", "warn", "info", "debug" };
 static const char *const stream_names[] = { "app", "transaction", "debug" };
 static const char *const file_names[] = { "app.log", "transaction.log", "debug.log" };
 
+#define LINE_WORDS (sizeof(log_line) / 8)
+_Static_assert(sizeof(log_line) % 8 == 0, "a line is whole words");
+
 typedef struct slot {
   _Atomic uint64_t seq;
-  log_line line;
+  _Atomic uint64_t w[LINE_WORDS];   /* a log_line, copied in and out word by word */
 } slot;
 
 #define WBUF_CAP (64 * 1024)
@@ -229,6 +241,7 @@ static void write_now(const log_line *l)
   (void)w;
 }
 
+/* Marks the slot of a new position as being written (seq odd); NULL when the ring is full. */
 static slot *claim(uint64_t *pos)
 {
   uint64_t h = atomic_load_explicit(&L.head, memory_order_relaxed);
@@ -239,30 +252,37 @@ static slot *claim(uint64_t *pos)
   *pos = h;
   slot *s = &L.ring[h & L.mask];
   atomic_store_explicit(&s->seq, 2 * h + 1, memory_order_relaxed);
-  atomic_thread_fence(memory_order_release);
   return s;
 }
 
-static void publish(slot *s, uint64_t pos)
+/* The first n bytes of l into the slot (whole words; the rest keeps an older line's bytes,
+ * which lie past the text's NUL).  Release: every word orders the odd seq before it. */
+static void store_line(slot *s, const log_line *l, size_t n)
 {
-  atomic_store_explicit(&s->seq, 2 * pos + 2, memory_order_release);
+  const unsigned char *p = (const unsigned char *)l;
+  for(size_t i = 0; i < (n + 7) / 8 && i < LINE_WORDS; i++) {
+    uint64_t v;
+    memcpy(&v, p + 8 * i, 8);
+    atomic_store_explicit(&s->w[i], v, memory_order_release);
+  }
 }
 
-/* Fills a line's header; *s NULL when the ring is full (dropped) or not running (tmp used). */
-static log_line *begin(log_level lvl, log_stream st, const char *rid, slot **s, uint64_t *pos, log_line *tmp)
+/* The slot's line into *l.  Acquire: a word of a newer line makes the seq check after it fail. */
+static void load_line(slot *s, log_line *l, memory_order mo)
+{
+  unsigned char *p = (unsigned char *)l;
+  for(size_t i = 0; i < LINE_WORDS; i++) {
+    uint64_t v = atomic_load_explicit(&s->w[i], mo);
+    memcpy(p + 8 * i, &v, 8);
+  }
+}
+
+/* Fills a line's header on the caller's stack (*l). */
+static void begin(log_level lvl, log_stream st, const char *rid, log_line *l)
 {
   atomic_fetch_add_explicit(&L.lines, 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&L.by_level[lvl & 3], 1, memory_order_relaxed);
-  log_line *l = tmp;
-  *s = NULL;
-  if(atomic_load_explicit(&L.running, memory_order_acquire)) {
-    *s = claim(pos);
-    if(!*s) { atomic_fetch_add_explicit(&L.dropped, 1, memory_order_relaxed); return NULL; }
-    l = &(*s)->line;
-    l->pos = *pos;
-  } else {
-    l->pos = 0;
-  }
+  l->pos = 0;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   l->ts_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -270,26 +290,29 @@ static log_line *begin(log_level lvl, log_stream st, const char *rid, slot **s, 
   l->stream = (uint8_t)st;
   l->is_tx = false;
   cpy(l->rid, sizeof l->rid, rid);
-  return l;
 }
 
-static void finish(log_line *l, slot *s, uint64_t pos)
+/* The line's first n bytes into the ring (dropped and counted when it is full), or at once to
+ * stderr without the logger thread. */
+static void finish(log_line *l, size_t n)
 {
-  if(s) publish(s, pos);
-  else write_now(l);
+  if(!atomic_load_explicit(&L.running, memory_order_acquire)) { write_now(l); return; }
+  uint64_t pos;
+  slot *s = claim(&pos);
+  if(!s) { atomic_fetch_add_explicit(&L.dropped, 1, memory_order_relaxed); return; }
+  l->pos = pos;
+  store_line(s, l, n);
+  atomic_store_explicit(&s->seq, 2 * pos + 2, memory_order_release);
 }
 
 static void vline(log_level lvl, log_stream st, const char *rid, const char *fmt, va_list ap)
 {
-  slot *s;
-  uint64_t pos = 0;
-  log_line tmp;
-  log_line *l = begin(lvl, st, rid, &s, &pos, &tmp);
-  if(!l) return;
-  int m = vsnprintf(l->u.msg, sizeof l->u.msg, fmt, ap);
-  if(m < 0) l->u.msg[0] = '\0';
-  flatten(l->u.msg);
-  finish(l, s, pos);
+  log_line l;
+  begin(lvl, st, rid, &l);
+  int m = vsnprintf(l.u.msg, sizeof l.u.msg, fmt, ap);
+  if(m < 0) l.u.msg[0] = '\0';
+  flatten(l.u.msg);
+  finish(&l, offsetof(log_line, u.msg) + strlen(l.u.msg) + 1);
 }
 
 void log_msg(log_level lvl, const char *fmt, ...)
@@ -313,11 +336,8 @@ void log_line_rid(log_level lvl, log_stream st, const char *rid, const char *fmt
 void log_transaction(const log_tx *t)
 {
   if(LOG_INFO > log_threshold) return;
-  slot *s;
-  uint64_t pos = 0;
-  log_line tmp;
-  log_line *l = begin(LOG_INFO, LOG_TX, t->request_id, &s, &pos, &tmp);
-  if(!l) return;
+  log_line tmp, *l = &tmp;
+  begin(LOG_INFO, LOG_TX, t->request_id, l);
   l->is_tx = true;
   cpy(l->u.tx.user, sizeof l->u.tx.user, t->user ? t->user : "-");
   cpy(l->u.tx.ip, sizeof l->u.tx.ip, t->ip ? t->ip : "-");
@@ -333,7 +353,7 @@ void log_transaction(const log_tx *t)
   l->u.tx.tokens_out = t->tokens_out;
   l->u.tx.latency_ms = t->latency_ms;
   l->u.tx.ttfb_ms = t->ttfb_ms;
-  finish(l, s, pos);
+  finish(l, sizeof *l);
 }
 
 /* ---------- reading ---------- */
@@ -349,8 +369,7 @@ bool log_get(uint64_t pos, log_line *dst)
   slot *s = &L.ring[pos & L.mask];
   uint64_t a = atomic_load_explicit(&s->seq, memory_order_acquire);
   if(a != 2 * pos + 2) return false;
-  memcpy(dst, &s->line, sizeof *dst);
-  atomic_thread_fence(memory_order_acquire);
+  load_line(s, dst, memory_order_acquire);
   return atomic_load_explicit(&s->seq, memory_order_relaxed) == a;
 }
 
@@ -438,9 +457,11 @@ static bool drain(void)
       if(++spins > 1000) goto done;    /* a producer between claim and publish: next turn */
       sched_yield();
     }
-    outf *o = &L.outs[L.to_files ? s->line.stream % LOG_NSTREAMS : 0];
+    log_line l;                        /* ours until tail passes it: relaxed is enough */
+    load_line(s, &l, memory_order_relaxed);
+    outf *o = &L.outs[L.to_files ? l.stream % LOG_NSTREAMS : 0];
     if(o->n + LOG_MSG_CAP + 1024 > sizeof o->buf) flush_out(o);
-    o->n += log_render(&s->line, L.json, o->buf + o->n, sizeof o->buf - o->n - 1);
+    o->n += log_render(&l, L.json, o->buf + o->n, sizeof o->buf - o->n - 1);
     o->buf[o->n++] = '\n';
     atomic_store_explicit(&L.tail, t + 1, memory_order_release);
     atomic_fetch_add_explicit(&L.written, 1, memory_order_relaxed);

@@ -2,8 +2,8 @@
  *
  * Streams (seed 003): application (start, configuration, key state changes, errors),
  * transaction (one line per client call) and debug.  A line is formatted by the calling thread
- * into a slot of one in-memory ring (lock-free: a compare-and-swap claims a slot, no lock, no
- * syscall, no allocation) and a logger thread writes the ring out in batches, as JSON lines or
+ * and copied into a slot of one in-memory ring (lock-free: a compare-and-swap claims a slot, no
+ * lock, no syscall, no allocation) and a logger thread writes the ring out in batches, as JSON lines or
  * text, to files in a directory (app.log, transaction.log, debug.log; rotated by size and
  * count, reopened by log_reopen; the application stream is copied to stdout) or to stdout.  When the ring is full the line is dropped and
  * counted (log_get_stats) — a worker never waits for the disk.  The ring also keeps the newest

@@ -12,7 +12,7 @@ import { startFake, startGateway, sleep, raw, ACCESS, GEMGATE_BIN } from './harn
 
 const KEYS = ['AIzaFake-ok-u01', 'AIzaFake-ok-u02', 'AIzaFake-ok-u03', 'AIzaFake-ok-u04'];
 const MODEL = 'gemini-2.5-flash';
-const SAN = /build-san/.test(GEMGATE_BIN);   // ASan builds start far bigger: only growth is compared there
+const SAN = /build-t?san/.test(GEMGATE_BIN);   // ASan and TSan builds start far bigger: only growth is compared there
 let fake, gw, A, B, alice, bob;
 
 const owner = async (name) => (await (await fetch(`${fake.url}/_fake/resources`)).json()).resources.find((x) => x.name === name)?.key;
