@@ -14,7 +14,7 @@
 
 #define FAST_DEPTH 64          /* deeper than this: the tree path (jansson allows 2048) */
 
-typedef struct scan { const char *p, *end; } scan;
+typedef oai_scan scan;
 
 static void ws(scan *s)
 {
@@ -329,3 +329,10 @@ char *oai_chat_fast(const char *p, size_t n, const oai_meta *m, size_t *len)
   *len = b.n;
   return b.p;
 }
+
+/* The scanner, for the request direction (openai_chat_fast.c). */
+bool oai_scan_eat(oai_scan *s, char c) { return eat(s, c); }
+bool oai_scan_string(oai_scan *s, const char **b, size_t *bn, bool *plain) { return string(s, b, bn, plain); }
+bool oai_scan_number(oai_scan *s, bool *is_int, int64_t *v) { return number(s, is_int, v); }
+bool oai_scan_skip(oai_scan *s) { return skip(s, 1); }
+int oai_scan_member(oai_scan *s, bool *first, const char **k, size_t *kn) { return member(s, first, k, kn); }
