@@ -11,7 +11,6 @@
  * tree path decides, with its exact errors. */
 #include "openai/openai_internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,13 +262,6 @@ static bool field(oai_scan *s, int f, req *q, oai_chat *c)
   return false;
 }
 
-static bool put_int(oai_buf *b, int64_t v)
-{
-  char n[24];
-  int l = snprintf(n, sizeof n, "%lld", (long long)v);
-  return !oai_buf_append(b, n, (size_t)l);
-}
-
 /* ,"name": when b already has a member, else "name": */
 static bool gkey(oai_buf *b, const char *name)
 {
@@ -282,19 +274,19 @@ static bool gen_config(req *q, const oai_settings *set, const char *model)
   bool ok = true;
   if(q->temperature.p) ok = ok && gkey(b, "temperature") && !oai_buf_append(b, q->temperature.p, q->temperature.n);
   if(q->top_p.p) ok = ok && gkey(b, "topP") && !oai_buf_append(b, q->top_p.p, q->top_p.n);
-  if(q->has_top_k) ok = ok && gkey(b, "topK") && put_int(b, q->top_k);
+  if(q->has_top_k) ok = ok && gkey(b, "topK") && oai_put_int(b, q->top_k);
   if(q->has_max_tokens || q->has_max_completion)           /* max_completion_tokens wins */
-    ok = ok && gkey(b, "maxOutputTokens") && put_int(b, q->has_max_completion ? q->max_completion : q->max_tokens);
+    ok = ok && gkey(b, "maxOutputTokens") && oai_put_int(b, q->has_max_completion ? q->max_completion : q->max_tokens);
   for(size_t i = 0; ok && i < q->nstop; i++)
     ok = (i ? !OAI_LIT(b, ",\"") : gkey(b, "stopSequences") && !OAI_LIT(b, "[\"")) &&
          !oai_buf_append(b, q->stop[i].p, q->stop[i].n) && !OAI_LIT(b, "\"");
   if(q->nstop) ok = ok && !OAI_LIT(b, "]");
-  if(q->n > 1) ok = ok && gkey(b, "candidateCount") && put_int(b, q->n);
-  if(q->has_seed) ok = ok && gkey(b, "seed") && put_int(b, q->seed);
+  if(q->n > 1) ok = ok && gkey(b, "candidateCount") && oai_put_int(b, q->n);
+  if(q->has_seed) ok = ok && gkey(b, "seed") && oai_put_int(b, q->seed);
   if(q->presence.p) ok = ok && gkey(b, "presencePenalty") && !oai_buf_append(b, q->presence.p, q->presence.n);
   if(q->frequency.p) ok = ok && gkey(b, "frequencyPenalty") && !oai_buf_append(b, q->frequency.p, q->frequency.n);
   if(set && set->thinking_enabled && oai_may_think(model))
-    ok = ok && gkey(b, "thinkingConfig") && !OAI_LIT(b, "{\"thinkingBudget\":") && put_int(b, set->thinking_budget) &&
+    ok = ok && gkey(b, "thinkingConfig") && !OAI_LIT(b, "{\"thinkingBudget\":") && oai_put_int(b, set->thinking_budget) &&
          !(set->include_thoughts && set->thinking_budget != 0 ? OAI_LIT(b, ",\"includeThoughts\":true}")
                                                               : OAI_LIT(b, ",\"includeThoughts\":false}"));
   return ok;

@@ -73,6 +73,9 @@ bool oai_scan_skip(oai_scan *s);
  * escape) and the value at s->p, 0 after its '}', -1 when malformed. */
 int oai_scan_member(oai_scan *s, bool *first, const char **k, size_t *kn);
 
+/* Appends v in decimal.  false: memory. */
+bool oai_put_int(oai_buf *b, int64_t v);
+
 /* true with *a; false for any other shape or anything jansson would refuse (the tree path then
  * decides). */
 bool oai_fast_scan(const char *p, size_t n, oai_fast *a);
