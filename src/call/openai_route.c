@@ -280,12 +280,15 @@ static void send_upstream(http_req *r, oa *o, const char *model, const char *pat
   const char *base = r->w->cfg->upstream;
   size_t ul = strlen(base) + strlen(path) + 1;
   s.url = malloc(ul);
-  s.hdrs = extension_headers(r, j != NULL, &s.nhdrs);
-  if(j) {
-    s.body_owned = oai_dump(j, &s.body_len);
-    s.body = s.body_owned;
-  }
-  if(!s.url || !s.hdrs || (j && !s.body_owned)) {
+  char *raw = o->k <= K_STREAM ? o->chat.raw : NULL;      /* the chat fast path's body */
+  s.hdrs = extension_headers(r, j || raw, &s.nhdrs);
+  if(raw) {
+    s.body_owned = raw;
+    s.body_len = o->chat.raw_len;
+    o->chat.raw = NULL;                                   /* the proxy owns it now */
+  } else if(j) s.body_owned = oai_dump(j, &s.body_len);
+  s.body = s.body_owned;
+  if(!s.url || !s.hdrs || ((j || raw) && !s.body_owned)) {
     free(s.url);
     for(size_t i = 0; s.hdrs && i < s.nhdrs; i++) free(s.hdrs[i]);
     free(s.hdrs);
@@ -519,7 +522,8 @@ void openai_handle(http_req *r, const principal *who)
   oai_error e;
   if(str_eq(r->path, STR("/v1/chat/completions"))) {
     settings_snap *s = settings_acquire(gw->settings);
-    int rc = oai_chat_parse(r->body, r->body_len, s ? &s->oai : NULL, &o->chat, &e);
+    const oai_settings *os = s ? &s->oai : NULL;
+    int rc = oai_chat_parse_fast(r->body, r->body_len, os, &o->chat) ? 0 : oai_chat_parse(r->body, r->body_len, os, &o->chat, &e);
     settings_release(gw->settings, s);
     if(rc) goto bad;
     o->k = o->chat.stream ? K_STREAM : K_CHAT;

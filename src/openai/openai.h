@@ -122,7 +122,9 @@ typedef struct oai_chat {
   bool stream;                    /* streamGenerateContent?alt=sse, else generateContent */
   bool include_usage;             /* stream_options.include_usage */
   int n;                          /* choices asked for, 1..8 */
-  json_t *body;                   /* the Gemini request body */
+  json_t *body;                   /* the Gemini request body (NULL when raw is set) */
+  char *raw;                      /* … or that body serialised, from oai_chat_parse_fast */
+  size_t raw_len;
   oai_fetch *fetch;               /* images to fetch before sending body */
   size_t nfetch;
   char *prompt;                   /* ≤ OAI_PROMPT_CHARS characters of the last user text */
@@ -165,6 +167,13 @@ typedef struct oai_chat {
  *   URL or bare base64 PDF; file_id naming a Files API file → fileData; any other file_id is
  *   refused).  Only user messages may carry media. */
 int oai_chat_parse(const char *p, size_t n, const oai_settings *s, oai_chat *c, oai_error *e);
+/* The same translation without a tree, for the common request (openai_chat_fast.c): model,
+ * messages of role system/developer/user/assistant with string or text-part content, and the
+ * sampling and stream options, in one pass; the Gemini body serialised into c->raw (c->body
+ * NULL, no fetches), equal as JSON to oai_chat_parse's, and the same model, stream,
+ * include_usage, n and prompt.  false for any other shape, any fault of the input, an injection
+ * to place (c zeroed): then oai_chat_parse decides, errors included. */
+bool oai_chat_parse_fast(const char *p, size_t n, const oai_settings *s, oai_chat *c);
 /* Complete f->part with {"inlineData":{"mimeType","data":base64}} from fetched bytes.  The
  * image type is sniffed from the bytes (PNG, JPEG, GIF, WebP, HEIC), else taken from an
  * image/… or application/pdf content_type (may be NULL).  0, or -1 with a 400 in e. */

@@ -407,6 +407,7 @@ void oai_chat_free(oai_chat *c)
   free(c->fetch);
   free(c->model);
   free(c->prompt);
+  free(c->raw);
   json_decref(c->body);
   memset(c, 0, sizeof *c);
 }

@@ -58,6 +58,24 @@ typedef struct oai_fast {
   int64_t prompt, candidates, thoughts, cached, total;
 } oai_fast;
 
+/* The one-pass scanner under both fast paths (openai_fast.c): each checks what it reads as
+ * strictly as jansson would parse it and is false where jansson would refuse, and for \u escapes
+ * (left to the tree path).  Blanks before a token are passed over. */
+typedef struct oai_scan { const char *p, *end; } oai_scan;
+bool oai_scan_eat(oai_scan *s, char c);
+/* A string: its contents as they stand between the quotes; *plain when it holds no escape. */
+bool oai_scan_string(oai_scan *s, const char **b, size_t *bn, bool *plain);
+/* A number; *is_int and *v for an integer of at most 18 digits. */
+bool oai_scan_number(oai_scan *s, bool *is_int, int64_t *v);
+/* Any value, checked and passed over. */
+bool oai_scan_skip(oai_scan *s);
+/* An object's members: *first true at its '{'; 1 with the next key (length 0 when it has an
+ * escape) and the value at s->p, 0 after its '}', -1 when malformed. */
+int oai_scan_member(oai_scan *s, bool *first, const char **k, size_t *kn);
+
+/* Appends v in decimal.  false: memory. */
+bool oai_put_int(oai_buf *b, int64_t v);
+
 /* true with *a; false for any other shape or anything jansson would refuse (the tree path then
  * decides). */
 bool oai_fast_scan(const char *p, size_t n, oai_fast *a);

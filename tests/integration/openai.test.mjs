@@ -40,6 +40,32 @@ test('a plain completion', async () => {
   assert.ok(!JSON.stringify(await fake.last()).includes(ACCESS), 'the access key never reaches the upstream');
 });
 
+test('a conversation: turns merged, instructions gathered, texts and options sent as the client wrote them', async () => {
+  const text = 'line\none "q" \\ caf\u00e9 \u{1F600}\ttab';
+  const r = await client.chat.completions.create({
+    model: 'models/gemini-2.5-flash',
+    messages: [
+      { role: 'developer', content: [{ type: 'text', text: 'Rule one.' }] },
+      { role: 'user', content: text },
+      { role: 'user', content: [{ type: 'text', text: '' }, { type: 'text', text: 'second' }] },
+      { role: 'assistant', content: 'Sure.' },
+      { role: 'system', content: 'Rule two.' },
+      { role: 'user', content: 'last' },
+    ],
+    top_p: 0.5, n: 2, seed: 7, max_tokens: 5, max_completion_tokens: 64, stop: 'END', presence_penalty: 0,
+  });
+  assert.equal(r.model, 'gemini-2.5-flash');
+  assert.equal(r.choices.length, 2);
+  assert.deepEqual(await lastBody(), {
+    contents: [
+      { role: 'user', parts: [{ text }, { text: 'second' }] },
+      { role: 'model', parts: [{ text: 'Sure.' }] },
+      { role: 'user', parts: [{ text: 'last' }] },
+    ],
+    systemInstruction: { parts: [{ text: 'Rule one.' }, { text: 'Rule two.' }] },
+    generationConfig: { topP: 0.5, maxOutputTokens: 64, stopSequences: ['END'], candidateCount: 2, seed: 7 },
+  });
+});
 test('a streamed completion: deltas one by one, a usage chunk, a clean end', async () => {
   const stream = await client.chat.completions.create({
     model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Count' }], stream: true,
