@@ -134,7 +134,7 @@ static int64_t int_after(const char *body, size_t len, const char *key)
 
 void record_estimate(const char *body, size_t len, const char *kind, int64_t *prompt, int64_t *max_out, int64_t *images)
 {
-  if(!body) len = 0;
+  if(!body) { body = ""; len = 0; }      /* no NULL + 0 below (clang's pointer-overflow check) */
   *prompt = (int64_t)(len + 3) / 4;
   int64_t m = len ? int_after(body, len, "\"maxOutputTokens\"") : -1;
   int64_t n = len ? int_after(body, len, "\"candidateCount\"") : -1;
