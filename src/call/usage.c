@@ -141,6 +141,20 @@ static const char *find_key(usage_scan *s, const char *p, const char *end)
   return NULL;
 }
 
+/* The last nl-1 bytes of the stream so far into c, for a needle cut by the next piece: win holds
+ * the old carry (c->n bytes) followed by the start of p[0..n). */
+static void carry_on(usage_carry *c, size_t nl, const char *win, const char *p, size_t n)
+{
+  if(n >= nl - 1) {
+    memcpy(c->b, p + n - (nl - 1), nl - 1);
+    c->n = nl - 1;
+  } else {
+    size_t k = c->n, keep = k + n < nl - 1 ? k + n : nl - 1;
+    memmove(c->b, win + k + n - keep, keep);
+    c->n = keep;
+  }
+}
+
 /* Occurrences of needle (nl ≤ sizeof c->b + 1 bytes) in the stream so far that end in p[0..n),
  * carrying the last nl-1 bytes for the next piece. */
 static int64_t count_needle(const char *needle, size_t nl, usage_carry *c, const char *p, size_t n)
@@ -152,14 +166,7 @@ static int64_t count_needle(const char *needle, size_t nl, usage_carry *c, const
   memcpy(win + k, p, take);
   for(size_t i = 0; i < k && i + nl <= k + take; i++) found += !memcmp(win + i, needle, nl);
   for(const char *q = p, *end = p + n; (q = memmem(q, (size_t)(end - q), needle, nl)); q++) found++;
-  if(n >= nl - 1) {
-    memcpy(c->b, p + n - (nl - 1), nl - 1);
-    c->n = nl - 1;
-  } else {
-    size_t keep = k + n < nl - 1 ? k + n : nl - 1;
-    memmove(c->b, win + k + n - keep, keep);
-    c->n = keep;
-  }
+  carry_on(c, nl, win, p, n);
   return found;
 }
 
@@ -181,14 +188,7 @@ static long find_needle(const char *needle, size_t nl, usage_carry *c, const cha
     if(!memcmp(win + i, needle, nl)) return (long)(i + nl - k);
   const char *q = memmem(p, n, needle, nl);
   if(q) return (long)(q - p + (long)nl);
-  if(n >= nl - 1) {
-    memcpy(c->b, p + n - (nl - 1), nl - 1);
-    c->n = nl - 1;
-  } else {
-    size_t keep = k + n < nl - 1 ? k + n : nl - 1;
-    memmove(c->b, win + k + n - keep, keep);
-    c->n = keep;
-  }
+  carry_on(c, nl, win, p, n);
   return -1;
 }
 

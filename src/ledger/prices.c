@@ -393,18 +393,30 @@ void prices_bill(prices *p, const char *model, int64_t t, const bill_facts *f, b
   pthread_rwlock_unlock(&p->lock);
 }
 
-int64_t prices_estimate(prices *p, const char *model, int64_t t, int64_t prompt_tokens, int64_t max_output,
-                        int64_t images, bool at_max)
+/* The price of model in force at t into *pr (the table's highest when unpriced and at_max);
+ * false when there is none. */
+static bool price_at(prices *p, const char *model, int64_t t, bool at_max, price *pr)
 {
-  if(!p || !model) return -1;
-  price pr;
   pthread_rwlock_rdlock(&p->lock);
   size_t i = resolve(p, model);
   bool found = i < p->n || at_max;
-  if(found) pr = i < p->n ? *in_force(p, i, t) : p->top;
+  if(found) *pr = i < p->n ? *in_force(p, i, t) : p->top;
   pthread_rwlock_unlock(&p->lock);
-  if(!found) return -1;
-  int64_t out = max_output >= 0 && max_output < pr.v[PRICE_MAX_OUTPUT] ? max_output : pr.v[PRICE_MAX_OUTPUT];
+  return found;
+}
+
+/* The output tokens a reservation assumes: the request's maximum, capped by the model's. */
+static int64_t max_out(const price *pr, int64_t max_output)
+{
+  return max_output >= 0 && max_output < pr->v[PRICE_MAX_OUTPUT] ? max_output : pr->v[PRICE_MAX_OUTPUT];
+}
+
+int64_t prices_estimate(prices *p, const char *model, int64_t t, int64_t prompt_tokens, int64_t max_output,
+                        int64_t images, bool at_max)
+{
+  price pr;
+  if(!p || !model || !price_at(p, model, t, at_max, &pr)) return -1;
+  int64_t out = max_out(&pr, max_output);
   bill_facts f = { .in = prompt_tokens, .out = out, .images = images, .success = true };
   bill b;
   price_compute(&pr, &f, &b);
@@ -414,15 +426,9 @@ int64_t prices_estimate(prices *p, const char *model, int64_t t, int64_t prompt_
 int64_t prices_estimate_batch(prices *p, const char *model, int64_t t, int64_t prompt_tokens, int64_t max_output,
                               int64_t requests, bool at_max)
 {
-  if(!p || !model) return -1;
   price pr;
-  pthread_rwlock_rdlock(&p->lock);
-  size_t i = resolve(p, model);
-  bool found = i < p->n || at_max;
-  if(found) pr = i < p->n ? *in_force(p, i, t) : p->top;
-  pthread_rwlock_unlock(&p->lock);
-  if(!found) return -1;
-  int64_t one = max_output >= 0 && max_output < pr.v[PRICE_MAX_OUTPUT] ? max_output : pr.v[PRICE_MAX_OUTPUT];
+  if(!p || !model || !price_at(p, model, t, at_max, &pr)) return -1;
+  int64_t one = max_out(&pr, max_output);
   int64_t n = clamp(requests < 1 ? 1 : requests), out = one && n > TOKENS_MAX / one ? TOKENS_MAX : one * n;
   bill_facts f = { .in = prompt_tokens, .out = out, .batch = true };
   bill b;

@@ -191,10 +191,13 @@ static void read_limits(store_stmt *st, int col, user_limits *l)
   snprintf(l->models, sizeof l->models, "%s", m ? m : "");
 }
 
+/* Every user with its limits, for users_load and users_refresh. */
+static const char USERS_SQL[] = "SELECT id, name, disabled, created_at, rpm, tpm, rpd, daily_budget_e4,"
+                                " monthly_budget_e4, models FROM users ORDER BY id";
+
 int users_load(users *u, struct store_conn *c, int64_t now)
 {
-  store_stmt *st = store_prepare(c, "SELECT id, name, disabled, created_at, rpm, tpm, rpd, daily_budget_e4,"
-                                    " monthly_budget_e4, models FROM users ORDER BY id");
+  store_stmt *st = store_prepare(c, USERS_SQL);
   if(!st) return -1;
   store_rc rc;
   pthread_rwlock_wrlock(&u->lock);
@@ -378,8 +381,7 @@ int users_check_call(users *u, const principal *who, const char *model, int64_t 
 
 int users_refresh(users *u, struct store_conn *c, int64_t now)
 {
-  store_stmt *st = store_prepare(c, "SELECT id, name, disabled, created_at, rpm, tpm, rpd, daily_budget_e4,"
-                                    " monthly_budget_e4, models FROM users ORDER BY id");
+  store_stmt *st = store_prepare(c, USERS_SQL);
   if(!st) return -1;
   store_rc rc;
   pthread_rwlock_wrlock(&u->lock);
