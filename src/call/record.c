@@ -145,7 +145,7 @@ void record_estimate(const char *body, size_t len, const char *kind, int64_t *pr
 
 void record_batch_estimate(const char *body, size_t len, int64_t *prompt, int64_t *max_out, int64_t *requests)
 {
-  if(!body) len = 0;
+  if(!body) { body = ""; len = 0; }      /* no NULL + 0 below (clang's pointer-overflow check) */
   *prompt = (int64_t)(len + 3) / 4;
   *max_out = len ? int_after(body, len, "\"maxOutputTokens\"") : -1;
   int64_t n = 0;
