@@ -403,7 +403,7 @@ async function startGemgate(name, { workers = 1, cpu = 0, keys = POOL, env = {},
   const genv = {
     GEMGATE_LISTEN: `127.0.0.1:${port}`, GEMGATE_UPSTREAM: `http://127.0.0.1:${upstreamPort ?? fakePort}`,
     GEMGATE_KEYS: keys.join(','), GEMGATE_ACCESS_KEYS: ACCESS, GEMGATE_WORKERS: String(workers),
-    GEMGATE_LOG_LEVEL: 'warn', GEMGATE_DB: path.join(TMP, `${name}.db`), GEMGATE_ADMIN_TOKEN: 'bench-admin',
+    GEMGATE_LOG_LEVEL: 'info', GEMGATE_DB: path.join(TMP, `${name}.db`), GEMGATE_ADMIN_TOKEN: 'bench-admin',
     ...env,
   };
   const p = valgrind ? startProc(name, 'valgrind', [...valgrind, BIN.gemgate], { env: genv, cpu })
@@ -988,7 +988,7 @@ function renderReport(T) {
   L.push(`- Command: \`${results.command}\``);
   L.push(`- Machine: ${m.nproc} cores, ${m.cpu}, Linux ${m.kernel}, ${m.mem_gib} GiB; background CPU busy before/after the run: ${(m.background_busy_before * 100).toFixed(0)} % / ${(m.background_busy_after * 100).toFixed(0)} % of both cores; other processes on core 0 during the throughput runs: ${others0 === null ? 'n/a' : `${(others0 * 100).toFixed(0)} %`} (median)${shared ? ' — **shared machine: other work was running; throughput and tail latencies are noisy** (CPU per request, instruction and system-call counts much less so)' : ''}.`);
   L.push(`- Versions: gemgate ${v.gemgate}; ${v.nginx}; ${v.wrk}; node ${v.node}; ${v.portkey}; libcurl ${v.libcurl}; libevent ${v.libevent}; jansson ${v.jansson}; ${v.curl.split(' ').slice(0, 2).join(' ')} (CLI); ${v.cc}; ${v.gnuplot}; ${v.valgrind}; ${v.perf}.`);
-  L.push(`- Setup: target on core 0 (\`taskset -c 0\`), wrk/streamload + fake upstream (1 thread) on core 1; gemgate \`GEMGATE_WORKERS=1\`, 8 upstream keys, log level warn; nginx 1 worker, upstream keepalive, \`proxy_http_version 1.1\`, \`proxy_buffering off\`, \`access_log off\`. ${results.config.rounds} interleaved rounds of ${results.config.tpSecs} s (64 connections) + ${results.config.latSecs} s (1 connection) per target; medians.`);
+  L.push(`- Setup: target on core 0 (\`taskset -c 0\`), wrk/streamload + fake upstream (1 thread) on core 1; gemgate \`GEMGATE_WORKERS=1\`, 8 upstream keys, the default \`info\` logging (to stdout, kept in the run's logs/) and a ledger row per call; nginx 1 worker, upstream keepalive, \`proxy_http_version 1.1\`, \`proxy_buffering off\`, \`access_log off\`. ${results.config.rounds} interleaved rounds of ${results.config.tpSecs} s (64 connections) + ${results.config.latSecs} s (1 connection) per target; medians.`);
   L.push('');
   L.push('### Request/response (generateContent; OpenAI routes: chat.completions)');
   L.push('');
