@@ -51,7 +51,7 @@ static int parse_number(const char *s, double *v, const char **suffix)
   char *end;
   errno = 0;
   *v = strtod(s, &end);
-  if(errno || end == s || *v < 0 || *v > 1e15) return -1;
+  if(errno || end == s || !(*v >= 0 && *v <= 1e15)) return -1;   /* also "nan": every comparison false */
   *suffix = end;
   return 0;
 }

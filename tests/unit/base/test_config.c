@@ -15,6 +15,9 @@
 static void test_huge_numbers_refused(void **state)
 {
   assert_int_equal(parse_duration_ms("1e15h"), -1);          /* 3.6e21 ms: was an undefined cast */
+  assert_int_equal(parse_duration_ms("nan"), -1);            /* strtod's NaN passed both bounds: an undefined cast (fuzz_config) */
+  assert_int_equal(parse_duration_ms("NaNs"), -1);
+  assert_int_equal(parse_size("nan"), -1);
   assert_int_equal(parse_size("1e15m"), -1);
   assert_int_equal(parse_size("9e18"), -1);
   assert_int_equal(parse_duration_ms("2562047h"), 2562047LL * 3600000);   /* the largest hours that fit */
