@@ -191,6 +191,29 @@ static void read_limits(store_stmt *st, int col, user_limits *l)
   snprintf(l->models, sizeof l->models, "%s", m ? m : "");
 }
 
+/* Every stored access key onto its user: a key already known takes its revocation, a new one is
+ * added (at start none is known).  The caller holds u->lock for writing. */
+static store_rc load_keys(users *u, struct store_conn *c)
+{
+  store_stmt *st = store_prepare(c, "SELECT id, user_id, hash, prefix, name, created_at,"
+                                    " COALESCE(revoked_at, 0) FROM access_keys ORDER BY id");
+  if(!st) return STORE_DONE;          /* as before: the users stand without their keys */
+  store_rc rc;
+  while((rc = store_step(st)) == STORE_ROW) {
+    user *x = find_user(u, store_col_int(st, 1));
+    uint8_t h[32];
+    const char *hex = store_col_text(st, 2);
+    if(!x || !hex || strlen(hex) != 64 || unhex(hex, h, 32)) continue;
+    akey *k = NULL;
+    for(size_t i = 0; i < x->nkeys && !k; i++) if(x->keys[i]->id == store_col_int(st, 0)) k = x->keys[i];
+    if(k) k->revoked_at = store_col_int(st, 6);
+    else add_key(x, store_col_int(st, 0), h, store_col_text(st, 3), store_col_text(st, 4),
+                 store_col_int(st, 5), store_col_int(st, 6));
+  }
+  store_reset(st);
+  return rc;
+}
+
 /* Every user with its limits, for users_load and users_refresh. */
 static const char USERS_SQL[] = "SELECT id, name, disabled, created_at, rpm, tpm, rpd, daily_budget_e4,"
                                 " monthly_budget_e4, models FROM users ORDER BY id";
@@ -209,18 +232,7 @@ int users_load(users *u, struct store_conn *c, int64_t now)
     roll(x, now);
   }
   store_reset(st);
-  if(rc == STORE_DONE && (st = store_prepare(c, "SELECT id, user_id, hash, prefix, name, created_at,"
-                                                " COALESCE(revoked_at, 0) FROM access_keys ORDER BY id"))) {
-    while((rc = store_step(st)) == STORE_ROW) {
-      user *x = find_user(u, store_col_int(st, 1));
-      uint8_t h[32];
-      const char *hex = store_col_text(st, 2);
-      if(!x || !hex || strlen(hex) != 64 || unhex(hex, h, 32)) continue;
-      add_key(x, store_col_int(st, 0), h, store_col_text(st, 3), store_col_text(st, 4),
-              store_col_int(st, 5), store_col_int(st, 6));
-    }
-    store_reset(st);
-  }
+  if(rc == STORE_DONE) rc = load_keys(u, c);
   if(rc == STORE_DONE) rc = rebuild_slots(u) ? STORE_ERROR : STORE_DONE;
   pthread_rwlock_unlock(&u->lock);
   if(rc != STORE_DONE) return -1;
@@ -398,21 +410,7 @@ int users_refresh(users *u, struct store_conn *c, int64_t now)
     pthread_mutex_unlock(&x->mu);
   }
   store_reset(st);
-  if(rc == STORE_DONE && (st = store_prepare(c, "SELECT id, user_id, hash, prefix, name, created_at,"
-                                                " COALESCE(revoked_at, 0) FROM access_keys ORDER BY id"))) {
-    while((rc = store_step(st)) == STORE_ROW) {
-      user *x = find_user(u, store_col_int(st, 1));
-      uint8_t h[32];
-      const char *hex = store_col_text(st, 2);
-      if(!x || !hex || strlen(hex) != 64 || unhex(hex, h, 32)) continue;
-      akey *k = NULL;
-      for(size_t i = 0; i < x->nkeys && !k; i++) if(x->keys[i]->id == store_col_int(st, 0)) k = x->keys[i];
-      if(k) k->revoked_at = store_col_int(st, 6);
-      else add_key(x, store_col_int(st, 0), h, store_col_text(st, 3), store_col_text(st, 4),
-                   store_col_int(st, 5), store_col_int(st, 6));
-    }
-    store_reset(st);
-  }
+  if(rc == STORE_DONE) rc = load_keys(u, c);
   if(rc == STORE_DONE) rc = rebuild_slots(u) ? STORE_ERROR : STORE_DONE;
   pthread_rwlock_unlock(&u->lock);
   return rc == STORE_DONE ? 0 : -1;
